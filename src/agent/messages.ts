@@ -1,0 +1,112 @@
+/**
+ * Everything the support app says to the end user, in English and German. One line each.
+ * The language follows LC_ALL, then LC_MESSAGES, then LANG (POSIX order): German when the first one
+ * set starts with "de", English otherwise.
+ */
+export type Locale = "en" | "de";
+
+export function detectLocale(env: NodeJS.ProcessEnv): Locale {
+  const value = env.LC_ALL || env.LC_MESSAGES || env.LANG || "";
+  return value.toLowerCase().startsWith("de") ? "de" : "en";
+}
+
+type Catalog = {
+  invalid: string;
+  expired: string;
+  closed: string;
+  connecting: (host: string) => string;
+  connected: (tech: string) => string;
+  lost: (seconds: number) => string;
+  unreachable: (host: string, reason: string, seconds: number) => string;
+  giveUp: (host: string) => string;
+  busy: (seconds: number) => string;
+  refusedByServer: (host: string, status: number) => string;
+  badLink: (reason: string) => string;
+  requestView: (tech: string) => string;
+  requestControl: (tech: string) => string;
+  grantedView: (tech: string) => string;
+  grantedControl: (tech: string) => string;
+  denied: (tech: string) => string;
+  requestExpired: (tech: string) => string;
+  requestWithdrawn: (tech: string) => string;
+  answerTooLate: string;
+  quit: string;
+  replaced: string;
+  noMachineId: string;
+  stateError: (path: string, reason: string) => string;
+  protocolError: (detail: string) => string;
+};
+
+const en: Catalog = {
+  invalid: "The support session is invalid.",
+  expired: "The support session has expired.",
+  closed: "The support session was closed by your support technician.",
+  connecting: (host) => `Connecting to the support server at ${host}…`,
+  connected: (tech) => `Connected. Waiting for your support technician${tech ? ` (${tech})` : ""}.`,
+  lost: (s) => `Connection to the support server lost; reconnecting in ${s} s…`,
+  unreachable: (host, reason, s) => `Cannot reach the support server at ${host} (${reason}); retrying in ${s} s…`,
+  giveUp: (host) =>
+    `Cannot reach the support server at ${host}; giving up. Check the internet connection and start the support app again.`,
+  busy: (s) => `The support server is busy; retrying in ${s} s…`,
+  refusedByServer: (host, status) =>
+    `The server at ${host} does not accept the support app (HTTP ${status}). Check that the link is the one your technician sent.`,
+  badLink: (reason) => `This is not a valid support link: ${reason}. Copy the whole link from your technician's message and try again.`,
+  requestView: (tech) => `${tech} requests to view your screen. Allow? [y] yes  [n] no`,
+  requestControl: (tech) =>
+    `${tech} requests to control your screen (see it and use mouse and keyboard). Allow? [y] yes  [v] view only  [n] no`,
+  grantedView: (tech) => `You allowed ${tech} to view your screen.`,
+  grantedControl: (tech) => `You allowed ${tech} to control your screen.`,
+  denied: (tech) => `You declined the request from ${tech}.`,
+  requestExpired: (tech) => `The request from ${tech} timed out without an answer.`,
+  requestWithdrawn: (tech) => `${tech} withdrew the request.`,
+  answerTooLate: "Your answer came too late: the request is no longer open.",
+  quit: "Support app closed. Your support session stays open: start the app again to reconnect.",
+  replaced: "The support app was started again on this computer; this copy stops.",
+  noMachineId: "Cannot identify this computer: neither /etc/machine-id nor /var/lib/dbus/machine-id can be read.",
+  stateError: (path, reason) => `Cannot keep the support app's identity in ${path} (${reason}).`,
+  protocolError: (detail) => `The support server refused the support app (${detail}). Please tell your technician.`,
+};
+
+const de: Catalog = {
+  invalid: "Die Support-Sitzung ist ungültig.",
+  expired: "Die Support-Sitzung ist abgelaufen.",
+  closed: "Die Support-Sitzung wurde von Ihrem Supportmitarbeiter geschlossen.",
+  connecting: (host) => `Verbindung zum Support-Server ${host} wird aufgebaut…`,
+  connected: (tech) => `Verbunden. Warten auf Ihren Supportmitarbeiter${tech ? ` (${tech})` : ""}.`,
+  lost: (s) => `Verbindung zum Support-Server unterbrochen; neuer Versuch in ${s} s…`,
+  unreachable: (host, reason, s) => `Der Support-Server ${host} ist nicht erreichbar (${reason}); neuer Versuch in ${s} s…`,
+  giveUp: (host) =>
+    `Der Support-Server ${host} ist nicht erreichbar; Abbruch. Prüfen Sie die Internetverbindung und starten Sie die Support-App erneut.`,
+  busy: (s) => `Der Support-Server ist ausgelastet; neuer Versuch in ${s} s…`,
+  refusedByServer: (host, status) =>
+    `Der Server ${host} nimmt die Support-App nicht an (HTTP ${status}). Prüfen Sie, ob der Link der von Ihrem Supportmitarbeiter ist.`,
+  badLink: (reason) =>
+    `Dies ist kein gültiger Support-Link: ${reason}. Kopieren Sie den ganzen Link aus der Nachricht Ihres Supportmitarbeiters und versuchen Sie es erneut.`,
+  requestView: (tech) => `${tech} möchte Ihren Bildschirm sehen. Erlauben? [j] ja  [n] nein`,
+  requestControl: (tech) =>
+    `${tech} möchte Ihren Bildschirm steuern (sehen und Maus und Tastatur bedienen). Erlauben? [j] ja  [v] nur ansehen  [n] nein`,
+  grantedView: (tech) => `Sie haben ${tech} erlaubt, Ihren Bildschirm zu sehen.`,
+  grantedControl: (tech) => `Sie haben ${tech} erlaubt, Ihren Bildschirm zu steuern.`,
+  denied: (tech) => `Sie haben die Anfrage von ${tech} abgelehnt.`,
+  requestExpired: (tech) => `Die Anfrage von ${tech} ist ohne Antwort abgelaufen.`,
+  requestWithdrawn: (tech) => `${tech} hat die Anfrage zurückgezogen.`,
+  answerTooLate: "Ihre Antwort kam zu spät: Die Anfrage ist nicht mehr offen.",
+  quit: "Support-App beendet. Ihre Support-Sitzung bleibt bestehen: Starten Sie die App erneut, um sich wieder zu verbinden.",
+  replaced: "Die Support-App wurde auf diesem Computer erneut gestartet; diese Instanz wird beendet.",
+  noMachineId: "Dieser Computer kann nicht erkannt werden: Weder /etc/machine-id noch /var/lib/dbus/machine-id ist lesbar.",
+  stateError: (path, reason) => `Die Identität der Support-App kann nicht in ${path} gespeichert werden (${reason}).`,
+  protocolError: (detail) => `Der Support-Server hat die Support-App abgelehnt (${detail}). Bitte informieren Sie Ihren Supportmitarbeiter.`,
+};
+
+export const catalogs: Record<Locale, Catalog> = { en, de };
+export type Messages = Catalog;
+
+/** Exit codes of the support app. */
+export const Exit = {
+  OK: 0, // the user quit; the session stays bound and valid
+  UNREACHABLE: 1, // broker unreachable (after retrying) or another failure the user cannot fix here
+  USAGE: 2, // bad command line or link
+  INVALID: 3,
+  EXPIRED: 4,
+  CLOSED: 5,
+} as const;

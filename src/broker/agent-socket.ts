@@ -1,0 +1,197 @@
+/**
+ * The agent's WebSocket (/ws/agent): challenge → Hello (code, key, fingerprint, signature) →
+ * activation result; then heartbeats, consent answers and signaling. Every frame is one
+ * AgentToBroker protobuf message, binary, at most MAX_FRAME_BYTES (ws closes larger ones with 1009).
+ */
+import { createPublicKey, randomBytes, verify } from "node:crypto";
+import type { WebSocket } from "ws";
+import {
+  activationSignedBytes,
+  Close,
+  ED25519_PUBLIC_KEY_BYTES,
+  ED25519_SIGNATURE_BYTES,
+  encodeToAgent,
+  encodeToConsole,
+  FINGERPRINT_BYTES,
+  MAX_CODE_CHARS,
+  MAX_MACHINE_NAME_CHARS,
+  NONCE_BYTES,
+  pb,
+  PROTOCOL_VERSION,
+  scopeFromWire,
+  toBuffer,
+  type AgentToBroker,
+} from "../proto/wire.js";
+import type { Hub, Peer } from "./hub.js";
+import type { BrokerService } from "./service.js";
+import type { SessionRow } from "./store.js";
+
+export interface AgentSocketOptions {
+  service: BrokerService;
+  hub: Hub;
+  heartbeatIntervalMs: number;
+  helloTimeoutMs: number;
+  log: { info(obj: object, msg: string): void; warn(obj: object, msg: string): void };
+  remoteAddress: string;
+}
+
+// DER prefix of an Ed25519 SubjectPublicKeyInfo; the raw 32-byte key follows it.
+const ED25519_SPKI_PREFIX = Buffer.from("302a300506032b6570032100", "hex");
+
+/** Wraps a ws socket as a hub Peer: sends only while open, closes once. */
+export function peerOf(socket: WebSocket): Peer {
+  return {
+    send(frame) {
+      if (socket.readyState === socket.OPEN) socket.send(frame);
+    },
+    close(code, reason) {
+      if (socket.readyState === socket.OPEN || socket.readyState === socket.CONNECTING) socket.close(code, reason);
+    },
+  };
+}
+
+/** Plain-text field from an untrusted client: control characters removed, length bounded. */
+export function cleanText(s: string, max: number): string {
+  // eslint-disable-next-line no-control-regex
+  return s.replace(/[\u0000-\u001f\u007f-\u009f]/g, "").slice(0, max);
+}
+
+export function handleAgentSocket(socket: WebSocket, o: AgentSocketOptions): void {
+  const peer = peerOf(socket);
+  const nonce = randomBytes(NONCE_BYTES);
+  let session: SessionRow | null = null;
+  let lastHeard = Date.now();
+  /** Access requests granted over this connection: signaling is relayed only for these. */
+  const granted = new Set<string>();
+
+  const helloTimer = setTimeout(() => peer.close(Close.HELLO_TIMEOUT, "no hello in time"), o.helloTimeoutMs);
+  const liveness = setInterval(() => {
+    if (Date.now() - lastHeard > 3 * o.heartbeatIntervalMs) peer.close(Close.HEARTBEAT_TIMEOUT, "heartbeat timeout");
+  }, o.heartbeatIntervalMs);
+  liveness.unref();
+
+  const refuse = (code: number, reason: string, detail: object = {}) => {
+    o.log.warn({ remoteAddress: o.remoteAddress, closeCode: code, ...detail }, `agent socket refused: ${reason}`);
+    peer.close(code, reason);
+  };
+
+  socket.on("message", (data, isBinary) => {
+    lastHeard = Date.now();
+    if (!isBinary) return refuse(Close.UNSUPPORTED_DATA, "binary protobuf frames only");
+    let msg: AgentToBroker;
+    try {
+      msg = pb.AgentToBroker.decode(toBuffer(data));
+    } catch {
+      return refuse(Close.MALFORMED, "malformed message");
+    }
+    try {
+      if (!session) return onHello(msg);
+      onActiveMessage(msg, session);
+    } catch (err) {
+      o.log.warn({ err }, "agent message failed");
+      refuse(Close.INTERNAL, "internal error");
+    }
+  });
+
+  socket.on("close", () => {
+    clearTimeout(helloTimer);
+    clearInterval(liveness);
+    if (session && o.hub.detachAgent(session.id, peer)) {
+      o.log.info({ sessionId: session.id }, "agent disconnected");
+      o.service.agentOffline(session.id);
+    }
+  });
+  socket.on("error", () => peer.close(Close.INTERNAL, "socket error"));
+
+  peer.send(encodeToAgent({ challenge: { nonce, protocolVersion: PROTOCOL_VERSION } }));
+
+  function onHello(msg: AgentToBroker): void {
+    const h = msg.hello;
+    if (msg.body !== "hello" || !h) return refuse(Close.POLICY, "expected hello");
+    clearTimeout(helloTimer);
+    const code = h.code ?? "";
+    const pub = h.publicKey ?? new Uint8Array();
+    const fp = h.machineFingerprint ?? new Uint8Array();
+    const sig = h.signature ?? new Uint8Array();
+    if (
+      code.length === 0 ||
+      code.length > MAX_CODE_CHARS ||
+      pub.length !== ED25519_PUBLIC_KEY_BYTES ||
+      fp.length !== FINGERPRINT_BYTES ||
+      sig.length !== ED25519_SIGNATURE_BYTES ||
+      (h.machineName ?? "").length > 4 * MAX_MACHINE_NAME_CHARS ||
+      (h.os ?? "").length > 200
+    ) {
+      return refuse(Close.POLICY, "hello fields out of bounds");
+    }
+    const key = createPublicKey({ key: Buffer.concat([ED25519_SPKI_PREFIX, pub]), format: "der", type: "spki" });
+    if (!verify(null, activationSignedBytes(nonce, code, pub, fp), key, sig)) {
+      peer.send(encodeToAgent({ error: { code: pb.Error.Code.CODE_BAD_SIGNATURE, message: "signature does not verify" } }));
+      return refuse(Close.POLICY, "bad signature");
+    }
+    const machine = { publicKey: Buffer.from(pub).toString("base64url"), fingerprint: Buffer.from(fp).toString("hex") };
+    const name = cleanText(h.machineName ?? "", MAX_MACHINE_NAME_CHARS);
+    const os = cleanText(h.os ?? "", 64);
+    const { decision, session: s } = o.service.activate(code, machine, name, os);
+    const S = pb.ActivationResult.Status;
+    if ((decision.kind === "valid" || decision.kind === "bind") && s) {
+      session = s;
+      o.hub.attachAgent(s.id, peer);
+      const tech = o.service.store.technicianById(s.technicianId);
+      peer.send(
+        encodeToAgent({
+          activation: {
+            status: S.STATUS_OK,
+            sessionId: s.id,
+            technicianName: tech?.displayName ?? "",
+            expiresAtMs: s.expiresAt,
+            heartbeatIntervalMs: o.heartbeatIntervalMs,
+          },
+        }),
+      );
+      o.log.info({ sessionId: s.id, bound: decision.kind === "bind" ? "now" : "before", remoteAddress: o.remoteAddress }, "agent activated");
+      o.service.agentOnline(s);
+      return;
+    }
+    // Unknown, closed, deleted and bound-elsewhere answer identically; only the log tells them apart.
+    const status = decision.kind === "expired" ? S.STATUS_EXPIRED : S.STATUS_INVALID;
+    o.log.info(
+      { sessionId: s?.id, decision: decision.kind, reason: decision.kind === "invalid" ? decision.reason : undefined, remoteAddress: o.remoteAddress },
+      "agent activation refused",
+    );
+    peer.send(encodeToAgent({ activation: { status } }));
+    peer.close(Close.NORMAL, decision.kind);
+  }
+
+  function onActiveMessage(msg: AgentToBroker, s: SessionRow): void {
+    switch (msg.body) {
+      case "heartbeat":
+        peer.send(encodeToAgent({ heartbeat: { seq: msg.heartbeat?.seq ?? 0, sentAtMs: Date.now(), ack: true } }));
+        return;
+      case "consent": {
+        const c = msg.consent!;
+        const id = c.accessRequestId ?? "";
+        const scope = scopeFromWire(c.grantedScope);
+        const accepted = o.service.recordConsent(s.id, id, Boolean(c.granted) && scope !== null, scope);
+        if (accepted && c.granted && scope) granted.add(id);
+        peer.send(encodeToAgent({ consentRecorded: { accessRequestId: id, accepted } }));
+        return;
+      }
+      case "signal": {
+        const sig = msg.signal!;
+        const id = sig.accessRequestId ?? "";
+        if (!granted.has(id)) {
+          o.log.warn({ sessionId: s.id, accessRequestId: id }, "signal refused: no granted access request on this connection");
+          peer.send(encodeToAgent({ error: { code: pb.Error.Code.CODE_NOT_ALLOWED, message: "no granted access request" } }));
+          return;
+        }
+        o.hub.toTechnician(s.technicianId, encodeToConsole({ signal: { accessRequestId: id, payload: sig.payload ?? new Uint8Array() } }));
+        return;
+      }
+      case "hello":
+        return refuse(Close.POLICY, "already activated");
+      default:
+        return refuse(Close.POLICY, "unknown message");
+    }
+  }
+}

@@ -1,0 +1,93 @@
+import { hostname } from "node:os";
+import { createInterface } from "node:readline";
+import { runAgent, type LineSource } from "../agent/agent.js";
+import { defaultStateDir, loadOrCreateIdentity, machineFingerprint, type Identity } from "../agent/identity.js";
+import { LinkError, parseLink } from "../agent/link.js";
+import { catalogs, detectLocale, Exit } from "../agent/messages.js";
+import { CliError, intOption, parse, UsageError } from "./args.js";
+import { VERSION } from "./version.js";
+
+export const agentHelp = `Usage: tether agent <link> [--give-up-after SECONDS]
+
+The support app. Connects this computer to the support session in <link> (the link your
+technician sent). The first run binds the session to this computer. Nothing on the screen is
+shared until you allow it: each request from your technician is asked here, answer with
+y (yes), v (view only) or n (no). Ctrl+C quits; the session stays open and you can start again.
+
+Options:
+  --give-up-after S   stop retrying after the server has been unreachable for S seconds (default 300)
+
+Exit codes: 0 you quit, 1 server unreachable or refused, 2 bad link or usage,
+3 session invalid, 4 session expired, 5 session closed by your technician.
+Language: German when LC_ALL, LC_MESSAGES or LANG start with "de", English otherwise.`;
+
+/** Lines from standard input; a line typed while nobody waits is dropped (it answers nothing). */
+class StdinLines implements LineSource {
+  private waiter: ((v: string | null | undefined) => void) | null = null;
+  private eof = false;
+  constructor() {
+    const rl = createInterface({ input: process.stdin, terminal: false });
+    rl.on("line", (line) => this.settle(line));
+    rl.on("close", () => {
+      this.eof = true;
+      this.settle(null);
+    });
+  }
+  private settle(v: string | null | undefined) {
+    const w = this.waiter;
+    this.waiter = null;
+    w?.(v);
+  }
+  next() {
+    return this.eof ? Promise.resolve(null) : new Promise<string | null | undefined>((r) => (this.waiter = r));
+  }
+  cancel() {
+    this.settle(undefined);
+  }
+}
+
+export async function agentCommand(args: string[]): Promise<number> {
+  const { values, positionals } = parse(args, { "give-up-after": { type: "string" } });
+  const locale = detectLocale(process.env);
+  const m = catalogs[locale];
+  if (positionals.length !== 1) throw new UsageError("tether agent needs exactly one argument: the support link");
+  let link;
+  try {
+    link = parseLink(positionals[0]!);
+  } catch (err) {
+    if (err instanceof LinkError) throw new CliError(m.badLink(err.message), Exit.USAGE);
+    throw err;
+  }
+  const giveUpAfterMs = intOption(values["give-up-after"], "--give-up-after", 300, 1, 7 * 86400) * 1000;
+  const fingerprint = machineFingerprint();
+  if (!fingerprint) throw new CliError(m.noMachineId, Exit.UNREACHABLE);
+  const stateDir = defaultStateDir(process.env);
+  let identity: Identity | null = null;
+  const getIdentity = () => {
+    try {
+      return (identity ??= loadOrCreateIdentity(stateDir));
+    } catch (err) {
+      throw new CliError(m.stateError(stateDir, (err as NodeJS.ErrnoException).code ?? (err as Error).message), Exit.UNREACHABLE);
+    }
+  };
+  getIdentity(); // fail early and clearly if the state folder is not usable
+
+  const quit = new Promise<void>((resolve) => {
+    process.once("SIGINT", () => resolve());
+    process.once("SIGTERM", () => resolve());
+  });
+  return runAgent({
+    link,
+    identity: getIdentity,
+    fingerprint,
+    machineName: hostname(),
+    os: `${process.platform} ${process.arch}`,
+    version: VERSION,
+    locale,
+    messages: m,
+    out: (line) => process.stdout.write(line + "\n"),
+    input: new StdinLines(),
+    giveUpAfterMs,
+    quit,
+  });
+}

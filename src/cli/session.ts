@@ -1,0 +1,142 @@
+import type { AccessRequestView, SessionView } from "../broker/service.js";
+import { CliError, parse, parseDuration, table, UsageError } from "./args.js";
+
+export const sessionHelp = `Usage: tether session <command> [--broker URL] [--token T] [--json]
+
+Technician commands against a running broker. --broker defaults to $TETHER_BROKER or
+http://127.0.0.1:8080; --token defaults to $TETHER_TOKEN (see \`tether technician add\`).
+--json prints the API's JSON instead of tables, for scripts.
+
+Commands:
+  create --expires 1d|2h|30m|<seconds>   create a session (1 s ... 30 days); prints its link last
+  list                                   your sessions
+  show <id>                              one session
+  close <id>                             close it: a running support app says so and exits
+  delete <id>                            delete it (its link answers "invalid" from then on)
+  request-access <id> --scope view|control [--wait]
+                                         ask the user for remote access; --wait waits for the answer
+  access-status <id> <request-id>        the status of an access request`;
+
+type Json = Record<string, unknown>;
+
+export async function sessionCommand(args: string[]): Promise<number> {
+  const { values, positionals } = parse(args, {
+    broker: { type: "string" },
+    token: { type: "string" },
+    json: { type: "boolean", default: false },
+    expires: { type: "string" },
+    scope: { type: "string" },
+    wait: { type: "boolean", default: false },
+  });
+  const [sub, id, rid] = positionals;
+  const base = (values.broker ?? process.env.TETHER_BROKER ?? "http://127.0.0.1:8080").replace(/\/+$/, "");
+  const token = values.token ?? process.env.TETHER_TOKEN;
+  if (!sub) throw new UsageError("missing command: create, list, show, close, delete, request-access or access-status");
+  if (!token) throw new UsageError("no API token: pass --token or set TETHER_TOKEN");
+  const out = (s: string) => process.stdout.write(s + "\n");
+  const needId = () => {
+    if (!id) throw new UsageError(`session ${sub} needs a session id`);
+    return encodeURIComponent(id);
+  };
+
+  const call = async (method: string, path: string, body?: Json): Promise<Json> => {
+    let res: Response;
+    try {
+      res = await fetch(base + path, {
+        method,
+        headers: { authorization: `Bearer ${token}`, ...(body && { "content-type": "application/json" }) },
+        ...(body && { body: JSON.stringify(body) }),
+        signal: AbortSignal.timeout(15_000),
+      });
+    } catch (err) {
+      const cause = (err as { cause?: { code?: string } }).cause?.code ?? (err as Error).name;
+      throw new CliError(`cannot reach the broker at ${base} (${cause})`);
+    }
+    const text = await res.text();
+    let json: Json = {};
+    try {
+      json = text ? (JSON.parse(text) as Json) : {};
+    } catch {
+      throw new CliError(`${base} answered HTTP ${res.status} with something that is not Tether's JSON: is --broker right?`);
+    }
+    if (!res.ok) throw new CliError(`${String(json.message ?? "request failed")} (HTTP ${res.status})`);
+    return json;
+  };
+  const print = (json: unknown, human: () => void) => (values.json ? out(JSON.stringify(json, null, 2)) : human());
+  const showSession = (s: SessionView) =>
+    out(
+      [
+        `id:         ${s.id}`,
+        `state:      ${s.state}${s.state === "active" ? (s.online ? " (online)" : " (offline)") : ""}`,
+        `machine:    ${s.machine ? `${s.machine.name} (${s.machine.os})` : "-"}`,
+        `expires:    ${s.expiresAt}`,
+        `created:    ${s.createdAt}`,
+        ...(s.closedAt ? [`closed:     ${s.closedAt}`] : []),
+      ].join("\n"),
+    );
+
+  switch (sub) {
+    case "create": {
+      if (!values.expires) throw new UsageError("session create needs --expires (e.g. 1d, 2h, 30m or seconds)");
+      const s = (await call("POST", "/api/sessions", { expiresIn: parseDuration(values.expires) })) as unknown as SessionView & { link: string };
+      print(s, () => {
+        out(`Created session ${s.id}; it must be started before ${s.expiresAt}.`);
+        out("Send the user this link (shown only now):");
+        out(s.link);
+      });
+      return 0;
+    }
+    case "list": {
+      const { sessions } = (await call("GET", "/api/sessions")) as { sessions: SessionView[] };
+      print(sessions, () =>
+        out(
+          table(
+            ["ID", "STATE", "ONLINE", "MACHINE", "EXPIRES", "CREATED"],
+            sessions.map((s) => [s.id, s.state, s.online ? "yes" : "no", s.machine?.name ?? "-", s.expiresAt, s.createdAt]),
+          ),
+        ),
+      );
+      return 0;
+    }
+    case "show": {
+      const s = (await call("GET", `/api/sessions/${needId()}`)) as unknown as SessionView;
+      print(s, () => showSession(s));
+      return 0;
+    }
+    case "close": {
+      const s = (await call("POST", `/api/sessions/${needId()}/close`)) as unknown as SessionView;
+      print(s, () => out(`Closed session ${s.id}.`));
+      return 0;
+    }
+    case "delete": {
+      await call("DELETE", `/api/sessions/${needId()}`);
+      print({ id, deleted: true }, () => out(`Deleted session ${id}.`));
+      return 0;
+    }
+    case "request-access": {
+      const scope = values.scope;
+      if (scope !== "view" && scope !== "control") throw new UsageError("request-access needs --scope view or --scope control");
+      let r = (await call("POST", `/api/sessions/${needId()}/access-requests`, { scope })) as unknown as AccessRequestView;
+      if (!values.json) out(`Access request ${r.id} (${r.scope}) sent; the user is asked now.`);
+      while (values.wait && r.status === "pending") {
+        await new Promise((res) => setTimeout(res, 250));
+        r = (await call("GET", `/api/sessions/${needId()}/access-requests/${encodeURIComponent(r.id)}`)) as unknown as AccessRequestView;
+      }
+      print(r, () => out(describeAccess(r)));
+      return 0;
+    }
+    case "access-status": {
+      if (!rid) throw new UsageError("access-status needs a session id and a request id");
+      const r = (await call("GET", `/api/sessions/${needId()}/access-requests/${encodeURIComponent(rid)}`)) as unknown as AccessRequestView;
+      print(r, () => out(describeAccess(r)));
+      return 0;
+    }
+    default:
+      throw new UsageError(`unknown session command "${sub}"`);
+  }
+}
+
+function describeAccess(r: AccessRequestView): string {
+  const detail = r.status === "granted" ? ` (${r.grantedScope})` : "";
+  return `${r.id}: ${r.status}${detail}`;
+}

@@ -1,0 +1,137 @@
+/**
+ * The session lifecycle rules of the seed document, as pure functions: no I/O, the clock passed in.
+ * The broker decides with these and then carries the decision out against its store.
+ *
+ * Times are milliseconds since the Unix epoch. "Now" at or after `expiresAt` counts as expired.
+ */
+
+/** A machine as the broker knows it: the agent's Ed25519 public key and its machine fingerprint. */
+export interface MachineIdentity {
+  /** Raw 32-byte Ed25519 public key, base64url. */
+  readonly publicKey: string;
+  /** 32-byte fingerprint derived from the machine id, hex. */
+  readonly fingerprint: string;
+}
+
+/** What the rules need to know of a stored session. */
+export interface SessionFacts {
+  readonly expiresAt: number;
+  readonly closedAt: number | null;
+  readonly deletedAt: number | null;
+  /** The machine the code is bound to, or null while unbound. */
+  readonly boundTo: MachineIdentity | null;
+}
+
+/** A session's state as technicians see it (deleted sessions are not listed at all). */
+export type SessionState = "waiting" | "active" | "expired" | "closed";
+
+/**
+ * The answer to an activation attempt.
+ * - `valid`: the code is bound to this machine already; connect.
+ * - `bind`: unbound and before expiry; bind it to this machine (atomically) and connect.
+ * - `invalid`: unknown, closed, deleted or bound to another machine. The reason is for logs and
+ *   tests only: the agent is told just "invalid", identically for every reason.
+ * - `expired`: never bound and past its expiry time.
+ */
+export type ActivationDecision =
+  | { readonly kind: "valid" }
+  | { readonly kind: "bind" }
+  | { readonly kind: "invalid"; readonly reason: InvalidReason }
+  | { readonly kind: "expired" };
+
+export type InvalidReason = "unknown" | "closed" | "deleted" | "bound-elsewhere";
+
+export function sameMachine(a: MachineIdentity, b: MachineIdentity): boolean {
+  return a.publicKey === b.publicKey && a.fingerprint === b.fingerprint;
+}
+
+/**
+ * Decides an activation attempt. Precedence (ARCHITECTURE.md): closed/deleted → invalid; bound to
+ * another machine → invalid; bound to this machine → valid, also after the expiry time (expiry only
+ * limits setting the session up); unbound and past expiry → expired; unbound before expiry → bind.
+ * A machine is "this machine" only if both the key and the fingerprint match: a copy of the app and
+ * its state folder on another computer has the key but not the fingerprint.
+ */
+export function decideActivation(
+  session: SessionFacts | undefined,
+  machine: MachineIdentity,
+  now: number,
+): ActivationDecision {
+  if (!session) return { kind: "invalid", reason: "unknown" };
+  if (session.deletedAt !== null) return { kind: "invalid", reason: "deleted" };
+  if (session.closedAt !== null) return { kind: "invalid", reason: "closed" };
+  if (session.boundTo !== null) {
+    return sameMachine(session.boundTo, machine)
+      ? { kind: "valid" }
+      : { kind: "invalid", reason: "bound-elsewhere" };
+  }
+  if (now >= session.expiresAt) return { kind: "expired" };
+  return { kind: "bind" };
+}
+
+/** The state shown to the technician. Deleted sessions must be filtered out before calling this. */
+export function sessionState(session: SessionFacts, now: number): SessionState {
+  if (session.closedAt !== null) return "closed";
+  if (session.boundTo !== null) return "active";
+  if (now >= session.expiresAt) return "expired";
+  return "waiting";
+}
+
+/** Smallest and largest expiry a technician may set, in seconds (1 s … 30 days). */
+export const EXPIRES_IN_MIN_S = 1;
+export const EXPIRES_IN_MAX_S = 30 * 24 * 60 * 60;
+
+/**
+ * Checks a requested `expiresIn` (seconds). Returns the number, or a message naming `expiresIn`
+ * that a person can act on.
+ */
+export function checkExpiresIn(value: unknown): { ok: true; seconds: number } | { ok: false; message: string } {
+  const range = `a whole number of seconds from ${EXPIRES_IN_MIN_S} to ${EXPIRES_IN_MAX_S} (30 days)`;
+  if (value === undefined || value === null) return { ok: false, message: `expiresIn is required: ${range}` };
+  if (typeof value !== "number" || !Number.isFinite(value)) {
+    return { ok: false, message: `expiresIn must be a number: ${range}` };
+  }
+  if (!Number.isInteger(value) || value < EXPIRES_IN_MIN_S || value > EXPIRES_IN_MAX_S) {
+    return { ok: false, message: `expiresIn is out of range: ${range}` };
+  }
+  return { ok: true, seconds: value };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Access requests (remote-access consent)
+
+export type Scope = "view" | "control";
+export type AccessStatus = "pending" | "granted" | "denied" | "expired";
+
+export interface AccessRequestFacts {
+  readonly status: AccessStatus;
+  readonly expiresAt: number;
+}
+
+/** A pending request past its deadline counts as expired, whether or not a timer has marked it. */
+export function accessStatus(req: AccessRequestFacts, now: number): AccessStatus {
+  return req.status === "pending" && now >= req.expiresAt ? "expired" : req.status;
+}
+
+/** Why a technician may not ask for access right now, or null if they may. */
+export type AccessRefusal = "not-active" | "offline" | "already-pending";
+
+export function checkAccessRequest(
+  session: SessionFacts,
+  now: number,
+  agentOnline: boolean,
+  pending: readonly AccessRequestFacts[],
+): AccessRefusal | null {
+  if (sessionState(session, now) !== "active") return "not-active";
+  if (!agentOnline) return "offline";
+  if (pending.some((r) => accessStatus(r, now) === "pending")) return "already-pending";
+  return null;
+}
+
+/**
+ * The scope actually granted: the user may narrow (control → view) but never widen what was asked.
+ */
+export function grantedScope(requested: Scope, answer: Scope | null): Scope | null {
+  if (answer === null) return null;
+  return requested === "view" ? "view" : answer;
+}
