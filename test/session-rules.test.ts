@@ -1,0 +1,134 @@
+import { describe, expect, it } from "vitest";
+import {
+  accessStatus,
+  checkAccessRequest,
+  checkExpiresIn,
+  decideActivation,
+  grantedScope,
+  sessionState,
+  type MachineIdentity,
+  type SessionFacts,
+} from "../src/session/rules.js";
+
+const A: MachineIdentity = { publicKey: "keyA", fingerprint: "fpA" };
+const B: MachineIdentity = { publicKey: "keyB", fingerprint: "fpB" };
+const A_KEY_ON_B: MachineIdentity = { publicKey: "keyA", fingerprint: "fpB" }; // A's state folder copied to B
+const NEW_KEY_ON_A: MachineIdentity = { publicKey: "keyC", fingerprint: "fpA" };
+const T = 1_000_000; // expiry time
+const BEFORE = T - 1;
+const AT = T;
+const AFTER = T + 86_400_000;
+
+const session = (f: Partial<SessionFacts>): SessionFacts => ({
+  expiresAt: T,
+  closedAt: null,
+  deletedAt: null,
+  boundTo: null,
+  ...f,
+});
+
+// Every combination of: closed?, deleted?, binding (none / A), machine asking (A, B, copies), time.
+describe("decideActivation: every combination", () => {
+  const closedOpts = [null, 5] as const;
+  const deletedOpts = [null, 7] as const;
+  const bindings = [null, A] as const;
+  const askers = [A, B, A_KEY_ON_B, NEW_KEY_ON_A] as const;
+  const times = [BEFORE, AT, AFTER] as const;
+
+  const expected = (closed: number | null, deleted: number | null, bound: MachineIdentity | null, asker: MachineIdentity, now: number) => {
+    if (deleted !== null) return "invalid:deleted";
+    if (closed !== null) return "invalid:closed";
+    if (bound) return asker === A ? "valid" : "invalid:bound-elsewhere";
+    return now >= T ? "expired" : "bind";
+  };
+
+  const rows: [string, SessionFacts, MachineIdentity, number, string][] = [];
+  for (const c of closedOpts)
+    for (const d of deletedOpts)
+      for (const b of bindings)
+        for (const a of askers)
+          for (const t of times) {
+            const name = `closed=${c !== null} deleted=${d !== null} bound=${b ? "A" : "no"} asker=${a.publicKey}/${a.fingerprint} t=${t === BEFORE ? "before" : t === AT ? "at" : "after"}`;
+            rows.push([name, session({ closedAt: c, deletedAt: d, boundTo: b }), a, t, expected(c, d, b, a, t)]);
+          }
+
+  it("has all 96 combinations", () => expect(rows).toHaveLength(2 * 2 * 2 * 4 * 3));
+  it.each(rows)("%s", (_name, facts, asker, now, want) => {
+    const d = decideActivation(facts, asker, now);
+    expect(d.kind === "invalid" ? `invalid:${d.reason}` : d.kind).toBe(want);
+  });
+
+  it("an unknown code is invalid", () => {
+    expect(decideActivation(undefined, A, BEFORE)).toEqual({ kind: "invalid", reason: "unknown" });
+  });
+
+  it("a session bound here stays valid long after its expiry time (expiry limits only the set-up)", () => {
+    expect(decideActivation(session({ boundTo: A }), { ...A }, T + 365 * 86_400_000).kind).toBe("valid");
+  });
+});
+
+describe("sessionState", () => {
+  it.each([
+    ["waiting before expiry", session({}), BEFORE, "waiting"],
+    ["expired at the expiry time", session({}), AT, "expired"],
+    ["expired after it", session({}), AFTER, "expired"],
+    ["active when bound, before expiry", session({ boundTo: A }), BEFORE, "active"],
+    ["active when bound, after expiry", session({ boundTo: A }), AFTER, "active"],
+    ["closed when unbound", session({ closedAt: 1 }), BEFORE, "closed"],
+    ["closed when bound", session({ closedAt: 1, boundTo: A }), AFTER, "closed"],
+    ["closed wins over expired", session({ closedAt: 1 }), AFTER, "closed"],
+  ] as const)("%s", (_n, facts, now, want) => expect(sessionState(facts, now)).toBe(want));
+});
+
+describe("checkExpiresIn", () => {
+  it.each([1, 60, 86_400, 30 * 86_400])("accepts %s", (v) => expect(checkExpiresIn(v)).toEqual({ ok: true, seconds: v }));
+  it.each([
+    ["missing", undefined],
+    ["null", null],
+    ["a string", "60"],
+    ["NaN", Number.NaN],
+    ["infinite", Number.POSITIVE_INFINITY],
+    ["zero", 0],
+    ["negative", -5],
+    ["fractional", 1.5],
+    ["over 30 days", 30 * 86_400 + 1],
+    ["an object", { s: 1 }],
+  ])("rejects %s with a message naming expiresIn", (_n, v) => {
+    const r = checkExpiresIn(v);
+    expect(r.ok).toBe(false);
+    if (!r.ok) expect(r.message).toMatch(/expiresIn/);
+  });
+});
+
+describe("access requests", () => {
+  const active = session({ boundTo: A });
+  const pending = { status: "pending" as const, expiresAt: T };
+
+  it("a pending request counts as expired from its deadline on", () => {
+    expect(accessStatus(pending, BEFORE)).toBe("pending");
+    expect(accessStatus(pending, AT)).toBe("expired");
+    expect(accessStatus({ status: "granted", expiresAt: T }, AFTER)).toBe("granted");
+    expect(accessStatus({ status: "denied", expiresAt: T }, AFTER)).toBe("denied");
+  });
+
+  it.each([
+    ["allowed on an active, online session", active, true, [], null],
+    ["refused before the app has bound", session({}), true, [], "not-active"],
+    ["refused on a closed session", session({ boundTo: A, closedAt: 1 }), true, [], "not-active"],
+    ["refused while the app is offline", active, false, [], "offline"],
+    ["refused while another request waits", active, true, [pending], "already-pending"],
+    ["allowed when the earlier one has timed out", active, true, [{ status: "pending" as const, expiresAt: BEFORE - 1 }], null],
+    ["allowed after an answered one", active, true, [{ status: "denied" as const, expiresAt: T }], null],
+  ] as const)("%s", (_n, facts, online, reqs, want) => {
+    expect(checkAccessRequest(facts, BEFORE, online, reqs)).toBe(want);
+  });
+
+  it.each([
+    ["control", "control", "control"],
+    ["control", "view", "view"],
+    ["view", "view", "view"],
+    ["view", "control", "view"], // never wider than asked
+    ["control", null, null],
+    ["view", null, null],
+  ] as const)("requested %s, answered %s → %s", (req, ans, want) => expect(grantedScope(req, ans)).toBe(want));
+});

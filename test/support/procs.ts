@@ -1,0 +1,189 @@
+/**
+ * Real processes for integration tests: a broker (`tether broker`) on a free loopback port with its
+ * own data folder, and support apps (`tether agent`) each on a "computer" of its own: a separate
+ * state folder and, through `unshare -m` with a bind mount over /etc/machine-id, a separate
+ * machine id. Nothing here fakes the behaviour under test.
+ */
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { randomBytes } from "node:crypto";
+
+export const ROOT = resolve(import.meta.dirname, "..", "..");
+export const BIN = join(ROOT, "bin", "tether.js");
+
+export function tempDir(prefix = "tether-test-"): string {
+  return mkdtempSync(join(tmpdir(), prefix));
+}
+
+/** Collects a process's output lines and lets a test wait for one. */
+export class Lines {
+  readonly all: string[] = [];
+  private waiters: { re: RegExp; resolve: (l: string) => void }[] = [];
+  private buf = "";
+  push(chunk: string) {
+    this.buf += chunk;
+    let i;
+    while ((i = this.buf.indexOf("\n")) >= 0) {
+      const line = this.buf.slice(0, i);
+      this.buf = this.buf.slice(i + 1);
+      this.all.push(line);
+      this.waiters = this.waiters.filter((w) => (w.re.test(line) ? (w.resolve(line), false) : true));
+    }
+  }
+  /** Resolves with the first line (seen already or later) that matches. */
+  waitFor(re: RegExp, timeoutMs = 10_000): Promise<string> {
+    const seen = this.all.find((l) => re.test(l));
+    if (seen !== undefined) return Promise.resolve(seen);
+    return new Promise((resolve, reject) => {
+      const t = setTimeout(() => reject(new Error(`timed out waiting for ${re}; output so far:\n${this.all.join("\n")}`)), timeoutMs);
+      this.waiters.push({ re, resolve: (l) => (clearTimeout(t), resolve(l)) });
+    });
+  }
+  text() {
+    return this.all.join("\n");
+  }
+}
+
+export interface Proc {
+  child: ChildProcess;
+  out: Lines;
+  err: Lines;
+  /** Resolves with the exit code (or 128+signal) and the time of exit (performance.now()). */
+  exited: Promise<{ code: number; at: number }>;
+}
+
+export function run(args: string[], opts: { env?: NodeJS.ProcessEnv; prefix?: string[] } = {}): Proc {
+  const [cmd, ...pre] = opts.prefix ?? [process.execPath];
+  const child = spawn(cmd!, [...pre, ...(opts.prefix ? [process.execPath] : []), BIN, ...args], {
+    cwd: ROOT,
+    env: { ...process.env, ...opts.env },
+    stdio: ["pipe", "pipe", "pipe"],
+  });
+  const out = new Lines();
+  const err = new Lines();
+  child.stdout!.setEncoding("utf8").on("data", (d: string) => out.push(d));
+  child.stderr!.setEncoding("utf8").on("data", (d: string) => err.push(d));
+  const exited = new Promise<{ code: number; at: number }>((resolve) =>
+    child.on("exit", (code, signal) => resolve({ code: code ?? 128 + (signal === "SIGKILL" ? 9 : 15), at: performance.now() })),
+  );
+  return { child, out, err, exited };
+}
+
+/** Runs the CLI to completion. */
+export async function cli(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number; stdout: string; stderr: string }> {
+  const p = run(args, { env });
+  p.child.stdin!.end();
+  const { code } = await p.exited;
+  await new Promise((r) => setImmediate(r));
+  return { code, stdout: p.out.text(), stderr: p.err.text() };
+}
+
+export interface Broker {
+  url: string;
+  port: number;
+  dataDir: string;
+  proc: Proc;
+  stop(signal?: NodeJS.Signals): Promise<number>;
+}
+
+export async function startBroker(opts: { dataDir?: string; port?: number; args?: string[] } = {}): Promise<Broker> {
+  const dataDir = opts.dataDir ?? tempDir("tether-broker-");
+  const proc = run(["broker", "--port", String(opts.port ?? 0), "--data", dataDir, "--log-level", "warn", ...(opts.args ?? [])]);
+  const line = await Promise.race([
+    proc.out.waitFor(/listening on http:\/\/127\.0\.0\.1:\d+/, 15_000),
+    proc.exited.then(({ code }) => {
+      throw new Error(`broker exited with ${code}: ${proc.err.text()}`);
+    }),
+  ]);
+  const port = Number(/:(\d+)/.exec(line.split("http://")[1]!)![1]);
+  return {
+    url: `http://127.0.0.1:${port}`,
+    port,
+    dataDir,
+    proc,
+    async stop(signal = "SIGTERM") {
+      if (proc.child.exitCode === null && proc.child.signalCode === null) proc.child.kill(signal);
+      return (await proc.exited).code;
+    },
+  };
+}
+
+/** Adds a technician to the broker's data folder with the real CLI; returns the API token. */
+export async function addTechnician(dataDir: string, name: string, displayName = name): Promise<string> {
+  const r = await cli(["technician", "add", name, "--display-name", displayName, "--data", dataDir]);
+  if (r.code !== 0) throw new Error(`technician add failed: ${r.stderr}`);
+  return r.stdout.trim().split("\n").at(-1)!;
+}
+
+/** A small client for the technician API. */
+export function api(base: string, token: string) {
+  const call = async (method: string, path: string, body?: unknown) => {
+    const res = await fetch(base + path, {
+      method,
+      headers: { authorization: `Bearer ${token}`, ...(body !== undefined && { "content-type": "application/json" }) },
+      ...(body !== undefined && { body: JSON.stringify(body) }),
+    });
+    const text = await res.text();
+    return { status: res.status, headers: res.headers, json: (text ? JSON.parse(text) : null) as any };
+  };
+  return {
+    call,
+    createSession: async (expiresIn = 3600) => {
+      const r = await call("POST", "/api/sessions", { expiresIn });
+      if (r.status !== 201) throw new Error(`create failed: ${r.status} ${JSON.stringify(r.json)}`);
+      return r.json as { id: string; link: string; expiresAt: string; state: string };
+    },
+    session: async (id: string) => (await call("GET", `/api/sessions/${id}`)).json,
+    close: (id: string) => call("POST", `/api/sessions/${id}/close`),
+    remove: (id: string) => call("DELETE", `/api/sessions/${id}`),
+    requestAccess: (id: string, scope: string) => call("POST", `/api/sessions/${id}/access-requests`, { scope }),
+    accessStatus: async (id: string, rid: string) => (await call("GET", `/api/sessions/${id}/access-requests/${rid}`)).json,
+  };
+}
+
+/** A computer for the support app: its own machine id and its own user state folder. */
+export interface Computer {
+  machineIdFile: string;
+  stateHome: string;
+}
+
+export function newComputer(): Computer {
+  const dir = tempDir("tether-computer-");
+  const machineIdFile = join(dir, "machine-id");
+  writeFileSync(machineIdFile, randomBytes(16).toString("hex") + "\n");
+  return { machineIdFile, stateHome: join(dir, "state") };
+}
+
+let unshareChecked = false;
+function checkUnshare() {
+  if (unshareChecked) return;
+  const r = spawnSync("unshare", ["-m", "true"]);
+  if (r.status !== 0) throw new Error(`these tests need 'unshare -m' (root, util-linux): ${r.stderr}`);
+  unshareChecked = true;
+}
+
+/**
+ * Starts `tether agent <link>` on a computer: under `unshare -m`, /etc/machine-id is bind-mounted
+ * from the computer's own file, and XDG_STATE_HOME points at its state folder.
+ */
+export function startAgent(link: string, computer: Computer, opts: { env?: NodeJS.ProcessEnv; args?: string[] } = {}): Proc {
+  checkUnshare();
+  const script = 'mount --bind "$0" /etc/machine-id && exec "$@"';
+  return run(["agent", link, ...(opts.args ?? [])], {
+    prefix: ["unshare", "-m", "sh", "-c", script, computer.machineIdFile],
+    env: { LANG: "C.UTF-8", LC_ALL: "", LC_MESSAGES: "", ...opts.env, XDG_STATE_HOME: computer.stateHome },
+  });
+}
+
+/** Polls until `check` returns a truthy value (for state the API reports). */
+export async function until<T>(check: () => Promise<T> | T, timeoutMs = 10_000, what = "condition"): Promise<T> {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await check();
+    if (v) return v;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}

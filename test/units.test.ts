@@ -1,0 +1,167 @@
+import { describe, expect, it } from "vitest";
+import { mkdtempSync, statSync, writeFileSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { createPublicKey, verify } from "node:crypto";
+import { parseLink, LinkError } from "../src/agent/link.js";
+import { parseConsentAnswer } from "../src/agent/consent.js";
+import { catalogs, detectLocale } from "../src/agent/messages.js";
+import { backoffMs } from "../src/agent/agent.js";
+import { loadOrCreateIdentity, machineFingerprint, defaultStateDir } from "../src/agent/identity.js";
+import { parseDuration, UsageError } from "../src/cli/args.js";
+import { activationSignedBytes, encodeToAgent, pb } from "../src/proto/wire.js";
+import { newSessionCode, hashSecret, SESSION_CODE_PATTERN, hashPassword, verifyPassword } from "../src/util/secrets.js";
+import { redactUrl } from "../src/broker/app.js";
+
+const CODE = "b19AfmD_fL_TAjNINAo36M971agsGe65";
+
+describe("support links", () => {
+  it("derive the agent WebSocket URL from the link", () => {
+    expect(parseLink(`http://127.0.0.1:8080/s/${CODE}`)).toEqual({ host: "127.0.0.1:8080", wsUrl: "ws://127.0.0.1:8080/ws/agent", code: CODE });
+    expect(parseLink(`https://help.example.org/tether/s/${CODE}/`).wsUrl).toBe("wss://help.example.org/tether/ws/agent");
+  });
+  it.each([
+    ["not a URL", "hello"],
+    ["another scheme", `ftp://x/s/${CODE}`],
+    ["no code", "http://127.0.0.1:8080/"],
+    ["truncated code", `http://127.0.0.1:8080/s/${CODE.slice(0, 20)}`],
+    ["damaged code", `http://127.0.0.1:8080/s/${CODE.slice(0, 31)}!`],
+    ["empty code", "http://127.0.0.1:8080/s/"],
+  ])("reject %s with a reason", (_n, link) => {
+    expect(() => parseLink(link)).toThrow(LinkError);
+  });
+});
+
+describe("session codes and secrets", () => {
+  it("codes carry 192 random bits in 32 URL-safe characters, all different", () => {
+    const codes = new Set(Array.from({ length: 1000 }, newSessionCode));
+    expect(codes.size).toBe(1000);
+    for (const c of codes) expect(c).toMatch(SESSION_CODE_PATTERN);
+    expect(Buffer.from([...codes][0]!, "base64url")).toHaveLength(24);
+  });
+  it("hashes are SHA-256 hex, not the code", () => {
+    expect(hashSecret(CODE)).toMatch(/^[0-9a-f]{64}$/);
+    expect(hashSecret(CODE)).not.toContain(CODE);
+  });
+  it("passwords verify only with the right password", async () => {
+    const h = await hashPassword("correct horse");
+    expect(await verifyPassword("correct horse", h)).toBe(true);
+    expect(await verifyPassword("wrong horse", h)).toBe(false);
+    expect(await verifyPassword("x", "garbage")).toBe(false);
+  });
+  it("the link path is redacted in logs", () => {
+    expect(redactUrl(`/s/${CODE}`)).toBe("/s/[redacted]");
+    expect(redactUrl("/api/sessions")).toBe("/api/sessions");
+  });
+});
+
+describe("consent answers", () => {
+  it.each([
+    ["y", "control", "control"],
+    ["YES ", "control", "control"],
+    ["j", "control", "control"],
+    ["ja", "view", "view"],
+    ["v", "control", "view"],
+    ["v", "view", "view"],
+    ["n", "control", null],
+    ["", "control", null],
+    ["yes please", "control", null],
+    [null, "control", null], // end of input denies
+  ] as const)("%j to %s → %s", (line, requested, want) => expect(parseConsentAnswer(line, requested)).toBe(want));
+});
+
+describe("locale", () => {
+  it.each([
+    [{ LANG: "de_DE.UTF-8" }, "de"],
+    [{ LC_ALL: "de_AT.UTF-8", LANG: "en_US.UTF-8" }, "de"],
+    [{ LC_MESSAGES: "de_CH" }, "de"],
+    [{ LC_ALL: "C", LANG: "de_DE" }, "en"],
+    [{ LANG: "en_GB.UTF-8" }, "en"],
+    [{}, "en"],
+  ] as const)("%j → %s", (env, want) => expect(detectLocale(env)).toBe(want));
+
+  it("both catalogs have every message, the seed's three exactly", () => {
+    expect(Object.keys(catalogs.de).sort()).toEqual(Object.keys(catalogs.en).sort());
+    expect(catalogs.en.invalid).toBe("The support session is invalid.");
+    expect(catalogs.de.invalid).toBe("Die Support-Sitzung ist ungültig.");
+    expect(catalogs.en.expired).toBe("The support session has expired.");
+    expect(catalogs.de.expired).toBe("Die Support-Sitzung ist abgelaufen.");
+    expect(catalogs.en.closed).toBe("The support session was closed by your support technician.");
+    expect(catalogs.de.closed).toBe("Die Support-Sitzung wurde von Ihrem Supportmitarbeiter geschlossen.");
+    expect(catalogs.en.requestView("X")).toContain("requests to view your screen");
+    expect(catalogs.en.requestControl("X")).toContain("requests to control your screen");
+  });
+});
+
+describe("durations for --expires", () => {
+  it.each([
+    ["1d", 86400],
+    ["2h", 7200],
+    ["30m", 1800],
+    ["45s", 45],
+    ["90", 90],
+  ])("%s = %i s", (t, s) => expect(parseDuration(t)).toBe(s));
+  it.each(["", "1w", "-5", "1.5h", "soon"])("%j is a usage error", (t) => expect(() => parseDuration(t)).toThrow(UsageError));
+});
+
+describe("reconnect backoff", () => {
+  it("grows from 125-250 ms to at most 5 s, with jitter", () => {
+    expect(backoffMs(0, () => 0)).toBe(125);
+    expect(backoffMs(0, () => 1)).toBe(250);
+    expect(backoffMs(3, () => 0.5)).toBe(1500);
+    expect(backoffMs(30, () => 1)).toBe(5000);
+    expect(backoffMs(30, () => 0)).toBe(2500);
+  });
+});
+
+describe("identity", () => {
+  it("creates the key pair once, mode 0600 in a 0700 folder, and signs verifiably", () => {
+    const dir = join(mkdtempSync(join(tmpdir(), "tether-id-")), "tether");
+    const a = loadOrCreateIdentity(dir);
+    const b = loadOrCreateIdentity(dir);
+    expect(b.publicKey.equals(a.publicKey)).toBe(true);
+    expect(a.publicKey).toHaveLength(32);
+    expect(statSync(join(dir, "identity.pem")).mode & 0o777).toBe(0o600);
+    expect(statSync(dir).mode & 0o777).toBe(0o700);
+    const data = activationSignedBytes(Buffer.alloc(32, 1), CODE, a.publicKey, Buffer.alloc(32, 2));
+    const key = createPublicKey({ key: { kty: "OKP", crv: "Ed25519", x: a.publicKey.toString("base64url") }, format: "jwk" });
+    expect(verify(null, data, key, a.sign(data))).toBe(true);
+    expect(verify(null, Buffer.concat([data, Buffer.from([0])]), key, a.sign(data))).toBe(false);
+  });
+
+  it("the state folder follows XDG_STATE_HOME, else ~/.local/state", () => {
+    expect(defaultStateDir({ XDG_STATE_HOME: "/x/state" })).toBe("/x/state/tether");
+    expect(defaultStateDir({ XDG_STATE_HOME: "relative" })).toMatch(/\.local\/state\/tether$/);
+  });
+
+  it("the fingerprint derives from the machine id, falls back to the dbus file, and hides the id", () => {
+    const dir = mkdtempSync(join(tmpdir(), "tether-mid-"));
+    const etc = join(dir, "etc-machine-id");
+    const dbus = join(dir, "dbus-machine-id");
+    writeFileSync(dbus, "0123456789abcdef0123456789abcdef\n");
+    const viaDbus = machineFingerprint([etc, dbus]);
+    expect(viaDbus).toHaveLength(32);
+    writeFileSync(etc, "fedcba9876543210fedcba9876543210\n");
+    const viaEtc = machineFingerprint([etc, dbus]);
+    expect(viaEtc!.equals(viaDbus!)).toBe(false);
+    expect(viaEtc!.toString("hex")).not.toContain("fedcba9876543210");
+    expect(machineFingerprint([join(dir, "none")])).toBeNull();
+    expect(readFileSync(etc, "utf8")).toContain("fedcba"); // untouched
+  });
+});
+
+describe("wire protocol", () => {
+  it("the signed bytes are length-prefixed: shifting bytes between fields changes them", () => {
+    const n = Buffer.alloc(32, 7);
+    const x = activationSignedBytes(n, "ab", Buffer.from("c"), Buffer.from("d"));
+    const y = activationSignedBytes(n, "a", Buffer.from("bc"), Buffer.from("d"));
+    expect(x.equals(y)).toBe(false);
+  });
+  it("envelopes round-trip", () => {
+    const bytes = encodeToAgent({ accessRequest: { id: "ar_1", scope: pb.Scope.SCOPE_CONTROL, technicianName: "Jane", expiresAtMs: 1_700_000_000_000 } });
+    const back = pb.BrokerToAgent.decode(bytes);
+    expect(back.body).toBe("accessRequest");
+    expect(back.accessRequest?.technicianName).toBe("Jane");
+    expect(back.accessRequest?.expiresAtMs).toBe(1_700_000_000_000);
+  });
+});
