@@ -2,7 +2,13 @@
  * The wire protocol's TypeScript face: the generated protobuf types (src/gen, from proto/tether.proto),
  * size limits, WebSocket close codes, and the bytes an agent signs to activate.
  */
+import protobuf from "protobufjs/minimal.js";
 import { tether } from "../gen/tether.js";
+
+// 64-bit fields carry millisecond times and counters, far below 2^53: decode them as plain numbers
+// (protobufjs would hand out Long objects whenever the `long` package is installed).
+protobuf.util.Long = null as unknown as typeof protobuf.util.Long;
+protobuf.configure();
 
 export const pb = tether.v1;
 export type AgentToBroker = tether.v1.AgentToBroker;
