@@ -3,9 +3,8 @@
  * (an exit code and one line, an HTTP status, a WebSocket close code) and the broker keeps serving.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createServer } from "node:net";
 import WebSocket from "ws";
-import { addTechnician, api, cli, newComputer, startAgent, startBroker, until, type Broker, type Proc } from "./support/procs.js";
+import { addTechnician, api, cli, freePort, newComputer, startAgent, startBroker, until, type Broker, type Proc } from "./support/procs.js";
 import { encodeToBroker, MAX_FRAME_BYTES, pb } from "../src/proto/wire.js";
 
 const running: Proc[] = [];
@@ -19,14 +18,6 @@ const agent = (...a: Parameters<typeof startAgent>) => {
   running.push(p);
   return p;
 };
-
-async function freePort(): Promise<number> {
-  const srv = createServer();
-  await new Promise<void>((r) => srv.listen(0, "127.0.0.1", r));
-  const port = (srv.address() as { port: number }).port;
-  await new Promise((r) => srv.close(r));
-  return port;
-}
 
 describe("broker restarts", () => {
   it.each(["SIGTERM", "SIGKILL"] as const)(

@@ -49,7 +49,8 @@ export async function sessionCommand(args: string[]): Promise<number> {
         signal: AbortSignal.timeout(15_000),
       });
     } catch (err) {
-      const cause = (err as { cause?: { code?: string } }).cause?.code ?? (err as Error).name;
+      const c = (err as { cause?: { code?: string; message?: string } }).cause;
+      const cause = c?.code ?? c?.message ?? (err as Error).message;
       throw new CliError(`cannot reach the broker at ${base} (${cause})`);
     }
     const text = await res.text();

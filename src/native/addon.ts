@@ -1,0 +1,107 @@
+// The shape of the compiled addon (native/src/binding). Internal: use capturer.ts / injector.ts.
+
+export interface NativeRect {
+  x: number;
+  y: number;
+  width: number;
+  height: number;
+}
+
+export interface NativeMonitor extends NativeRect {
+  name: string;
+  primary: boolean;
+}
+
+export interface NativeCursorShape {
+  width: number;
+  height: number;
+  hotX: number;
+  hotY: number;
+  serial: number;
+  /** BGRA, premultiplied alpha, width * 4 bytes per row. */
+  data: Buffer;
+}
+
+export interface NativeCursor {
+  x: number;
+  y: number;
+  visible: boolean;
+  shape?: NativeCursorShape;
+}
+
+export interface NativeFrameResult {
+  status: 'ok';
+  format: 'bgra' | 'i420';
+  width: number;
+  height: number;
+  x: number;
+  y: number;
+  stride: number;
+  sequence: number;
+  captureTimeUs: number;
+  grabMs: number;
+  convertMs: number;
+  full: boolean;
+  updatedRects: NativeRect[];
+  /** bgra: an ArrayBuffer over the pooled frame buffer; i420: the `into` view given. */
+  data: ArrayBuffer | Uint8Array;
+  cursor?: NativeCursor;
+}
+
+export type NativeCaptureResult =
+  | NativeFrameResult
+  | { status: 'temporary-error' | 'permanent-error'; code: string; message: string }
+  | { status: 'display-changed'; message: string; area: NativeRect };
+
+export interface NativeCaptureOptions {
+  format?: 'bgra' | 'i420';
+  into?: Uint8Array;
+  incremental?: boolean;
+  cursor?: boolean;
+}
+
+export interface NativeCapturer {
+  captureFrame(options?: NativeCaptureOptions): Promise<NativeCaptureResult>;
+  releaseFrame(data: ArrayBuffer): void;
+  monitors(): NativeMonitor[];
+  selectMonitor(name: string | null): NativeRect;
+  close(): void;
+  stats(): { captures: number; cpuMs: number };
+  readonly area: NativeRect;
+  readonly damageTracking: boolean;
+  readonly closed: boolean;
+}
+
+export interface NativeCapturerOptions {
+  display?: string;
+  monitor?: string;
+  damage?: boolean;
+  maxBuffers?: number;
+}
+
+export type NativeKeyAction = 'press' | 'down' | 'up';
+
+export interface NativeInjector {
+  moveMouse(x: number, y: number): void;
+  button(button: string, action?: NativeKeyAction): void;
+  wheel(dx: number, dy: number): void;
+  key(
+    code: string,
+    action?: NativeKeyAction,
+    modifiers?: { shift?: boolean; ctrl?: boolean; alt?: boolean; meta?: boolean },
+  ): void;
+  text(text: string): void;
+  restoreKeymap(): void;
+  releaseAll(): void;
+  selectMonitor(name: string | null): void;
+  close(): void;
+  readonly area: NativeRect;
+  readonly closed: boolean;
+}
+
+export interface NativeAddon {
+  Capturer: new (options?: NativeCapturerOptions) => NativeCapturer;
+  Injector: new (options?: { display?: string; monitor?: string }) => NativeInjector;
+  backend: 'x11' | 'unsupported';
+  napiVersion: number;
+}
