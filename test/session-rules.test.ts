@@ -5,6 +5,7 @@ import {
   checkExpiresIn,
   decideActivation,
   grantedScope,
+  linkAvailable,
   sessionState,
   type MachineIdentity,
   type SessionFacts,
@@ -131,4 +132,16 @@ describe("access requests", () => {
     ["control", null, null],
     ["view", null, null],
   ] as const)("requested %s, answered %s → %s", (req, ans, want) => expect(grantedScope(req, ans)).toBe(want));
+});
+
+describe("linkAvailable (the link page and download)", () => {
+  it.each([
+    ["unknown", undefined, BEFORE, false],
+    ["waiting before expiry", session({}), BEFORE, true],
+    ["unbound at expiry", session({}), AT, false],
+    ["bound, after expiry (a re-download on that computer)", session({ boundTo: A }), AFTER, true],
+    ["closed", session({ closedAt: 1 }), BEFORE, false],
+    ["deleted", session({ deletedAt: 1, closedAt: 1 }), BEFORE, false],
+    ["closed while bound", session({ closedAt: 1, boundTo: A }), BEFORE, false],
+  ] as const)("%s → %s", (_n, facts, now, want) => expect(linkAvailable(facts, now)).toBe(want));
 });

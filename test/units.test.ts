@@ -165,3 +165,49 @@ describe("wire protocol", () => {
     expect(back.accessRequest?.expiresAtMs).toBe(1_700_000_000_000);
   });
 });
+
+describe("support-app trailer", async () => {
+  const { makeTrailer, parseTrailer } = await import("../src/app/trailer.js");
+  const { generateKeyPairSync, createPublicKey } = await import("node:crypto");
+  const { privateKey } = generateKeyPairSync("ed25519");
+  const pub = createPublicKey(privateKey).export({ format: "jwk" }).x!;
+  const other = createPublicKey(generateKeyPairSync("ed25519").privateKey).export({ format: "jwk" }).x!;
+  const payload = { v: 1 as const, broker: "https://help.example.org", code: CODE, session: "s_abc", issuedAt: 1 };
+  const exe = Buffer.concat([Buffer.alloc(5000, 0x7f), makeTrailer(payload, privateKey)]);
+
+  it("verifies with the key the app was built with", () => {
+    expect(parseTrailer(exe, pub)).toEqual({ ok: true, payload });
+  });
+  it("refuses another broker's key, any flipped byte, and a file without trailer", () => {
+    expect(parseTrailer(exe, other)).toEqual({ ok: false, reason: "tampered" });
+    for (const at of [exe.length - 80, exe.length - 100, exe.length - 140]) {
+      const bad = Buffer.from(exe);
+      bad[at] ^= 1;
+      expect(parseTrailer(bad, pub).ok).toBe(false);
+    }
+    expect(parseTrailer(Buffer.alloc(5000), pub)).toEqual({ ok: false, reason: "missing" });
+    const huge = Buffer.from(exe);
+    huge.writeUInt32BE(0xffffff, huge.length - 16);
+    expect(parseTrailer(huge, pub)).toEqual({ ok: false, reason: "tampered" });
+  });
+});
+
+describe("link page choices", async () => {
+  const { pageLocale, detectPlatform } = await import("../src/broker/link-page.js");
+  it.each([
+    ["de-DE,de;q=0.9,en;q=0.8", "de"],
+    ["en-US,en;q=0.9,de;q=0.8", "en"],
+    ["fr-FR,de;q=0.5,en;q=0.4", "de"],
+    ["fr-FR", "en"],
+    ["en;q=0.2,de;q=0.9", "de"],
+    [undefined, "en"],
+  ])("Accept-Language %j → %s", (h, want) => expect(pageLocale(h)).toBe(want));
+  it.each([
+    ["Mozilla/5.0 (X11; Linux x86_64) Chrome/126", "linux-x64"],
+    ["Mozilla/5.0 (X11; Linux aarch64) Firefox/128", "linux-other"],
+    ["Mozilla/5.0 (Windows NT 10.0; Win64; x64)", "windows"],
+    ["Mozilla/5.0 (Macintosh; Intel Mac OS X 14_5)", "mac"],
+    ["Mozilla/5.0 (Linux; Android 14) Mobile", "other"],
+    ["curl/8.0", "other"],
+  ])("%s → %s", (ua, want) => expect(detectPlatform(ua)).toBe(want));
+});

@@ -35,6 +35,8 @@ type Catalog = {
   noMachineId: string;
   stateError: (path: string, reason: string) => string;
   protocolError: (detail: string) => string;
+  appTampered: string;
+  appNoSession: string;
 };
 
 const en: Catalog = {
@@ -65,6 +67,9 @@ const en: Catalog = {
   noMachineId: "Cannot identify this computer: neither /etc/machine-id nor /var/lib/dbus/machine-id can be read.",
   stateError: (path, reason) => `Cannot keep the support app's identity in ${path} (${reason}).`,
   protocolError: (detail) => `The support server refused the support app (${detail}). Please tell your technician.`,
+  appTampered:
+    "This support app has been modified and will not run. Download it again from the link your technician sent.",
+  appNoSession: "This support app carries no support session. Download it from the link your technician sent.",
 };
 
 const de: Catalog = {
@@ -96,6 +101,9 @@ const de: Catalog = {
   noMachineId: "Dieser Computer kann nicht erkannt werden: Weder /etc/machine-id noch /var/lib/dbus/machine-id ist lesbar.",
   stateError: (path, reason) => `Die Identität der Support-App kann nicht in ${path} gespeichert werden (${reason}).`,
   protocolError: (detail) => `Der Support-Server hat die Support-App abgelehnt (${detail}). Bitte informieren Sie Ihren Supportmitarbeiter.`,
+  appTampered:
+    "Diese Support-App wurde verändert und wird nicht gestartet. Laden Sie sie erneut über den Link Ihres Supportmitarbeiters herunter.",
+  appNoSession: "Diese Support-App enthält keine Support-Sitzung. Laden Sie sie über den Link Ihres Supportmitarbeiters herunter.",
 };
 
 export const catalogs: Record<Locale, Catalog> = { en, de };

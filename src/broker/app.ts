@@ -14,7 +14,14 @@ import { ErrorCodes, TetherError, errorBody } from "./errors.js";
 import { Hub } from "./hub.js";
 import { BrokerService, LINK_PATH } from "./service.js";
 import type { Store, Technician } from "./store.js";
-import { linkPage, homePage } from "./pages.js";
+import { homePage } from "./pages.js";
+import { goneLinkPage, linkPage } from "./link-page.js";
+import { createReadStream, statSync } from "node:fs";
+import { Readable } from "node:stream";
+import type { KeyObject } from "node:crypto";
+import { linkAvailable } from "../session/rules.js";
+import { makeTrailer } from "../app/trailer.js";
+import { hashSecret, SESSION_CODE_PATTERN } from "../util/secrets.js";
 
 export interface BrokerOptions {
   store: Store;
@@ -30,6 +37,10 @@ export interface BrokerOptions {
   consentTimeoutMs?: number;
   heartbeatIntervalMs?: number;
   helloTimeoutMs?: number;
+  /** Shown on link pages ("Remote support from …"). */
+  organization?: string;
+  /** The prebuilt support app (npm run build:app) and the key that signs each download's trailer. */
+  supportApp?: { file: string; signingKey: KeyObject };
 }
 
 declare module "fastify" {
@@ -146,8 +157,61 @@ export async function buildBroker(opts: BrokerOptions): Promise<{ app: FastifyIn
 
   app.get("/healthz", async () => ({ ok: true }));
   app.get("/", async (_req, reply) => homePage(reply));
-  // The link a user opens: shows how to run the support app. Opening it binds nothing.
-  app.get(`${LINK_PATH}:code`, async (_req, reply) => linkPage(reply));
+  // The link a user opens, and the download it offers. Neither binds anything.
+  const linkSession = (code: string) => {
+    const s = SESSION_CODE_PATTERN.test(code) ? opts.store.sessionByCodeHash(hashSecret(code)) : opts.store.sessionByCodeHash(hashSecret("-"));
+    return s && linkAvailable(s, now()) ? s : null;
+  };
+  const appSize = () => {
+    try {
+      return opts.supportApp ? statSync(opts.supportApp.file).size : null;
+    } catch {
+      return null;
+    }
+  };
+  const fileName = (sessionId: string) => `tether-support-${sessionId.replace(/^s_/, "").slice(0, 8)}`;
+
+  app.get<{ Params: { code: string } }>(`${LINK_PATH}:code`, async (req, reply) => {
+    const s = linkSession(req.params.code);
+    if (!s) return goneLinkPage(req, reply);
+    const size = appSize();
+    return linkPage(req, reply, {
+      organization: opts.organization ?? "Tether",
+      technician: opts.store.technicianById(s.technicianId)?.displayName ?? "",
+      fileName: fileName(s.id),
+      downloadPath: `${LINK_PATH}${req.params.code}/download`,
+      downloadAvailable: size !== null,
+      sizeMb: size === null ? null : Math.round(size / 1e6),
+    });
+  });
+
+  app.get<{ Params: { code: string } }>(`${LINK_PATH}:code/download`, async (req, reply) => {
+    const s = linkSession(req.params.code);
+    if (!s) return goneLinkPage(req, reply);
+    const size = appSize();
+    if (!opts.supportApp || size === null) {
+      req.log.warn("support app download asked for, but no support app is built: run npm run build:app");
+      throw new TetherError("TETHER_ERR_APP_UNAVAILABLE");
+    }
+    // A prebuilt executable plus a signed trailer per download: no rebuild, no copy on disk.
+    const trailer = makeTrailer(
+      { v: 1, broker: opts.publicUrl(), code: req.params.code, session: s.id, issuedAt: now() },
+      opts.supportApp.signingKey,
+    );
+    const file = opts.supportApp.file;
+    const body = Readable.from(
+      (async function* () {
+        yield* createReadStream(file);
+        yield trailer;
+      })(),
+    );
+    req.log.info({ sessionId: s.id }, "support app downloaded");
+    return reply
+      .header("content-type", "application/octet-stream")
+      .header("content-disposition", `attachment; filename="${fileName(s.id)}"`)
+      .header("content-length", String(size + trailer.length))
+      .send(body);
+  });
 
   app.post(
     "/api/login",

@@ -27,6 +27,10 @@ export const ErrorCodes = {
   TETHER_ERR_NOT_FOUND: { status: 404, message: "Not found." },
   TETHER_ERR_RATE_LIMITED: { status: 429, message: "Too many attempts from this address; try again later." },
   TETHER_ERR_FORBIDDEN_ORIGIN: { status: 403, message: "This origin may not use the console API." },
+  TETHER_ERR_APP_UNAVAILABLE: {
+    status: 503,
+    message: "The support app is not built on this server (run `npm run build:app`); tell your technician.",
+  },
   TETHER_ERR_INTERNAL: { status: 500, message: "Internal error in the broker; it has been logged." },
 } as const satisfies Record<string, { status: number; message: string }>;
 
@@ -51,6 +55,7 @@ const reasons: Record<number, string> = {
   413: "Payload Too Large",
   415: "Unsupported Media Type",
   429: "Too Many Requests",
+  503: "Service Unavailable",
   500: "Internal Server Error",
 };
 

@@ -27,17 +27,3 @@ export function homePage(reply: FastifyReply) {
   );
 }
 
-export function linkPage(reply: FastifyReply) {
-  return page(
-    reply,
-    "en",
-    "Tether support",
-    `<h1>Tether remote support</h1>` +
-      `<p>Your support technician sent you this link. Only continue if you contacted this support desk yourself.</p>` +
-      `<p>Run the Tether support app with this page's address: <code>npx tether agent &lt;this address&gt;</code>. ` +
-      `Nothing on your screen is shared until you allow it in the app.</p>` +
-      `<hr><p lang="de">Ihr Supportmitarbeiter hat Ihnen diesen Link geschickt. Fahren Sie nur fort, wenn Sie sich selbst an ` +
-      `diesen Support gewandt haben. Starten Sie die Tether-Support-App mit der Adresse dieser Seite: ` +
-      `<code>npx tether agent &lt;diese Adresse&gt;</code>. Nichts wird geteilt, bevor Sie es in der App erlauben.</p>`,
-  );
-}

@@ -5,6 +5,9 @@
 import { Store } from "./store.js";
 import { buildBroker } from "./app.js";
 import { hashPassword, newPassword } from "../util/secrets.js";
+import { loadOrCreateSigningKey } from "../app/trailer.js";
+import { defaultAppFile } from "../util/paths.js";
+import { existsSync, readFileSync } from "node:fs";
 
 export interface ServeOptions {
   host: string;
@@ -15,22 +18,52 @@ export interface ServeOptions {
   loginLimitPerMinute?: number;
   consentTimeoutMs?: number;
   logLevel?: string;
+  organization?: string;
+  /** The prebuilt support app; default dist/app/tether-support-linux-x64. */
+  appFile?: string;
   out: (line: string) => void;
+}
+
+/**
+ * The support app to offer for download, if it is built and was built for this broker's key
+ * (`npm run build:app` writes `<file>.json` with the public key it embedded).
+ */
+function supportApp(file: string, dataDir: string, out: (line: string) => void) {
+  const key = loadOrCreateSigningKey(dataDir);
+  if (!existsSync(file)) {
+    out(`Support app: not built (${file}); links offer no download until you run: npm run build:app -- --data ${dataDir}`);
+    return undefined;
+  }
+  let builtFor = "";
+  try {
+    builtFor = (JSON.parse(readFileSync(file + ".json", "utf8")) as { publicKey?: string }).publicKey ?? "";
+  } catch {
+    // no manifest: treated as a mismatch below
+  }
+  if (builtFor !== key.publicKeyB64) {
+    out(`Support app: ${file} was built for another broker's key; downloads are off until you run: npm run build:app -- --data ${dataDir}`);
+    return undefined;
+  }
+  out(`Support app: ${file}`);
+  return { file, signingKey: key.privateKey };
 }
 
 export async function serveBroker(o: ServeOptions): Promise<{ url: string; stop: () => Promise<void> }> {
   const store = Store.open(o.dataDir);
+  const app = supportApp(o.appFile ?? defaultAppFile(), o.dataDir, o.out);
   let publicUrl = o.publicUrl ?? "";
-  const { app } = await buildBroker({
+  const { app: server } = await buildBroker({
     store,
     publicUrl: () => publicUrl,
     logLevel: o.logLevel ?? "info",
     ...(o.activationLimitPerMinute !== undefined && { activationLimitPerMinute: o.activationLimitPerMinute }),
     ...(o.loginLimitPerMinute !== undefined && { loginLimitPerMinute: o.loginLimitPerMinute }),
     ...(o.consentTimeoutMs !== undefined && { consentTimeoutMs: o.consentTimeoutMs }),
+    ...(o.organization !== undefined && { organization: o.organization }),
+    ...(app && { supportApp: app }),
   });
-  await app.listen({ host: o.host, port: o.port });
-  const addr = app.server.address();
+  await server.listen({ host: o.host, port: o.port });
+  const addr = server.server.address();
   const port = typeof addr === "object" && addr ? addr.port : o.port;
   const hostForUrl = o.host.includes(":") ? `[${o.host}]` : o.host === "0.0.0.0" ? "127.0.0.1" : o.host;
   const url = `http://${hostForUrl}:${port}`;
@@ -50,7 +83,7 @@ export async function serveBroker(o: ServeOptions): Promise<{ url: string; stop:
   let stopping: Promise<void> | null = null;
   const stop = () =>
     (stopping ??= (async () => {
-      await app.close();
+      await server.close();
       store.close();
     })());
   return { url, stop };

@@ -14,6 +14,9 @@ Options:
   --activation-limit N     agent connection (activation) attempts per client address per minute (default 60)
   --login-limit N          login attempts per client address per minute (default 10)
   --consent-timeout S      seconds an access request waits for the user's answer (default 120)
+  --organization NAME      your organisation's name, shown on link pages (default "Tether")
+  --app FILE               the prebuilt support app offered on link pages
+                           (default dist/app/tether-support-linux-x64, made by npm run build:app)
   --log-level LEVEL        fatal, error, warn, info (default), debug, or silent`;
 
 export async function brokerCommand(args: string[]): Promise<number> {
@@ -28,6 +31,8 @@ export async function brokerCommand(args: string[]): Promise<number> {
       "login-limit": { type: "string" },
       "consent-timeout": { type: "string" },
       "log-level": { type: "string", default: "info" },
+      organization: { type: "string" },
+      app: { type: "string" },
     },
     false,
   );
@@ -41,6 +46,8 @@ export async function brokerCommand(args: string[]): Promise<number> {
     loginLimitPerMinute: intOption(values["login-limit"], "--login-limit", 10, 1, 1_000_000),
     consentTimeoutMs: intOption(values["consent-timeout"], "--consent-timeout", 120, 1, 3600) * 1000,
     logLevel: values["log-level"]!,
+    ...(values.organization !== undefined && { organization: values.organization.slice(0, 100) }),
+    ...(values.app !== undefined && { appFile: values.app }),
     out: (line) => process.stdout.write(line + "\n"),
   });
   await new Promise<void>((resolve) => {

@@ -135,3 +135,13 @@ export function grantedScope(requested: Scope, answer: Scope | null): Scope | nu
   if (answer === null) return null;
   return requested === "view" ? "view" : answer;
 }
+
+/**
+ * Whether a support link still offers its page and download: the session is neither closed nor
+ * deleted, and it is either bound already (the user may fetch the app again on that computer) or
+ * still before its expiry time. Every other case gets one identical "no longer available" answer.
+ */
+export function linkAvailable(session: SessionFacts | undefined, now: number): boolean {
+  if (!session || session.deletedAt !== null || session.closedAt !== null) return false;
+  return session.boundTo !== null || now < session.expiresAt;
+}

@@ -197,3 +197,31 @@ export async function freePort(): Promise<number> {
   await new Promise((r) => srv.close(r));
   return port;
 }
+
+/**
+ * Runs a downloaded single-file support app the way an end user would: on its own "computer"
+ * (machine id bind-mounted under unshare), with an empty HOME and a PATH that holds no node.
+ */
+export function startApp(file: string, computer: Computer & { home: string }, args: string[] = [], env: NodeJS.ProcessEnv = {}): Proc {
+  checkUnshare();
+  const emptyBin = tempDir("tether-nopath-");
+  const child = spawn("/usr/bin/unshare", ["-m", "/bin/sh", "-c", '/bin/mount --bind "$0" /etc/machine-id && exec "$@"', computer.machineIdFile, file, ...args], {
+    env: { PATH: emptyBin, HOME: computer.home, LANG: "C.UTF-8", ...env },
+    stdio: ["pipe", "pipe", "pipe"],
+  });
+  const out = new Lines();
+  const err = new Lines();
+  child.stdout!.setEncoding("utf8").on("data", (d: string) => out.push(d));
+  child.stderr!.setEncoding("utf8").on("data", (d: string) => err.push(d));
+  const exited = new Promise<{ code: number; at: number }>((resolve) =>
+    child.on("exit", (code, signal) => resolve({ code: code ?? 128 + (signal === "SIGKILL" ? 9 : 15), at: performance.now() })),
+  );
+  return { child, out, err, exited };
+}
+
+/** A computer whose user has an empty home folder (no state, no cache, no node). */
+export function newUserComputer(): Computer & { home: string } {
+  const c = newComputer();
+  const home = tempDir("tether-home-");
+  return { ...c, stateHome: join(home, ".local", "state"), home };
+}

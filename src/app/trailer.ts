@@ -1,0 +1,100 @@
+/**
+ * The session data built into each support-app download: a signed trailer appended to the
+ * prebuilt single-file executable. Layout at the end of the file:
+ *
+ *   … executable … | payload (JSON, UTF-8) | signature (64 bytes, Ed25519) | payload length (u32 BE) | MAGIC (12 bytes)
+ *
+ * The broker signs `CONTEXT || payload` with its app-signing key (<data>/app-signing.pem); the app
+ * verifies it against the public key it was built with, so a file edited to point at another broker
+ * or another code refuses to run. ELF loaders ignore bytes after the image, so appending is safe.
+ */
+import { createPrivateKey, createPublicKey, generateKeyPairSync, sign, verify, type KeyObject } from "node:crypto";
+import { closeSync, fstatSync, mkdirSync, openSync, readFileSync, readSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+
+export const TRAILER_MAGIC = Buffer.from("TETHER-APP\u0001\u0000", "latin1"); // 12 bytes
+const CONTEXT = Buffer.from("tether-app-trailer-v1\0", "utf8");
+const SIG_BYTES = 64;
+const MAX_PAYLOAD = 4096;
+
+export interface AppPayload {
+  v: 1;
+  /** Broker base URL, e.g. "https://help.example.org". */
+  broker: string;
+  /** The session code (secret). */
+  code: string;
+  /** The session id, for the file name and messages. */
+  session: string;
+  /** Issue time, ms since the epoch. */
+  issuedAt: number;
+}
+
+/** The trailer bytes to append for a payload. */
+export function makeTrailer(payload: AppPayload, key: KeyObject): Buffer {
+  const body = Buffer.from(JSON.stringify(payload), "utf8");
+  const sig = sign(null, Buffer.concat([CONTEXT, body]), key);
+  const len = Buffer.alloc(4);
+  len.writeUInt32BE(body.length);
+  return Buffer.concat([body, sig, len, TRAILER_MAGIC]);
+}
+
+export type TrailerResult =
+  | { ok: true; payload: AppPayload }
+  | { ok: false; reason: "missing" | "tampered" };
+
+/** Reads and verifies the trailer at the end of `file` (normally process.execPath). */
+export function readTrailer(file: string, publicKeyB64: string): TrailerResult {
+  const fd = openSync(file, "r");
+  try {
+    const size = fstatSync(fd).size;
+    const tailLen = Math.min(size, MAX_PAYLOAD + SIG_BYTES + 4 + TRAILER_MAGIC.length);
+    const tail = Buffer.alloc(tailLen);
+    readSync(fd, tail, 0, tailLen, size - tailLen);
+    return parseTrailer(tail, publicKeyB64);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** Parses and verifies a trailer from the last bytes of a file. */
+export function parseTrailer(tail: Buffer, publicKeyB64: string): TrailerResult {
+  const m = TRAILER_MAGIC.length;
+  if (tail.length < m + 4 + SIG_BYTES || !tail.subarray(tail.length - m).equals(TRAILER_MAGIC)) return { ok: false, reason: "missing" };
+  const len = tail.readUInt32BE(tail.length - m - 4);
+  const start = tail.length - m - 4 - SIG_BYTES - len;
+  if (len > MAX_PAYLOAD || start < 0) return { ok: false, reason: "tampered" };
+  const body = tail.subarray(start, start + len);
+  const sig = tail.subarray(start + len, start + len + SIG_BYTES);
+  const key = createPublicKey({ key: { kty: "OKP", crv: "Ed25519", x: publicKeyB64 }, format: "jwk" });
+  if (!verify(null, Buffer.concat([CONTEXT, body]), key, sig)) return { ok: false, reason: "tampered" };
+  try {
+    const p = JSON.parse(body.toString("utf8")) as AppPayload;
+    if (p.v !== 1 || typeof p.broker !== "string" || typeof p.code !== "string" || typeof p.session !== "string") {
+      return { ok: false, reason: "tampered" };
+    }
+    return { ok: true, payload: p };
+  } catch {
+    return { ok: false, reason: "tampered" };
+  }
+}
+
+/** The broker's app-signing key, `<dataDir>/app-signing.pem` (0600), created on first use. */
+export function loadOrCreateSigningKey(dataDir: string): { privateKey: KeyObject; publicKeyB64: string } {
+  const file = join(dataDir, "app-signing.pem");
+  let privateKey: KeyObject;
+  try {
+    privateKey = createPrivateKey(readFileSync(file, "utf8"));
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw err;
+    mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+    privateKey = generateKeyPairSync("ed25519").privateKey;
+    try {
+      writeFileSync(file, privateKey.export({ type: "pkcs8", format: "pem" }), { mode: 0o600, flag: "wx" });
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw e;
+      privateKey = createPrivateKey(readFileSync(file, "utf8")); // another process won the race
+    }
+  }
+  const jwk = createPublicKey(privateKey).export({ format: "jwk" });
+  return { privateKey, publicKeyB64: jwk.x ?? "" };
+}
