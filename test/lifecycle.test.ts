@@ -180,7 +180,7 @@ describe("quitting and consent", () => {
     again.child.stdin!.write("v\n"); // narrow to view only
     await until(async () => (await tech.accessStatus(s.id, r2.json.id)).status === "granted", 5000, "granted again");
     expect((await tech.accessStatus(s.id, r2.json.id)).grantedScope).toBe("view");
-    await again.out.waitFor(/^You allowed Jane Doe to view your screen\.$/);
+    await again.out.waitFor(/^You allowed Jane Doe to view your screen\. Type s and Enter to stop sharing\.$/);
 
     const r3 = await tech.requestAccess(s.id, "view");
     await again.out.waitFor(/Jane Doe requests to view your screen/);
@@ -212,5 +212,41 @@ describe("quitting and consent", () => {
     expect(a.child.exitCode).toBeNull(); // still connected
     a.child.kill("SIGINT");
     expect((await a.exited).code).toBe(0);
+  });
+
+  it("the user narrows control to view, then stops; a relaunch ends what the old app held", async () => {
+    const s = await tech.createSession();
+    const A = newComputer();
+    const a = agent(s.link, A);
+    await a.out.waitFor(/^Connected\./);
+    await until(async () => (await tech.session(s.id)).online, 5000, "online");
+    const r = await tech.requestAccess(s.id, "control");
+    await a.out.waitFor(/requests to control your screen/);
+    a.child.stdin!.write("y\n");
+    await a.out.waitFor(/^You allowed Jane Doe to control your screen\. Type v and Enter/);
+    const status = () => tech.accessStatus(s.id, r.json.id);
+    expect(await status()).toMatchObject({ status: "granted", grantedScope: "control" });
+
+    a.child.stdin!.write("v\n");
+    await a.out.waitFor(/^Jane Doe can now only view your screen\./);
+    await until(async () => (await status()).grantedScope === "view", 5000, "narrowed");
+    a.child.stdin!.write("s\n");
+    await a.out.waitFor(/^You stopped sharing your screen with Jane Doe\.$/);
+    await until(async () => (await status()).status === "ended", 5000, "ended");
+    expect((await status()).endedAt).toEqual(expect.any(String));
+
+    // A grant held by an app that is gone ends when the app comes back without it.
+    const r2 = await tech.requestAccess(s.id, "view");
+    await a.out.waitFor(/Jane Doe requests to view your screen/);
+    a.child.stdin!.write("y\n");
+    await until(async () => (await tech.accessStatus(s.id, r2.json.id)).status === "granted", 5000, "granted");
+    a.child.kill("SIGKILL"); // a crash: no chance to say anything
+    await a.exited;
+    expect((await tech.accessStatus(s.id, r2.json.id)).status).toBe("granted");
+    const again = agent(s.link, A);
+    await again.out.waitFor(/^Connected\./);
+    await until(async () => (await tech.accessStatus(s.id, r2.json.id)).status === "ended", 5000, "ended by relaunch");
+    again.child.kill("SIGINT");
+    expect((await again.exited).code).toBe(0);
   });
 });

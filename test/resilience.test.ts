@@ -35,6 +35,11 @@ describe("broker restarts", () => {
         return v.online ? v : null;
       }, 5000, "online");
 
+      const held = await tech().requestAccess(s.id, "control");
+      await a.out.waitFor(/requests to control your screen/);
+      a.child.stdin!.write("y\n");
+      await until(async () => (await tech().accessStatus(s.id, held.json.id)).status === "granted", 5000, "granted before");
+
       await broker.stop(signal);
       await a.out.waitFor(/^Connection to the support server lost; reconnecting in \d+ s…$/, 5000);
       broker = await startBroker({ dataDir: broker.dataDir, port: broker.port });
@@ -46,6 +51,8 @@ describe("broker restarts", () => {
       }, 5000, "online after restart");
       expect(after.state).toBe("active");
       expect(after.machine.boundAt).toBe(before.machine.boundAt);
+      // The grant the app still holds stays live across the restart (the app re-asserts it).
+      expect(await tech().accessStatus(s.id, held.json.id)).toMatchObject({ status: "granted", grantedScope: "control" });
 
       const r = await tech().requestAccess(s.id, "view");
       expect(r.status).toBe(202);
@@ -54,6 +61,9 @@ describe("broker restarts", () => {
       await until(async () => (await tech().accessStatus(s.id, r.json.id)).status === "granted", 5000, "granted");
       a.child.kill("SIGINT");
       expect((await a.exited).code).toBe(0);
+      // Quitting stops sharing: both grants end.
+      await until(async () => (await tech().accessStatus(s.id, held.json.id)).status === "ended", 5000, "ended on quit");
+      expect((await tech().accessStatus(s.id, r.json.id)).status).toBe("ended");
     },
     45_000,
   );

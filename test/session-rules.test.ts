@@ -3,6 +3,7 @@ import {
   accessStatus,
   checkAccessRequest,
   checkExpiresIn,
+  consentChange,
   decideActivation,
   grantedScope,
   linkAvailable,
@@ -144,4 +145,22 @@ describe("linkAvailable (the link page and download)", () => {
     ["deleted", session({ deletedAt: 1, closedAt: 1 }), BEFORE, false],
     ["closed while bound", session({ closedAt: 1, boundTo: A }), BEFORE, false],
   ] as const)("%s → %s", (_n, facts, now, want) => expect(linkAvailable(facts, now)).toBe(want));
+});
+
+describe("consentChange (the user narrows or stops a grant)", () => {
+  const granted = (scope: "view" | "control", endedAt: number | null = null) => ({ status: "granted" as const, expiresAt: T, grantedScope: scope, endedAt });
+  it.each([
+    ["control → view", granted("control"), "view", "view"],
+    ["control → stop", granted("control"), null, "end"],
+    ["view → stop", granted("view"), null, "end"],
+    ["view → view (no change)", granted("view"), "view", "view"],
+    ["view → control is a widening", granted("view"), "control", "refuse"],
+    ["an ended grant", granted("control", 5), null, "refuse"],
+    ["a denied request", { status: "denied" as const, expiresAt: T, grantedScope: null }, null, "refuse"],
+    ["a pending request", { status: "pending" as const, expiresAt: T, grantedScope: null }, "view", "refuse"],
+  ] as const)("%s → %s", (_n, req, to, want) => expect(consentChange(req, to, BEFORE)).toBe(want));
+
+  it("a granted request that ended reads as ended", () => {
+    expect(accessStatus({ status: "granted", expiresAt: T, endedAt: 3 }, BEFORE)).toBe("ended");
+  });
 });

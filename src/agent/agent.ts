@@ -29,6 +29,14 @@ export interface LineSource {
   next(): Promise<string | null | undefined>;
   /** Abandons a pending `next()` (it resolves with undefined). */
   cancel(): void;
+  /** Receives the lines typed while no `next()` waits (the user's commands). */
+  onIdleLine(handler: (line: string) => void): void;
+}
+
+/** Remote access the user has granted and not (yet) stopped, by access request id. */
+interface Grant {
+  technician: string;
+  scope: Scope;
 }
 
 export interface AgentOptions {
@@ -63,8 +71,35 @@ export async function runAgent(o: AgentOptions): Promise<number> {
   const m = o.messages;
   let quitting = false;
   let current: WebSocket | null = null;
+  /** Grants outlive a connection: they are the user's decisions, not the broker's. */
+  const grants = new Map<string, Grant>();
+  const toBroker = (msg: Parameters<typeof encodeToBroker>[0]) => {
+    if (current?.readyState === WebSocket.OPEN) current.send(encodeToBroker(msg));
+  };
+  /** The user narrows (view) or stops (null) every grant in force. */
+  const changeGrants = (scope: Scope | null) => {
+    for (const [id, g] of grants) {
+      if (scope === "view" && g.scope === "view") continue;
+      toBroker({ consentChanged: { accessRequestId: id, scope: scope ? scopeToWire(scope) : pb.Scope.SCOPE_UNSPECIFIED } });
+      if (scope === null) {
+        grants.delete(id);
+        o.out(m.stopped(g.technician));
+      } else {
+        g.scope = scope;
+        o.out(m.narrowed(g.technician));
+      }
+    }
+  };
+  o.input.onIdleLine((line) => {
+    const cmd = line.trim().toLowerCase();
+    if (grants.size === 0 || cmd === "") return;
+    if (cmd === "s") changeGrants(null);
+    else if (cmd === "v") changeGrants("view");
+    else o.out(m.sharingHelp);
+  });
   o.quit.then(() => {
     quitting = true;
+    changeGrants(null);
     current?.close(Close.NORMAL, "user quit");
   });
 
@@ -111,7 +146,11 @@ export async function runAgent(o: AgentOptions): Promise<number> {
       let lastHeard = Date.now();
       let heartbeat: NodeJS.Timeout | null = null;
       let seq = 0;
-      const prompts = new ConsentPrompts(o, (frame) => ws.readyState === ws.OPEN && ws.send(frame));
+      const prompts = new ConsentPrompts(
+        o,
+        (frame) => ws.readyState === ws.OPEN && ws.send(frame),
+        (id, grant) => grants.set(id, grant),
+      );
 
       const finish = (out: Outcome) => {
         outcome ??= out;
@@ -182,6 +221,7 @@ export async function runAgent(o: AgentOptions): Promise<number> {
                 os: o.os,
                 agentVersion: o.version,
                 locale: o.locale,
+                liveAccess: [...grants].map(([id, g]) => ({ accessRequestId: id, scope: scopeToWire(g.scope) })),
               },
             });
             return;
@@ -255,6 +295,7 @@ class ConsentPrompts {
   constructor(
     private readonly o: AgentOptions,
     private readonly send: (frame: Uint8Array) => unknown,
+    private readonly granted: (id: string, grant: Grant) => void,
   ) {}
 
   add(r: PendingRequest): void {
@@ -302,6 +343,7 @@ class ConsentPrompts {
           consent: { accessRequestId: r.id, granted: scope !== null, grantedScope: scope ? scopeToWire(scope) : pb.Scope.SCOPE_UNSPECIFIED },
         }),
       );
+      if (scope) this.granted(r.id, { technician: r.technician, scope });
       if (scope === "control") this.o.out(m.grantedControl(r.technician));
       else if (scope === "view") this.o.out(m.grantedView(r.technician));
       else this.o.out(m.denied(r.technician));

@@ -26,6 +26,9 @@ type Catalog = {
   requestControl: (tech: string) => string;
   grantedView: (tech: string) => string;
   grantedControl: (tech: string) => string;
+  narrowed: (tech: string) => string;
+  stopped: (tech: string) => string;
+  sharingHelp: string;
   denied: (tech: string) => string;
   requestExpired: (tech: string) => string;
   requestWithdrawn: (tech: string) => string;
@@ -56,8 +59,12 @@ const en: Catalog = {
   requestView: (tech) => `${tech} requests to view your screen. Allow? [y] yes  [n] no`,
   requestControl: (tech) =>
     `${tech} requests to control your screen (see it and use mouse and keyboard). Allow? [y] yes  [v] view only  [n] no`,
-  grantedView: (tech) => `You allowed ${tech} to view your screen.`,
-  grantedControl: (tech) => `You allowed ${tech} to control your screen.`,
+  grantedView: (tech) => `You allowed ${tech} to view your screen. Type s and Enter to stop sharing.`,
+  grantedControl: (tech) =>
+    `You allowed ${tech} to control your screen. Type v and Enter to allow viewing only, s and Enter to stop sharing.`,
+  narrowed: (tech) => `${tech} can now only view your screen. Type s and Enter to stop sharing.`,
+  stopped: (tech) => `You stopped sharing your screen with ${tech}.`,
+  sharingHelp: "Type v and Enter to allow viewing only, s and Enter to stop sharing.",
   denied: (tech) => `You declined the request from ${tech}.`,
   requestExpired: (tech) => `The request from ${tech} timed out without an answer.`,
   requestWithdrawn: (tech) => `${tech} withdrew the request.`,
@@ -90,8 +97,12 @@ const de: Catalog = {
   requestView: (tech) => `${tech} möchte Ihren Bildschirm sehen. Erlauben? [j] ja  [n] nein`,
   requestControl: (tech) =>
     `${tech} möchte Ihren Bildschirm steuern (sehen und Maus und Tastatur bedienen). Erlauben? [j] ja  [v] nur ansehen  [n] nein`,
-  grantedView: (tech) => `Sie haben ${tech} erlaubt, Ihren Bildschirm zu sehen.`,
-  grantedControl: (tech) => `Sie haben ${tech} erlaubt, Ihren Bildschirm zu steuern.`,
+  grantedView: (tech) => `Sie haben ${tech} erlaubt, Ihren Bildschirm zu sehen. Geben Sie s und Enter ein, um die Freigabe zu beenden.`,
+  grantedControl: (tech) =>
+    `Sie haben ${tech} erlaubt, Ihren Bildschirm zu steuern. Geben Sie v und Enter ein, um nur das Ansehen zu erlauben, oder s und Enter, um die Freigabe zu beenden.`,
+  narrowed: (tech) => `${tech} kann Ihren Bildschirm jetzt nur noch sehen. Geben Sie s und Enter ein, um die Freigabe zu beenden.`,
+  stopped: (tech) => `Sie haben die Freigabe Ihres Bildschirms für ${tech} beendet.`,
+  sharingHelp: "Geben Sie v und Enter ein, um nur das Ansehen zu erlauben, oder s und Enter, um die Freigabe zu beenden.",
   denied: (tech) => `Sie haben die Anfrage von ${tech} abgelehnt.`,
   requestExpired: (tech) => `Die Anfrage von ${tech} ist ohne Antwort abgelaufen.`,
   requestWithdrawn: (tech) => `${tech} hat die Anfrage zurückgezogen.`,

@@ -149,6 +149,12 @@ export function handleAgentSocket(socket: WebSocket, o: AgentSocketOptions): voi
           },
         }),
       );
+      for (const id of o.service.reconcileGrants(
+        s.id,
+        (h.liveAccess ?? []).slice(0, 16).map((g) => ({ id: g.accessRequestId ?? "", scope: scopeFromWire(g.scope) })),
+      )) {
+        granted.add(id);
+      }
       o.log.info({ sessionId: s.id, bound: decision.kind === "bind" ? "now" : "before", remoteAddress: o.remoteAddress }, "agent activated");
       o.service.agentOnline(s);
       return;
@@ -175,6 +181,17 @@ export function handleAgentSocket(socket: WebSocket, o: AgentSocketOptions): voi
         const accepted = o.service.recordConsent(s.id, id, Boolean(c.granted) && scope !== null, scope);
         if (accepted && c.granted && scope) granted.add(id);
         peer.send(encodeToAgent({ consentRecorded: { accessRequestId: id, accepted } }));
+        return;
+      }
+      case "consentChanged": {
+        const c = msg.consentChanged!;
+        const id = c.accessRequestId ?? "";
+        const scope = scopeFromWire(c.scope);
+        if (!granted.has(id) || !o.service.consentChanged(s.id, id, scope)) {
+          peer.send(encodeToAgent({ error: { code: pb.Error.Code.CODE_NOT_ALLOWED, message: "no such live grant, or a widening" } }));
+          return;
+        }
+        if (scope === null) granted.delete(id);
         return;
       }
       case "signal": {

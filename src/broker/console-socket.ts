@@ -33,10 +33,9 @@ export function handleConsoleSocket(
       peer.send(encodeToConsole({ heartbeat: { seq: msg.heartbeat?.seq ?? 0, sentAtMs: Date.now(), ack: true } }));
     } else if (msg.body === "signal") {
       const id = msg.signal?.accessRequestId ?? "";
-      const req = o.service.store.accessRequest(id);
-      const session = req && o.service.store.session(req.sessionId);
-      const agent = session && o.hub.agent(session.id);
-      if (!req || !session || session.technicianId !== tech.id || req.status !== "granted" || session.closedAt !== null || !agent) {
+      const req = o.service.liveGrant(tech, id);
+      const agent = req && o.hub.agent(req.sessionId);
+      if (!req || !agent) {
         o.log.warn({ technician: tech.name, accessRequestId: id }, "console signal refused");
         peer.send(encodeToConsole({ error: { code: pb.Error.Code.CODE_NOT_ALLOWED, message: "no live granted access request" } }));
         return;

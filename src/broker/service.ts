@@ -5,9 +5,11 @@
 import {
   accessStatus,
   checkAccessRequest,
+  consentChange,
   decideActivation,
   grantedScope,
   sessionState,
+  type AccessStatus,
   type ActivationDecision,
   type MachineIdentity,
   type Scope,
@@ -33,11 +35,13 @@ export interface AccessRequestView {
   id: string;
   sessionId: string;
   scope: Scope;
-  status: "pending" | "granted" | "denied" | "expired";
+  status: AccessStatus;
+  /** The scope in force now (the user may have narrowed it). */
   grantedScope?: Scope;
   createdAt: string;
   expiresAt: string;
   answeredAt?: string;
+  endedAt?: string;
 }
 
 export interface ServiceOptions {
@@ -102,6 +106,7 @@ export class BrokerService {
     };
     if (r.grantedScope) v.grantedScope = r.grantedScope;
     if (r.answeredAt !== null) v.answeredAt = iso(r.answeredAt);
+    if (r.endedAt !== null) v.endedAt = iso(r.endedAt);
     return v;
   }
 
@@ -263,6 +268,56 @@ export class BrokerService {
     return ok;
   }
 
+  /**
+   * The user narrowed (control → view) or stopped (scope null) a grant from the app. Returns whether
+   * it was applied; widening, or changing a request that is not live, is refused.
+   */
+  consentChanged(sessionId: string, requestId: string, scope: Scope | null): boolean {
+    const r = this.o.store.accessRequest(requestId);
+    if (!r || r.sessionId !== sessionId) return false;
+    const change = consentChange(r, scope, this.o.now());
+    if (change === "refuse") return false;
+    if (change === "end") this.o.store.endGrant(requestId, this.o.now());
+    else this.o.store.narrowGrant(requestId, change);
+    this.o.log.info({ sessionId, accessRequestId: requestId, scope: change }, "consent changed by the user");
+    this.notifyAccess(requestId);
+    return true;
+  }
+
+  /**
+   * On (re)activation the app lists the grants it still holds (e.g. a stream that outlived a broker
+   * restart). Those stay live, narrowed if the app says so; every other live grant of the session
+   * ends. Returns the ids that stay live.
+   */
+  reconcileGrants(sessionId: string, held: readonly { id: string; scope: Scope | null }[]): string[] {
+    const kept: string[] = [];
+    for (const g of this.o.store.liveGrants(sessionId)) {
+      const h = held.find((x) => x.id === g.id);
+      if (h && h.scope && this.consentChangedQuiet(g.id, h.scope)) kept.push(g.id);
+      else if (this.o.store.endGrant(g.id, this.o.now())) this.notifyAccess(g.id);
+    }
+    return kept;
+  }
+
+  private consentChangedQuiet(id: string, scope: Scope): boolean {
+    const r = this.o.store.accessRequest(id)!;
+    const change = consentChange(r, scope, this.o.now());
+    if (change === "refuse" || change === "end") return false;
+    if (change !== r.grantedScope) {
+      this.o.store.narrowGrant(id, change);
+      this.notifyAccess(id);
+    }
+    return true;
+  }
+
+  /** A live grant (granted, not ended) of this technician's session, or undefined. */
+  liveGrant(tech: Technician, requestId: string): AccessRequestRow | undefined {
+    const r = this.o.store.accessRequest(requestId);
+    const s = r && this.o.store.session(r.sessionId);
+    if (!r || !s || s.technicianId !== tech.id || s.closedAt !== null) return undefined;
+    return accessStatus(r, this.o.now()) === "granted" ? r : undefined;
+  }
+
   // ---- console notifications ----------------------------------------------------------------
 
   private static readonly wireState: Record<SessionState, number> = {
@@ -293,6 +348,7 @@ export class BrokerService {
     granted: pb.AccessStatus.ACCESS_STATUS_GRANTED,
     denied: pb.AccessStatus.ACCESS_STATUS_DENIED,
     expired: pb.AccessStatus.ACCESS_STATUS_EXPIRED,
+    ended: pb.AccessStatus.ACCESS_STATUS_ENDED,
   } as const;
 
   private notifyAccess(requestId: string): void {

@@ -7,7 +7,7 @@
 import Database from "better-sqlite3";
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
-import type { AccessStatus, MachineIdentity, Scope, SessionFacts } from "../session/rules.js";
+import type { AccessAnswer, MachineIdentity, Scope, SessionFacts } from "../session/rules.js";
 import { hashSecret, newApiToken, newId } from "../util/secrets.js";
 
 export interface Technician {
@@ -32,11 +32,12 @@ export interface AccessRequestRow {
   id: string;
   sessionId: string;
   scope: Scope;
-  status: AccessStatus;
+  status: AccessAnswer;
   grantedScope: Scope | null;
   createdAt: number;
   expiresAt: number;
   answeredAt: number | null;
+  endedAt: number | null;
 }
 
 /** Schema migrations, applied in order on open; the applied version is kept in `user_version`. */
@@ -82,6 +83,8 @@ const MIGRATIONS: readonly string[] = [
      answered_at INTEGER
    );
    CREATE INDEX access_requests_by_session ON access_requests(session_id, created_at);`,
+  // 2: a granted request can end (the user stopped sharing); its scope can narrow.
+  `ALTER TABLE access_requests ADD COLUMN ended_at INTEGER;`,
 ];
 
 interface SessionDbRow {
@@ -103,11 +106,12 @@ interface AccessDbRow {
   id: string;
   session_id: string;
   scope: Scope;
-  status: AccessStatus;
+  status: AccessAnswer;
   granted_scope: Scope | null;
   created_at: number;
   expires_at: number;
   answered_at: number | null;
+  ended_at: number | null;
 }
 
 interface TechnicianDbRow {
@@ -152,6 +156,7 @@ const toAccess = (r: AccessDbRow): AccessRequestRow => ({
   createdAt: r.created_at,
   expiresAt: r.expires_at,
   answeredAt: r.answered_at,
+  endedAt: r.ended_at,
 });
 
 export class Store {
@@ -352,6 +357,31 @@ export class Store {
            WHERE id = ? AND status = 'pending' AND expires_at > ?`,
         )
         .run(grantedScope ? "granted" : "denied", grantedScope, now, id, now).changes === 1
+    );
+  }
+
+  /** Grants still in force for a session (granted, not ended). */
+  liveGrants(sessionId: string): AccessRequestRow[] {
+    return (
+      this.db
+        .prepare("SELECT * FROM access_requests WHERE session_id = ? AND status = 'granted' AND ended_at IS NULL ORDER BY created_at")
+        .all(sessionId) as AccessDbRow[]
+    ).map(toAccess);
+  }
+
+  /** Narrows a live grant's scope. */
+  narrowGrant(id: string, scope: Scope): boolean {
+    return (
+      this.db.prepare("UPDATE access_requests SET granted_scope = ? WHERE id = ? AND status = 'granted' AND ended_at IS NULL").run(scope, id)
+        .changes === 1
+    );
+  }
+
+  /** Ends a live grant. */
+  endGrant(id: string, now: number): boolean {
+    return (
+      this.db.prepare("UPDATE access_requests SET ended_at = ? WHERE id = ? AND status = 'granted' AND ended_at IS NULL").run(now, id)
+        .changes === 1
     );
   }
 

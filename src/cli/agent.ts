@@ -21,13 +21,14 @@ Exit codes: 0 you quit, 1 server unreachable or refused, 2 bad link or usage,
 3 session invalid, 4 session expired, 5 session closed by your technician.
 Language: German when LC_ALL, LC_MESSAGES or LANG start with "de", English otherwise.`;
 
-/** Lines from standard input; a line typed while nobody waits is dropped (it answers nothing). */
+/** Lines from standard input: answers to a waiting prompt, otherwise the user's commands (v, s). */
 class StdinLines implements LineSource {
   private waiter: ((v: string | null | undefined) => void) | null = null;
+  private idle: (line: string) => void = () => {};
   private eof = false;
   constructor() {
     const rl = createInterface({ input: process.stdin, terminal: false });
-    rl.on("line", (line) => this.settle(line));
+    rl.on("line", (line) => (this.waiter ? this.settle(line) : this.idle(line)));
     rl.on("close", () => {
       this.eof = true;
       this.settle(null);
@@ -43,6 +44,9 @@ class StdinLines implements LineSource {
   }
   cancel() {
     this.settle(undefined);
+  }
+  onIdleLine(handler: (line: string) => void) {
+    this.idle = handler;
   }
 }
 

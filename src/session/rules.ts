@@ -101,16 +101,42 @@ export function checkExpiresIn(value: unknown): { ok: true; seconds: number } | 
 // Access requests (remote-access consent)
 
 export type Scope = "view" | "control";
-export type AccessStatus = "pending" | "granted" | "denied" | "expired";
+/** Stored answer of an access request. */
+export type AccessAnswer = "pending" | "granted" | "denied" | "expired";
+/** What the technician sees: the stored answer, or "ended" once a grant was stopped. */
+export type AccessStatus = AccessAnswer | "ended";
 
 export interface AccessRequestFacts {
-  readonly status: AccessStatus;
+  readonly status: AccessAnswer;
   readonly expiresAt: number;
+  /** When a granted request stopped (the user stopped sharing, or the app no longer holds it). */
+  readonly endedAt?: number | null;
 }
 
-/** A pending request past its deadline counts as expired, whether or not a timer has marked it. */
+/**
+ * A pending request past its deadline counts as expired, whether or not a timer has marked it; a
+ * granted one that stopped is "ended".
+ */
 export function accessStatus(req: AccessRequestFacts, now: number): AccessStatus {
-  return req.status === "pending" && now >= req.expiresAt ? "expired" : req.status;
+  if (req.status === "pending" && now >= req.expiresAt) return "expired";
+  if (req.status === "granted" && req.endedAt != null) return "ended";
+  return req.status;
+}
+
+/**
+ * The user changes what they granted from the app: only narrower (control → view) or off (null).
+ * Returns the new scope to store, "end" to stop the grant, or "refuse" for a widening or a change
+ * to a request that is not live.
+ */
+export function consentChange(
+  req: AccessRequestFacts & { grantedScope: Scope | null },
+  requested: Scope | null,
+  now: number,
+): Scope | "end" | "refuse" {
+  if (accessStatus(req, now) !== "granted" || req.grantedScope === null) return "refuse";
+  if (requested === null) return "end";
+  if (requested === "control" && req.grantedScope === "view") return "refuse";
+  return requested;
 }
 
 /** Why a technician may not ask for access right now, or null if they may. */
