@@ -211,3 +211,16 @@ describe("link page choices", async () => {
     ["curl/8.0", "other"],
   ])("%s → %s", (ua, want) => expect(detectPlatform(ua)).toBe(want));
 });
+
+describe("ICE servers", async () => {
+  const { iceServers } = await import("../src/broker/app.js");
+  const { createHmac } = await import("node:crypto");
+  it("none by default; STUN as given; TURN with time-limited REST credentials", () => {
+    expect(iceServers(undefined, "s_1", 0)).toEqual([]);
+    expect(iceServers({ stun: [], turn: [] }, "s_1", 0)).toEqual([]);
+    const got = iceServers({ stun: ["stun:a:3478"], turn: ["turn:b:3478"], turnSecret: "shh", turnTtlS: 600 }, "s_1", 1_000_000);
+    expect(got[0]).toEqual({ urls: ["stun:a:3478"] });
+    expect(got[1]!.username).toBe("1600:s_1");
+    expect(got[1]!.credential).toBe(createHmac("sha1", "shh").update("1600:s_1").digest("base64"));
+  });
+});

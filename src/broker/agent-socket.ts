@@ -33,6 +33,7 @@ export interface AgentSocketOptions {
   helloTimeoutMs: number;
   log: { info(obj: object, msg: string): void; warn(obj: object, msg: string): void };
   remoteAddress: string;
+  iceServers: (sessionId: string) => { urls: string[]; username?: string; credential?: string }[];
 }
 
 // DER prefix of an Ed25519 SubjectPublicKeyInfo; the raw 32-byte key follows it.
@@ -146,6 +147,7 @@ export function handleAgentSocket(socket: WebSocket, o: AgentSocketOptions): voi
             technicianName: tech?.displayName ?? "",
             expiresAtMs: s.expiresAt,
             heartbeatIntervalMs: o.heartbeatIntervalMs,
+            iceServers: o.iceServers(s.id),
           },
         }),
       );

@@ -18,7 +18,7 @@ import { homePage } from "./pages.js";
 import { goneLinkPage, linkPage } from "./link-page.js";
 import { createReadStream, statSync } from "node:fs";
 import { Readable } from "node:stream";
-import type { KeyObject } from "node:crypto";
+import { createHmac, type KeyObject } from "node:crypto";
 import { linkAvailable } from "../session/rules.js";
 import { makeTrailer } from "../app/trailer.js";
 import { hashSecret, SESSION_CODE_PATTERN } from "../util/secrets.js";
@@ -37,6 +37,8 @@ export interface BrokerOptions {
   consentTimeoutMs?: number;
   heartbeatIntervalMs?: number;
   helloTimeoutMs?: number;
+  /** STUN/TURN servers handed to both WebRTC ends (none on loopback). */
+  ice?: IceOptions;
   /** Shown on link pages ("Remote support from …"). */
   organization?: string;
   /** The prebuilt support app (npm run build:app) and the key that signs each download's trailer. */
@@ -47,6 +49,31 @@ declare module "fastify" {
   interface FastifyRequest {
     technician: Technician | null;
   }
+}
+
+export interface IceOptions {
+  /** stun: URLs, given as they are. */
+  stun: string[];
+  /** turn:/turns: URLs, given time-limited credentials from `turnSecret` (coturn's use-auth-secret). */
+  turn: string[];
+  turnSecret?: string;
+  /** Lifetime of TURN credentials, seconds. */
+  turnTtlS?: number;
+}
+
+/**
+ * The ICE servers for one peer: STUN as configured; TURN with REST credentials (username
+ * "<expiry>:<label>", credential base64(HMAC-SHA1(secret, username))) that expire on their own.
+ */
+export function iceServers(ice: IceOptions | undefined, label: string, nowMs: number) {
+  if (!ice) return [];
+  const out: { urls: string[]; username?: string; credential?: string }[] = [];
+  if (ice.stun.length) out.push({ urls: ice.stun });
+  if (ice.turn.length && ice.turnSecret) {
+    const username = `${Math.floor(nowMs / 1000) + (ice.turnTtlS ?? 3600)}:${label}`;
+    out.push({ urls: ice.turn, username, credential: createHmac("sha1", ice.turnSecret).update(username).digest("base64") });
+  }
+  return out;
 }
 
 export const SESSION_COOKIE = "tether_session";
@@ -292,7 +319,13 @@ export async function buildBroker(opts: BrokerOptions): Promise<{ app: FastifyIn
     );
 
     api.get("/ws/console", { websocket: true }, (socket, req) =>
-      handleConsoleSocket(socket, { service, hub, technician: tech(req), log: req.log }),
+      handleConsoleSocket(socket, {
+        service,
+        hub,
+        technician: tech(req),
+        log: req.log,
+        iceServers: iceServers(opts.ice, tech(req).id, now()),
+      }),
     );
   });
 
@@ -312,6 +345,7 @@ export async function buildBroker(opts: BrokerOptions): Promise<{ app: FastifyIn
         helloTimeoutMs: opts.helloTimeoutMs ?? 10_000,
         log: req.log,
         remoteAddress: req.ip,
+        iceServers: (sessionId: string) => iceServers(opts.ice, sessionId, now()),
       }),
   );
 

@@ -12,13 +12,20 @@ import type { Technician } from "./store.js";
 
 export function handleConsoleSocket(
   socket: WebSocket,
-  o: { service: BrokerService; hub: Hub; technician: Technician; log: { warn(obj: object, msg: string): void } },
+  o: {
+    service: BrokerService;
+    hub: Hub;
+    technician: Technician;
+    log: { warn(obj: object, msg: string): void };
+    iceServers: { urls: string[]; username?: string; credential?: string }[];
+  },
 ): void {
   const peer = peerOf(socket);
   const tech = o.technician;
   o.hub.attachConsole(tech.id, peer);
   socket.on("close", () => o.hub.detachConsole(tech.id, peer));
   socket.on("error", () => peer.close(Close.INTERNAL, "socket error"));
+  peer.send(encodeToConsole({ iceConfig: { iceServers: o.iceServers } }));
   for (const s of o.service.store.sessionsOf(tech.id)) peer.send(encodeToConsole({ session: o.service.sessionInfo(s) }));
 
   socket.on("message", (data, isBinary) => {

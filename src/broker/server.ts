@@ -19,6 +19,7 @@ export interface ServeOptions {
   consentTimeoutMs?: number;
   logLevel?: string;
   organization?: string;
+  ice?: import("./app.js").IceOptions;
   /** The prebuilt support app; default dist/app/tether-support-linux-x64. */
   appFile?: string;
   out: (line: string) => void;
@@ -60,6 +61,7 @@ export async function serveBroker(o: ServeOptions): Promise<{ url: string; stop:
     ...(o.loginLimitPerMinute !== undefined && { loginLimitPerMinute: o.loginLimitPerMinute }),
     ...(o.consentTimeoutMs !== undefined && { consentTimeoutMs: o.consentTimeoutMs }),
     ...(o.organization !== undefined && { organization: o.organization }),
+    ...(o.ice && { ice: o.ice }),
     ...(app && { supportApp: app }),
   });
   await server.listen({ host: o.host, port: o.port });

@@ -1,5 +1,5 @@
 import { serveBroker } from "../broker/server.js";
-import { intOption, parse } from "./args.js";
+import { intOption, parse, UsageError } from "./args.js";
 
 export const brokerHelp = `Usage: tether broker [--host 127.0.0.1] [--port 8080] [--data ./data] [options]
 
@@ -17,6 +17,10 @@ Options:
   --organization NAME      your organisation's name, shown on link pages (default "Tether")
   --app FILE               the prebuilt support app offered on link pages
                            (default dist/app/tether-support-linux-x64, made by npm run build:app)
+  --stun URL               a STUN server for WebRTC, e.g. stun:stun.example.org:3478 (repeatable)
+  --turn URL               a TURN server, e.g. turn:turn.example.org:3478 (repeatable; needs --turn-secret)
+  --turn-secret S          coturn's static-auth-secret: each peer gets credentials valid for one hour
+                           (default: no ICE servers, fine on one network or loopback)
   --log-level LEVEL        fatal, error, warn, info (default), debug, or silent`;
 
 export async function brokerCommand(args: string[]): Promise<number> {
@@ -32,6 +36,9 @@ export async function brokerCommand(args: string[]): Promise<number> {
       "consent-timeout": { type: "string" },
       "log-level": { type: "string", default: "info" },
       organization: { type: "string" },
+      stun: { type: "string", multiple: true },
+      turn: { type: "string", multiple: true },
+      "turn-secret": { type: "string" },
       app: { type: "string" },
     },
     false,
@@ -48,6 +55,7 @@ export async function brokerCommand(args: string[]): Promise<number> {
     logLevel: values["log-level"]!,
     ...(values.organization !== undefined && { organization: values.organization.slice(0, 100) }),
     ...(values.app !== undefined && { appFile: values.app }),
+    ice: iceOptions(values.stun ?? [], values.turn ?? [], values["turn-secret"]),
     out: (line) => process.stdout.write(line + "\n"),
   });
   await new Promise<void>((resolve) => {
@@ -60,4 +68,11 @@ export async function brokerCommand(args: string[]): Promise<number> {
     process.on("SIGTERM", stop);
   });
   return 0;
+}
+
+function iceOptions(stun: string[], turn: string[], turnSecret: string | undefined) {
+  for (const u of stun) if (!/^stuns?:/.test(u)) throw new UsageError(`--stun needs a stun: URL, not "${u}"`);
+  for (const u of turn) if (!/^turns?:/.test(u)) throw new UsageError(`--turn needs a turn: or turns: URL, not "${u}"`);
+  if (turn.length && !turnSecret) throw new UsageError("--turn needs --turn-secret (coturn's static-auth-secret)");
+  return { stun, turn, ...(turnSecret !== undefined && { turnSecret }) };
 }
