@@ -6,7 +6,11 @@ import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const here = path.dirname(fileURLToPath(import.meta.url));
+// test/support/ in the sources, dist/test/support/ once compiled (the benchmark uses it).
+const binaries = [path.resolve(here, '../..'), path.resolve(here, '../../..')].map((root) =>
+  path.join(root, 'build', 'Release', 'tether_test_client'),
+);
 
 export interface XEventRecord {
   event: 'KeyPress' | 'KeyRelease' | 'ButtonPress' | 'ButtonRelease' | 'MotionNotify';
@@ -49,8 +53,8 @@ export class TestXClient {
   }
 
   static async start(display: string): Promise<TestXClient> {
-    const binary = path.join(root, 'build', 'Release', 'tether_test_client');
-    if (!existsSync(binary)) throw new Error(`${binary} is missing: run npm run build:native`);
+    const binary = binaries.find((b) => existsSync(b));
+    if (binary === undefined) throw new Error(`${binaries.join(' / ')} missing: run npm run build:native`);
     const child = spawn(binary, [display], { stdio: ['pipe', 'pipe', 'pipe'] });
     const client = new TestXClient(child);
     await client.expect('ready');

@@ -1,0 +1,80 @@
+// The capture contract: one class per backend (X11 now). Portable: no OS header.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "tether/frame.h"
+#include "tether/geometry.h"
+#include "tether/status.h"
+
+namespace tether {
+
+// A monitor as the display server names it; bounds in screen coordinates.
+struct Monitor {
+  std::string name;
+  Rect bounds;
+  bool primary = false;
+};
+
+struct CapturerOptions {
+  std::string display;     // "" = the environment's default ($DISPLAY on X11)
+  std::string monitor;     // "" = the whole screen, else a Monitor::name
+  size_t max_buffers = 4;  // frame pool limit: buffers leased at once
+};
+
+enum class CaptureResult {
+  kOk,              // *frame holds a frame
+  kErrorTemporary,  // nothing captured this time; try again (pool exhausted, transient X error)
+  kErrorPermanent,  // the capturer cannot go on (display lost); close it
+  kDisplayChanged,  // the captured area changed size or place; the next call captures the new one
+};
+
+// Thread: not thread-safe; the owner serializes every call (the binding holds a mutex), and the
+// calls may come from different threads one after the other. Start() must succeed before the rest.
+class ScreenCapturer {
+ public:
+  virtual ~ScreenCapturer() = default;
+
+  // Connects to the display and allocates. Errors: kNoDisplay, kNoXShm, kNoExtension,
+  // kUnsupportedFormat, kBadArgument (unknown monitor), kUnsupportedPlatform.
+  virtual Status Start() = 0;
+
+  // Grabs what changed since the previous call into a buffer leased from the frame pool; the
+  // caller returns it with ReleaseFrameBuffer(frame->pool, frame->lease_id), from any thread. On
+  // anything but kOk, *error says why.
+  virtual CaptureResult CaptureFrame(Frame* frame, Status* error) = 0;
+
+  // Pointer position relative to the captured area, and its shape when it changed.
+  virtual Status CaptureCursor(CursorState* cursor) = 0;
+
+  // Current monitors, primary first when there is one.
+  virtual Status GetMonitors(std::vector<Monitor>* monitors) = 0;
+
+  // Captures monitor `name` from the next frame on; "" = the whole screen. kBadArgument if unknown.
+  virtual Status SelectMonitor(const std::string& name) = 0;
+
+  // The captured area in screen coordinates.
+  virtual Rect capture_area() const = 0;
+
+  // True when frames carry real damage (changed rectangles) rather than always the full frame.
+  virtual bool damage_tracking() const = 0;
+
+  // Frees every display resource; buffers still leased stay valid until released. Idempotent.
+  virtual void Close() = 0;
+};
+
+// Platform factory (defined once per platform under src/platform/<os>/): a capturer with change
+// tracking where the display supports it, falling back to full grabs by wrapping.
+std::unique_ptr<ScreenCapturer> CreateScreenCapturer(const CapturerOptions& options);
+// A capturer that never uses change tracking (every frame is a full grab). For tests and
+// benchmarks.
+std::unique_ptr<ScreenCapturer> CreateFullFrameCapturer(const CapturerOptions& options);
+
+// Name of the backend compiled in: "x11", or "unsupported".
+const char* PlatformBackendName();
+
+}  // namespace tether

@@ -1,0 +1,24 @@
+// Module entry: exports Capturer, Injector and what the loader reports.
+#include <napi.h>
+
+#include "binding/capturer_wrap.h"
+#include "binding/injector_wrap.h"
+#include "tether/screen_capturer.h"
+
+namespace tether {
+
+Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  exports.Set("Capturer", CapturerWrap::Define(env));
+  exports.Set("Injector", InjectorWrap::Define(env));
+  exports.Set("backend", Napi::String::New(env, PlatformBackendName()));
+  exports.Set("napiVersion", Napi::Number::New(env, NAPI_VERSION));
+  return exports;
+}
+
+}  // namespace tether
+
+static Napi::Object InitModule(Napi::Env env, Napi::Object exports) {
+  return tether::Init(env, exports);
+}
+
+NODE_API_MODULE(tether_native, InitModule)
