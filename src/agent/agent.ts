@@ -33,10 +33,26 @@ export interface LineSource {
   onIdleLine(handler: (line: string) => void): void;
 }
 
+/** A running remote-access stream (see remote-access.ts). */
+export interface AccessHandle {
+  signal(payload: Uint8Array): void;
+  narrowToView(): void;
+  stop(): void;
+}
+
+export interface AccessHooks {
+  signal: (payload: Uint8Array) => void;
+  onConnected: () => void;
+  onEnded: (reason: string) => void;
+}
+
+export type IceServers = { urls: string[]; username?: string; credential?: string }[];
+
 /** Remote access the user has granted and not (yet) stopped, by access request id. */
 interface Grant {
   technician: string;
   scope: Scope;
+  access?: AccessHandle;
 }
 
 export interface AgentOptions {
@@ -54,6 +70,8 @@ export interface AgentOptions {
   giveUpAfterMs: number;
   /** Resolves when the user asks to quit (SIGINT/SIGTERM). */
   quit: Promise<void>;
+  /** Starts screen sharing for a grant; throws with a reason a person can read if it cannot. */
+  startAccess: (scope: Scope, hooks: AccessHooks, iceServers: IceServers) => Promise<AccessHandle>;
 }
 
 type Outcome = { final: number } | { retry: "unreachable" | "lost" | "busy"; reason: string; delayMs?: number };
@@ -73,8 +91,40 @@ export async function runAgent(o: AgentOptions): Promise<number> {
   let current: WebSocket | null = null;
   /** Grants outlive a connection: they are the user's decisions, not the broker's. */
   const grants = new Map<string, Grant>();
+  let iceServers: IceServers = [];
   const toBroker = (msg: Parameters<typeof encodeToBroker>[0]) => {
     if (current?.readyState === WebSocket.OPEN) current.send(encodeToBroker(msg));
+  };
+  const ended = (id: string) => toBroker({ consentChanged: { accessRequestId: id, scope: pb.Scope.SCOPE_UNSPECIFIED } });
+  /** Capture starts only now, after consent. */
+  const begin = async (id: string, g: Grant) => {
+    try {
+      const h = await o.startAccess(
+        g.scope,
+        {
+          signal: (payload) => toBroker({ signal: { accessRequestId: id, payload } }),
+          onConnected: () => o.out(m.viewing(g.technician, g.scope)),
+          onEnded: () => {
+            if (grants.get(id) !== g) return;
+            grants.delete(id);
+            ended(id);
+            o.out(m.viewerLeft(g.technician));
+          },
+        },
+        iceServers,
+      );
+      if (grants.get(id) !== g) return h.stop(); // the user stopped while it was starting
+      g.access = h;
+      if (g.scope === "view") h.narrowToView();
+    } catch (err) {
+      if (grants.get(id) !== g) return;
+      grants.delete(id);
+      ended(id);
+      o.out(m.cannotShare((err as Error).message));
+    }
+  };
+  const stopAll = () => {
+    for (const g of grants.values()) g.access?.stop();
   };
   /** The user narrows (view) or stops (null) every grant in force. */
   const changeGrants = (scope: Scope | null) => {
@@ -83,9 +133,11 @@ export async function runAgent(o: AgentOptions): Promise<number> {
       toBroker({ consentChanged: { accessRequestId: id, scope: scope ? scopeToWire(scope) : pb.Scope.SCOPE_UNSPECIFIED } });
       if (scope === null) {
         grants.delete(id);
+        g.access?.stop();
         o.out(m.stopped(g.technician));
       } else {
         g.scope = scope;
+        g.access?.narrowToView();
         o.out(m.narrowed(g.technician));
       }
     }
@@ -149,7 +201,10 @@ export async function runAgent(o: AgentOptions): Promise<number> {
       const prompts = new ConsentPrompts(
         o,
         (frame) => ws.readyState === ws.OPEN && ws.send(frame),
-        (id, grant) => grants.set(id, grant),
+        (id, grant) => {
+          grants.set(id, grant);
+          void begin(id, grant);
+        },
       );
 
       const finish = (out: Outcome) => {
@@ -234,6 +289,11 @@ export async function runAgent(o: AgentOptions): Promise<number> {
               attempt = 0;
               unreachableSince = null;
               o.out(m.connected(a.technicianName ?? ""));
+              iceServers = (a.iceServers ?? []).map((i) => ({
+                urls: i.urls ?? [],
+                ...(i.username ? { username: i.username } : {}),
+                ...(i.credential ? { credential: i.credential } : {}),
+              }));
               const interval = a.heartbeatIntervalMs || 10_000;
               heartbeat = setInterval(() => {
                 if (Date.now() - lastHeard > 3 * interval) return finish({ retry: "lost", reason: "heartbeat timeout" });
@@ -249,8 +309,14 @@ export async function runAgent(o: AgentOptions): Promise<number> {
             return;
           }
           case "sessionClosed":
+            stopAll();
             o.out(m.closed);
             return finish({ final: Exit.CLOSED });
+          case "signal": {
+            const sig = msg.signal!;
+            grants.get(sig.accessRequestId ?? "")?.access?.signal(sig.payload ?? new Uint8Array());
+            return;
+          }
           case "accessRequest": {
             const r = msg.accessRequest!;
             const scope = scopeFromWire(r.scope);

@@ -29,6 +29,9 @@ type Catalog = {
   narrowed: (tech: string) => string;
   stopped: (tech: string) => string;
   sharingHelp: string;
+  viewing: (tech: string, scope: "view" | "control") => string;
+  viewerLeft: (tech: string) => string;
+  cannotShare: (reason: string) => string;
   denied: (tech: string) => string;
   requestExpired: (tech: string) => string;
   requestWithdrawn: (tech: string) => string;
@@ -65,6 +68,10 @@ const en: Catalog = {
   narrowed: (tech) => `${tech} can now only view your screen. Type s and Enter to stop sharing.`,
   stopped: (tech) => `You stopped sharing your screen with ${tech}.`,
   sharingHelp: "Type v and Enter to allow viewing only, s and Enter to stop sharing.",
+  viewing: (tech, scope) =>
+    scope === "control" ? `${tech} is now viewing and controlling your screen.` : `${tech} is now viewing your screen.`,
+  viewerLeft: (tech) => `${tech} stopped viewing your screen.`,
+  cannotShare: (reason) => `Your screen cannot be shared: ${reason}.`,
   denied: (tech) => `You declined the request from ${tech}.`,
   requestExpired: (tech) => `The request from ${tech} timed out without an answer.`,
   requestWithdrawn: (tech) => `${tech} withdrew the request.`,
@@ -103,6 +110,10 @@ const de: Catalog = {
   narrowed: (tech) => `${tech} kann Ihren Bildschirm jetzt nur noch sehen. Geben Sie s und Enter ein, um die Freigabe zu beenden.`,
   stopped: (tech) => `Sie haben die Freigabe Ihres Bildschirms für ${tech} beendet.`,
   sharingHelp: "Geben Sie v und Enter ein, um nur das Ansehen zu erlauben, oder s und Enter, um die Freigabe zu beenden.",
+  viewing: (tech, scope) =>
+    scope === "control" ? `${tech} sieht und steuert jetzt Ihren Bildschirm.` : `${tech} sieht jetzt Ihren Bildschirm.`,
+  viewerLeft: (tech) => `${tech} sieht Ihren Bildschirm nicht mehr.`,
+  cannotShare: (reason) => `Ihr Bildschirm kann nicht geteilt werden: ${reason}.`,
   denied: (tech) => `Sie haben die Anfrage von ${tech} abgelehnt.`,
   requestExpired: (tech) => `Die Anfrage von ${tech} ist ohne Antwort abgelaufen.`,
   requestWithdrawn: (tech) => `${tech} hat die Anfrage zurückgezogen.`,

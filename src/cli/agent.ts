@@ -1,6 +1,7 @@
 import { hostname } from "node:os";
 import { createInterface } from "node:readline";
-import { runAgent, type LineSource } from "../agent/agent.js";
+import { runAgent, type AccessHandle, type AccessHooks, type IceServers, type LineSource } from "../agent/agent.js";
+import type { Scope } from "../session/rules.js";
 import { defaultStateDir, loadOrCreateIdentity, machineFingerprint, type Identity } from "../agent/identity.js";
 import { LinkError, parseLink } from "../agent/link.js";
 import { catalogs, detectLocale, Exit } from "../agent/messages.js";
@@ -93,5 +94,35 @@ export async function agentCommand(args: string[]): Promise<number> {
     input: new StdinLines(),
     giveUpAfterMs,
     quit,
+    startAccess,
   });
+}
+
+/**
+ * Screen sharing with the real parts: @roamhq/wrtc, simple-peer and the native capturer and
+ * injector, loaded only now (after consent), so an app that is never asked never loads them.
+ */
+async function startAccess(scope: Scope, hooks: AccessHooks, iceServers: IceServers): Promise<AccessHandle> {
+  const [wrtc, peer, native, { RemoteAccess }] = await Promise.all([
+    import("@roamhq/wrtc"),
+    import("simple-peer"),
+    import("../native/index.js"),
+    import("../agent/remote-access.js"),
+  ]);
+  const access = new RemoteAccess(scope, {
+    wrtc: (wrtc.default ?? wrtc) as unknown as ConstructorParameters<typeof RemoteAccess>[1]["wrtc"],
+    SimplePeer: peer.default,
+    openCapturer: () => native.ScreenCapturer.open({ damage: true }),
+    openInjector: () => native.InputInjector.open(),
+    iceServers,
+    ...hooks,
+  });
+  try {
+    access.start();
+  } catch (err) {
+    access.stop();
+    const e = err as Error & { code?: string };
+    throw new Error(e.code === "ERR_NO_DISPLAY" ? "no graphical display could be opened (is DISPLAY set?)" : e.message.split("\n")[0]!);
+  }
+  return access;
 }

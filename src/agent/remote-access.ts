@@ -1,0 +1,355 @@
+/**
+ * One remote-access grant carried out: a WebRTC connection (simple-peer, the agent initiates) to the
+ * technician who asked, with the screen as a video track (I420 from the native capturer into an
+ * RTCVideoSource in screencast mode) and two data channels: "input" (InputEvent; honoured only
+ * with control consent, dropped and counted otherwise) and "control" (ControlMessage both ways).
+ *
+ * Capture starts only here, after consent, and everything it holds is released by stop(), which
+ * can run any number of times. Everything that varies (wrtc, capturer, injector) is injected.
+ */
+import type { Instance as PeerInstance, Options as PeerOptions } from "simple-peer";
+import type { Scope } from "../session/rules.js";
+import { pb } from "../proto/wire.js";
+import type { tether } from "../gen/tether.js";
+import type { ScreenCapturer, Monitor } from "../native/capturer.js";
+import type { InputInjector, MouseButton } from "../native/injector.js";
+import { i420Size } from "../native/capturer.js";
+
+/** The parts of @roamhq/wrtc used here. */
+export interface Wrtc {
+  RTCPeerConnection: unknown;
+  MediaStream: new (tracks: unknown[]) => unknown;
+  nonstandard: {
+    RTCVideoSource: new (init?: { isScreencast?: boolean }) => {
+      createTrack(): { stop(): void };
+      onFrame(frame: { width: number; height: number; data: Uint8ClampedArray }): void;
+    };
+  };
+}
+
+export interface RemoteAccessDeps {
+  wrtc: Wrtc;
+  SimplePeer: new (opts: PeerOptions) => PeerInstance;
+  openCapturer: () => ScreenCapturer;
+  openInjector: () => InputInjector;
+  iceServers: { urls: string[]; username?: string; credential?: string }[];
+  /** Sends a signal blob to the technician through the broker. */
+  signal: (payload: Uint8Array) => void;
+  /** The connection is up (the technician sees the screen) / it ended without stop(). */
+  onConnected: () => void;
+  onEnded: (reason: string) => void;
+  /** Largest frame rate captured (frames are sent only when the screen changed). */
+  maxFps?: number;
+}
+
+interface Channel {
+  readyState: string;
+  binaryType: string;
+  send(data: Uint8Array): void;
+  close(): void;
+  onmessage: ((ev: { data: ArrayBuffer | Uint8Array }) => void) | null;
+  onopen: (() => void) | null;
+}
+
+const BUTTONS: Record<number, MouseButton> = {
+  [pb.MouseButton.MOUSE_BUTTON_LEFT]: "left",
+  [pb.MouseButton.MOUSE_BUTTON_MIDDLE]: "middle",
+  [pb.MouseButton.MOUSE_BUTTON_RIGHT]: "right",
+  [pb.MouseButton.MOUSE_BUTTON_BACK]: "back",
+  [pb.MouseButton.MOUSE_BUTTON_FORWARD]: "forward",
+};
+
+const clamp01 = (v: number | null | undefined) => Math.min(Math.max(Number.isFinite(v) ? (v as number) : 0, 0), 0.999999);
+
+export class RemoteAccess {
+  private scopeNow: Scope;
+  private stopped = false;
+  private peer: PeerInstance | null = null;
+  private capturer: ScreenCapturer | null = null;
+  private injector: InputInjector | null = null;
+  private input: Channel | null = null;
+  private control: Channel | null = null;
+  private statsTimer: NodeJS.Timeout | null = null;
+  private monitors: Monitor[] = [];
+  private monitorIndex = -1; // -1: the whole screen
+  private lastCursor = "";
+  private lastShape = -1;
+  private framesSent = 0;
+  private inputsDropped = 0;
+  private area = { width: 0, height: 0 };
+
+  constructor(
+    scope: Scope,
+    private readonly d: RemoteAccessDeps,
+  ) {
+    this.scopeNow = scope;
+  }
+
+  get scope(): Scope {
+    return this.scopeNow;
+  }
+
+  /** Opens the capturer and the peer connection. Throws (and holds nothing) if capture is impossible. */
+  start(): void {
+    this.capturer = this.d.openCapturer();
+    this.monitors = this.capturer.monitors();
+    const source = new this.d.wrtc.nonstandard.RTCVideoSource({ isScreencast: true });
+    const track = source.createTrack();
+    const peer = new this.d.SimplePeer({
+      initiator: true,
+      trickle: true,
+      wrtc: this.d.wrtc as unknown as PeerOptions["wrtc"],
+      config: { iceServers: this.d.iceServers },
+      streams: [new this.d.wrtc.MediaStream([track]) as NonNullable<PeerOptions["streams"]>[number]],
+    });
+    this.peer = peer;
+    const pc = (peer as unknown as { _pc: { createDataChannel(label: string, o?: object): Channel } })._pc;
+    this.input = pc.createDataChannel("input", { ordered: true });
+    this.control = pc.createDataChannel("control", { ordered: true });
+    for (const ch of [this.input, this.control]) ch.binaryType = "arraybuffer";
+    this.input.onmessage = (ev) => this.onInput(new Uint8Array(ev.data as ArrayBuffer));
+    this.control.onmessage = (ev) => this.onControl(new Uint8Array(ev.data as ArrayBuffer));
+    this.control.onopen = () => {
+      this.sendControl({ scope: { scope: this.scopeNow === "control" ? pb.Scope.SCOPE_CONTROL : pb.Scope.SCOPE_VIEW } });
+      this.sendMonitors();
+    };
+    peer.on("signal", (data) => this.d.signal(Buffer.from(JSON.stringify(data))));
+    peer.on("connect", () => {
+      if (this.stopped) return;
+      this.d.onConnected();
+      void this.captureLoop(source, track);
+      this.statsTimer = setInterval(() => this.sendStats(), 1000);
+    });
+    peer.on("close", () => this.end("the technician's viewer closed"));
+    peer.on("error", (err: Error) => this.end(err.message));
+  }
+
+  /** A signal from the technician (JSON of a simple-peer signal object). Bad input is ignored. */
+  signal(payload: Uint8Array): void {
+    if (this.stopped || !this.peer) return;
+    try {
+      this.peer.signal(JSON.parse(Buffer.from(payload).toString("utf8")));
+    } catch {
+      // a malformed or late signal must not end the stream
+    }
+  }
+
+  /** The user narrowed consent: input stops at once and everything pressed is released. */
+  narrowToView(): void {
+    if (this.scopeNow === "view") return;
+    this.scopeNow = "view";
+    this.dropInjector();
+    this.sendControl({ scope: { scope: pb.Scope.SCOPE_VIEW } });
+  }
+
+  /** Ends everything: capture, input (released), the peer connection. Idempotent. */
+  stop(): void {
+    if (this.stopped) return;
+    this.stopped = true;
+    this.sendControl({ scope: { scope: pb.Scope.SCOPE_UNSPECIFIED } });
+    if (this.statsTimer) clearInterval(this.statsTimer);
+    this.statsTimer = null;
+    this.dropInjector();
+    try {
+      this.capturer?.close();
+    } catch {
+      // already closed
+    }
+    this.capturer = null;
+    for (const ch of [this.input, this.control]) {
+      if (ch) ch.onmessage = null;
+    }
+    const peer = this.peer;
+    this.peer = null;
+    if (peer) {
+      peer.removeAllListeners();
+      peer.on("error", () => {});
+      // Let the scope notice leave before the connection goes.
+      setTimeout(() => peer.destroy(), 50).unref();
+    }
+  }
+
+  private end(reason: string): void {
+    if (this.stopped) return;
+    this.stop();
+    this.d.onEnded(reason);
+  }
+
+  private dropInjector(): void {
+    if (!this.injector) return;
+    try {
+      this.injector.releaseAll();
+      this.injector.close();
+    } catch {
+      // the display went away: nothing left to release
+    }
+    this.injector = null;
+  }
+
+  private async captureLoop(
+    source: InstanceType<Wrtc["nonstandard"]["RTCVideoSource"]>,
+    track: { stop(): void },
+  ): Promise<void> {
+    const minGapMs = 1000 / (this.d.maxFps ?? 60);
+    let buf: Uint8Array | null = null;
+    let lastSent = 0;
+    try {
+      while (!this.stopped && this.capturer) {
+        const started = performance.now();
+        const area = this.capturer.area;
+        const bytes = i420Size(area.width, area.height);
+        const incremental = buf !== null && buf.byteLength === bytes;
+        if (!incremental) buf = new Uint8Array(bytes);
+        const r = await this.capturer.capture({ format: "i420", into: buf!, incremental, cursor: true });
+        if (this.stopped) break;
+        if (r.status === "ok") {
+          const f = r.frame;
+          this.area = { width: f.width, height: f.height };
+          const now = performance.now();
+          // Send on change; once a second regardless, so a receiver joining late gets a picture.
+          if (f.full || f.updatedRects.length > 0 || now - lastSent > 1000) {
+            source.onFrame({ width: f.width, height: f.height, data: new Uint8ClampedArray(buf!.buffer, buf!.byteOffset, bytes) });
+            lastSent = now;
+            this.framesSent++;
+          }
+          if (f.cursor) this.sendCursor(f.cursor, f.width, f.height);
+          f.release();
+        } else if (r.status === "display-changed") {
+          buf = null;
+          this.monitors = this.capturer.monitors();
+          this.sendMonitors();
+        } else if (r.status === "permanent-error") {
+          return this.end(`screen capture stopped: ${r.message}`);
+        }
+        const wait = minGapMs - (performance.now() - started);
+        if (wait > 0) await new Promise((res) => setTimeout(res, wait));
+      }
+    } catch (err) {
+      this.end(`screen capture failed: ${(err as Error).message}`);
+    } finally {
+      track.stop();
+    }
+  }
+
+  private onInput(bytes: Uint8Array): void {
+    if (this.stopped) return;
+    if (this.scopeNow !== "control") {
+      this.inputsDropped++;
+      return;
+    }
+    let ev: tether.v1.InputEvent;
+    try {
+      ev = pb.InputEvent.decode(bytes);
+    } catch {
+      this.inputsDropped++;
+      return;
+    }
+    try {
+      this.injector ??= this.d.openInjector();
+      if (this.monitorIndex >= 0) this.injector.selectMonitor(this.monitors[this.monitorIndex]?.name ?? null);
+      const a = this.injector.area;
+      const at = (x: number | null | undefined, y: number | null | undefined) =>
+        this.injector!.moveMouse(Math.floor(clamp01(x) * a.width), Math.floor(clamp01(y) * a.height));
+      switch (ev.event) {
+        case "move":
+          at(ev.move!.x, ev.move!.y);
+          break;
+        case "button": {
+          const b = BUTTONS[ev.button!.button ?? 0];
+          if (!b) throw new Error("unknown button");
+          at(ev.button!.x, ev.button!.y);
+          this.injector.button(b, ev.button!.down ? "down" : "up");
+          break;
+        }
+        case "wheel":
+          this.injector.wheel(Math.max(-20, Math.min(20, ev.wheel!.dx ?? 0)), Math.max(-20, Math.min(20, ev.wheel!.dy ?? 0)));
+          break;
+        case "key":
+          this.injector.key(ev.key!.code ?? "", ev.key!.down ? "down" : "up");
+          break;
+        case "text":
+          this.injector.text((ev.text!.text ?? "").slice(0, 1000));
+          break;
+        default:
+          this.inputsDropped++;
+      }
+    } catch {
+      this.inputsDropped++; // unknown key code, coordinates off screen, display gone: never fatal
+    }
+  }
+
+  private onControl(bytes: Uint8Array): void {
+    let msg: tether.v1.ControlMessage;
+    try {
+      msg = pb.ControlMessage.decode(bytes);
+    } catch {
+      return;
+    }
+    if (msg.body === "selectMonitor" && this.capturer) {
+      const i = msg.selectMonitor!.index ?? 0;
+      const m = this.monitors[i];
+      if (!m) return;
+      try {
+        this.capturer.selectMonitor(m.name);
+        this.injector?.selectMonitor(m.name);
+        this.monitorIndex = i;
+        this.sendMonitors();
+      } catch {
+        // the monitor went away; the list is re-sent on the next display change
+      }
+    }
+  }
+
+  private sendControl(msg: tether.v1.ControlMessage.$Properties): void {
+    const ch = this.control;
+    if (ch && ch.readyState === "open") {
+      try {
+        ch.send(pb.ControlMessage.encode(msg).finish());
+      } catch {
+        // closing
+      }
+    }
+  }
+
+  private sendMonitors(): void {
+    this.sendControl({
+      monitors: {
+        monitors: this.monitors.map((m, index) => ({ index, name: m.name, x: m.x, y: m.y, width: m.width, height: m.height, primary: m.primary })),
+        current: Math.max(0, this.monitorIndex),
+      },
+    });
+  }
+
+  private sendCursor(c: NonNullable<import("../native/capturer.js").CursorState>, w: number, h: number): void {
+    const key = `${c.x},${c.y},${c.visible}`;
+    const shape = c.shape && c.shape.serial !== this.lastShape ? c.shape : undefined;
+    if (key === this.lastCursor && !shape) return;
+    this.lastCursor = key;
+    const msg: tether.v1.ControlMessage.ICursor = { x: w ? c.x / w : 0, y: h ? c.y / h : 0, visible: c.visible, shapeId: this.lastShape };
+    if (shape) {
+      this.lastShape = shape.serial;
+      // BGRA premultiplied → RGBA premultiplied (the viewer draws it as is).
+      const rgba = Buffer.from(shape.data);
+      for (let i = 0; i < rgba.length; i += 4) {
+        const b = rgba[i]!;
+        rgba[i] = rgba[i + 2]!;
+        rgba[i + 2] = b;
+      }
+      Object.assign(msg, { shapeId: shape.serial, width: shape.width, height: shape.height, hotX: shape.hotX, hotY: shape.hotY, rgba });
+    }
+    this.sendControl({ cursor: msg });
+  }
+
+  private sendStats(): void {
+    this.sendControl({
+      stats: {
+        captureFps: this.framesSent,
+        width: this.area.width,
+        height: this.area.height,
+        inputsDropped: this.inputsDropped,
+        sentAtMs: Date.now(),
+      },
+    });
+    this.framesSent = 0;
+  }
+}
