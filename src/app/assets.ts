@@ -1,0 +1,53 @@
+/**
+ * Native parts carried inside the single-file support app (Node SEA assets): written once to a
+ * private cache folder (`$XDG_CACHE_HOME/tether/app-<hash>`, default `~/.cache/…`, mode 0700) and
+ * loaded from there, because a shared library can only be loaded from a file.
+ */
+import { createHash } from "node:crypto";
+import { chmodSync, existsSync, mkdirSync, renameSync, writeFileSync } from "node:fs";
+import { homedir } from "node:os";
+import { join } from "node:path";
+
+/** The SEA API (node:sea, Node ≥ 20.12); null when not running as a single executable. */
+interface SeaApi {
+  isSea(): boolean;
+  getAsset(key: string): ArrayBuffer;
+}
+
+export function seaApi(load: (id: string) => unknown): SeaApi | null {
+  try {
+    const sea = load("node:sea") as SeaApi;
+    return sea.isSea() ? sea : null;
+  } catch {
+    return null;
+  }
+}
+
+export function cacheDir(env: NodeJS.ProcessEnv): string {
+  const base = env.XDG_CACHE_HOME && env.XDG_CACHE_HOME.startsWith("/") ? env.XDG_CACHE_HOME : join(homedir(), ".cache");
+  return join(base, "tether");
+}
+
+/**
+ * Writes each named asset to the cache (skipped when already there: the folder name is the
+ * content hash) and returns name → file path.
+ */
+export function extractAssets(sea: SeaApi, names: readonly string[], env: NodeJS.ProcessEnv): Record<string, string> {
+  const blobs = names.map((n) => Buffer.from(sea.getAsset(n)));
+  const hash = createHash("sha256");
+  for (const b of blobs) hash.update(b);
+  const dir = join(cacheDir(env), `app-${hash.digest("hex").slice(0, 16)}`);
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  chmodSync(dir, 0o700);
+  const out: Record<string, string> = {};
+  names.forEach((name, i) => {
+    const file = join(dir, name);
+    if (!existsSync(file)) {
+      const tmp = `${file}.${process.pid}.tmp`;
+      writeFileSync(tmp, blobs[i]!, { mode: 0o700 });
+      renameSync(tmp, file); // atomic: a second app starting at once never sees half a file
+    }
+    out[name] = file;
+  });
+  return out;
+}

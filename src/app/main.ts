@@ -1,0 +1,86 @@
+/**
+ * Entry point of the single-file support app (`npm run build:app` bundles this with esbuild into a
+ * Node single executable). It reads the signed session data appended to its own file, verifies it
+ * against the key it was built with, and then runs exactly the code of `tether agent <link>`.
+ */
+import { createRequire } from "node:module";
+import { agentCommand, agentHelp } from "../cli/agent.js";
+import { CliError, UsageError } from "../cli/args.js";
+import { catalogs, detectLocale, Exit } from "../agent/messages.js";
+import { readTrailer } from "./trailer.js";
+import { extractAssets, seaApi } from "./assets.js";
+
+/** Replaced at build time with the broker's app-signing public key (base64url, raw Ed25519). */
+declare const __TETHER_APP_KEY__: string;
+
+/** Native parts carried inside the app; see scripts/build-app.mjs. */
+export const NATIVE_ASSETS = ["wrtc.node", "tether_native.node"] as const;
+
+const out = (s: string) => process.stdout.write(s + "\n");
+
+async function main(argv: string[]): Promise<number> {
+  const m = catalogs[detectLocale(process.env)];
+  const trailer = readTrailer(process.execPath, __TETHER_APP_KEY__);
+  if (!trailer.ok) {
+    process.stderr.write((trailer.reason === "missing" ? m.appNoSession : m.appTampered) + "\n");
+    return Exit.USAGE;
+  }
+  const { broker, code, session } = trailer.payload;
+  const link = `${broker}/s/${code}`;
+
+  // Native parts: unpack to the private cache once, then load from there.
+  const req = createRequire(process.execPath);
+  const sea = seaApi(req);
+  if (sea) {
+    const files = extractAssets(sea, NATIVE_ASSETS, process.env);
+    (globalThis as { __tetherNative?: (name: string) => unknown }).__tetherNative = (name) => {
+      const mod = { exports: {} as unknown };
+      process.dlopen(mod, files[name]!);
+      return mod.exports;
+    };
+    process.env.TETHER_NATIVE_PATH = files["tether_native.node"];
+  }
+
+  if (argv.includes("--help") || argv.includes("-h")) {
+    out(
+      agentHelp
+        .replace("Usage: tether agent <link> [--give-up-after SECONDS]", "Usage: tether-support [--give-up-after SECONDS] [--check]")
+        .replace("Connects this computer to the support session in <link> (the link your\ntechnician sent).", `Connects this computer to support session ${session} at ${new URL(broker).host}\n(built into this file).`) +
+        "\n  --check             check that the app's built-in parts work on this computer, then exit",
+    );
+    return 0;
+  }
+  if (argv.includes("--check")) {
+    const w = (await import("@roamhq/wrtc")) as unknown as { default?: { RTCPeerConnection?: unknown }; RTCPeerConnection?: unknown };
+    const wrtcOk = typeof (w.default ?? w).RTCPeerConnection === "function";
+    out(`session: ${session} at ${new URL(broker).host}`);
+    out(`webrtc: ${wrtcOk ? "ok" : "missing"}`);
+    let nativeOk = false;
+    try {
+      const { loadNative } = await import("../native/loader.js");
+      loadNative();
+      nativeOk = true;
+    } catch (err) {
+      out(`native: ${(err as Error).message.split("\n")[0]}`);
+    }
+    if (nativeOk) out(`native: ok (${process.env.TETHER_NATIVE_PATH ?? "from the build folder"})`);
+    return wrtcOk && nativeOk ? 0 : 1;
+  }
+  return agentCommand([link, ...argv]);
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    if (err instanceof CliError) {
+      process.stderr.write(err.message + "\n");
+      process.exit(err.exitCode);
+    }
+    if (err instanceof UsageError) {
+      process.stderr.write(`tether-support: ${err.message}. Run "tether-support --help" for usage.\n`);
+      process.exit(2);
+    }
+    process.stderr.write(`tether-support: ${(err as Error)?.message ?? String(err)}\n`);
+    process.exit(1);
+  },
+);
