@@ -1,17 +1,21 @@
 /** The `tether` command as a technician uses it, against a real broker process. */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { spawnSync } from "node:child_process";
+import { startXvfb, type Xvfb } from "./support/xvfb.js";
 import { addTechnician, cli, freePort, newComputer, ROOT, startAgent, startBroker, until, type Broker, type Proc } from "./support/procs.js";
 
 let broker: Broker;
 let env: NodeJS.ProcessEnv;
+let xvfb: Xvfb | undefined;
 const running: Proc[] = [];
 
 beforeAll(async () => {
+  xvfb ??= await startXvfb({ width: 320, height: 240 });
   broker = await startBroker();
   env = { TETHER_BROKER: broker.url, TETHER_TOKEN: await addTechnician(broker.dataDir, "ops", "Jane Doe") };
 });
 afterAll(async () => {
+  await xvfb?.stop();
   for (const p of running) p.child.kill("SIGKILL");
   await broker.stop();
 });
@@ -61,7 +65,7 @@ describe("tether session", () => {
     const table = (await cli(["session", "list"], env)).stdout;
     expect(table).toMatch(new RegExp(`^ID\\s+STATE\\s+ONLINE\\s+MACHINE\\s+EXPIRES\\s+CREATED\\n(.*\\n)*${id}\\s+waiting\\s+no\\s+-`));
 
-    const a = startAgent(link, newComputer());
+    const a = startAgent(link, newComputer(), { env: { DISPLAY: xvfb!.display } });
     running.push(a);
     await a.out.waitFor(/^Connected\./);
     await until(async () => /state:\s+active \(online\)/.test((await cli(["session", "show", id], env)).stdout), 5000, "online");

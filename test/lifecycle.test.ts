@@ -4,22 +4,27 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { cpSync } from "node:fs";
+import { startXvfb, type Xvfb } from "./support/xvfb.js";
 import { addTechnician, api, newComputer, startAgent, startBroker, until, type Broker, type Proc } from "./support/procs.js";
 
 let broker: Broker;
 let tech: ReturnType<typeof api>;
 const running: Proc[] = [];
-const agent = (...a: Parameters<typeof startAgent>) => {
-  const p = startAgent(...a);
+/** Support apps get a display, so that a grant can start sharing (and stays live). */
+let xvfb: Xvfb | undefined;
+const agent = (link: string, computer: Parameters<typeof startAgent>[1], opts: Parameters<typeof startAgent>[2] = {}) => {
+  const p = startAgent(link, computer, { ...opts, env: { DISPLAY: xvfb!.display, ...opts.env } });
   running.push(p);
   return p;
 };
 
 beforeAll(async () => {
+  xvfb ??= await startXvfb({ width: 320, height: 240 });
   broker = await startBroker({ args: ["--consent-timeout", "2"] });
   tech = api(broker.url, await addTechnician(broker.dataDir, "jane", "Jane Doe"));
 });
 afterAll(async () => {
+  await xvfb?.stop();
   for (const p of running) p.child.kill("SIGKILL");
   await broker.stop();
 });
@@ -248,5 +253,20 @@ describe("quitting and consent", () => {
     await until(async () => (await tech.accessStatus(s.id, r2.json.id)).status === "ended", 5000, "ended by relaunch");
     again.child.kill("SIGINT");
     expect((await again.exited).code).toBe(0);
+  });
+
+  it("without a display the app says sharing is impossible and the grant ends", async () => {
+    const s = await tech.createSession();
+    const a = agent(s.link, newComputer(), { env: { DISPLAY: ":999" } });
+    await a.out.waitFor(/^Connected\./);
+    await until(async () => (await tech.session(s.id)).online, 5000, "online");
+    const r = await tech.requestAccess(s.id, "view");
+    await a.out.waitFor(/requests to view your screen/);
+    a.child.stdin!.write("y\n");
+    await a.out.waitFor(/^Your screen cannot be shared: no graphical display could be opened \(is DISPLAY set\?\)\.$/);
+    await until(async () => (await tech.accessStatus(s.id, r.json.id)).status === "ended", 5000, "ended");
+    expect(a.child.exitCode).toBeNull();
+    a.child.kill("SIGINT");
+    expect((await a.exited).code).toBe(0);
   });
 });

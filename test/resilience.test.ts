@@ -4,17 +4,24 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import WebSocket from "ws";
+import { startXvfb, type Xvfb } from "./support/xvfb.js";
 import { addTechnician, api, cli, freePort, newComputer, startAgent, startBroker, until, type Broker, type Proc } from "./support/procs.js";
 import { encodeToBroker, MAX_FRAME_BYTES, pb } from "../src/proto/wire.js";
 
 const running: Proc[] = [];
 const brokers: Broker[] = [];
 afterAll(async () => {
+  await xvfb?.stop();
   for (const p of running) p.child.kill("SIGKILL");
   await Promise.all(brokers.map((b) => b.stop("SIGKILL")));
 });
-const agent = (...a: Parameters<typeof startAgent>) => {
-  const p = startAgent(...a);
+/** Support apps get a display, so that a grant can start sharing (and stays live). */
+let xvfb: Xvfb | undefined;
+beforeAll(async () => {
+  xvfb = await startXvfb({ width: 320, height: 240 });
+});
+const agent = (link: string, computer: Parameters<typeof startAgent>[1], opts: Parameters<typeof startAgent>[2] = {}) => {
+  const p = startAgent(link, computer, { ...opts, env: { DISPLAY: xvfb!.display, ...opts.env } });
   running.push(p);
   return p;
 };
