@@ -8,10 +8,14 @@ import { execFileSync, spawnSync } from "node:child_process";
 import { chmodSync, readFileSync, statSync, writeFileSync, existsSync } from "node:fs";
 import { join } from "node:path";
 import { chromium, type Browser } from "playwright-core";
+import { Receiver, shows } from "./support/receiver.js";
+import { startXvfb } from "./support/xvfb.js";
+import { TestXClient } from "./support/x11-client.js";
 import { addTechnician, api, newUserComputer, ROOT, startApp, startBroker, tempDir, until, type Broker, type Proc } from "./support/procs.js";
 
 let broker: Broker;
 let tech: ReturnType<typeof api>;
+let techToken: string;
 let appFile: string;
 let browser: Browser;
 const running: Proc[] = [];
@@ -23,7 +27,8 @@ beforeAll(async () => {
   execFileSync(process.execPath, [join(ROOT, "scripts", "build-app.mjs"), "--data", dataDir, "--out", outDir], { stdio: "pipe" });
   appFile = join(outDir, "tether-support-linux-x64");
   broker = await startBroker({ dataDir, args: ["--app", appFile, "--organization", "ACME IT"] });
-  tech = api(broker.url, await addTechnician(broker.dataDir, "jane", "Jane Doe"));
+  techToken = await addTechnician(broker.dataDir, "jane", "Jane Doe");
+  tech = api(broker.url, techToken);
   browser = await chromium.launch({
     executablePath: "/usr/bin/chromium",
     args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
@@ -103,6 +108,31 @@ describe("the downloaded support app", () => {
     expect((await t2.exited).code).toBe(2);
     expect(t2.err.all).toEqual(["This support app carries no support session. Download it from the link your technician sent."]);
     expect((await tech.session(s.id)).state).toBe("waiting");
+  }, 60_000);
+
+  it("streams the screen from its built-in WebRTC and native parts once the user consents", async () => {
+    const xvfb = await startXvfb({ width: 320, height: 240 });
+    const xclient = await TestXClient.start(xvfb.display);
+    try {
+      await xclient.fill(0, 0, 320, 240, 0x20a040);
+      const s = await tech.createSession();
+      const a = app(await download(s.link), newUserComputer(), [], { DISPLAY: xvfb.display });
+      await a.out.waitFor(/^Connected\./, 20_000);
+      await until(async () => (await tech.session(s.id)).online, 5000, "online");
+      const rx = await Receiver.connect(broker.url, techToken);
+      const r = await tech.requestAccess(s.id, "view");
+      rx.accessRequestId = r.json.id;
+      await a.out.waitFor(/requests to view your screen/);
+      a.child.stdin!.write("y\n");
+      await a.out.waitFor(/^Jane Doe is now viewing your screen\.$/, 20_000);
+      await rx.frame(320, 240, (f) => shows(f, 160, 120, 0x20a040));
+      rx.close();
+      a.child.kill("SIGINT");
+      expect((await a.exited).code).toBe(0);
+    } finally {
+      await xclient.stop();
+      await xvfb.stop();
+    }
   }, 60_000);
 
   it("--help explains itself; --check loads WebRTC and the native addon from the private cache", async () => {

@@ -1,0 +1,144 @@
+/**
+ * A technician's side in Node for streaming tests: the console WebSocket for signaling (Bearer
+ * token) and a @roamhq/wrtc RTCPeerConnection that answers the support app's offer, records video
+ * frames (RTCVideoSink, I420) and the "control" channel, and can send on "input".
+ */
+import wrtcModule from "@roamhq/wrtc";
+import WebSocket from "ws";
+import { pb, type BrokerToConsole } from "../../src/proto/wire.js";
+import { until } from "./procs.js";
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+const wrtc = wrtcModule as any;
+
+export interface I420 {
+  width: number;
+  height: number;
+  data: Uint8Array;
+}
+
+interface DataChannel {
+  label: string;
+  binaryType: string;
+  readyState: string;
+  send(d: Uint8Array): void;
+  onmessage: ((e: { data: ArrayBuffer }) => void) | null;
+}
+
+export class Receiver {
+  readonly frames: I420[] = [];
+  readonly control: ReturnType<typeof pb.ControlMessage.decode>[] = [];
+  private readonly channels = new Map<string, DataChannel>();
+  private readonly pc: any;
+  private ws!: WebSocket;
+  accessRequestId = "";
+
+  private constructor() {
+    this.pc = new wrtc.RTCPeerConnection({ iceServers: [] });
+    this.pc.onicecandidate = (e: { candidate: { candidate: string; sdpMid: string; sdpMLineIndex: number } | null }) => {
+      if (e.candidate) {
+        this.signal({ type: "candidate", candidate: { candidate: e.candidate.candidate, sdpMid: e.candidate.sdpMid, sdpMLineIndex: e.candidate.sdpMLineIndex } });
+      }
+    };
+    this.pc.ondatachannel = (e: { channel: DataChannel }) => {
+      e.channel.binaryType = "arraybuffer";
+      this.channels.set(e.channel.label, e.channel);
+      if (e.channel.label === "control") e.channel.onmessage = (ev) => this.control.push(pb.ControlMessage.decode(new Uint8Array(ev.data)));
+    };
+    this.pc.ontrack = (e: { track: unknown }) => {
+      const sink = new wrtc.nonstandard.RTCVideoSink(e.track);
+      sink.onframe = ({ frame }: { frame: I420 }) => this.frames.push({ width: frame.width, height: frame.height, data: frame.data });
+    };
+  }
+
+  /** Connects to the broker's console socket as the technician with `token`. */
+  static async connect(brokerUrl: string, token: string): Promise<Receiver> {
+    const r = new Receiver();
+    await r.attach(brokerUrl, token);
+    return r;
+  }
+
+  /** (Re)connects the signaling socket, e.g. after a broker restart. */
+  async attach(brokerUrl: string, token: string): Promise<void> {
+    const ws = new WebSocket(brokerUrl.replace("http", "ws") + "/ws/console", { headers: { authorization: `Bearer ${token}` } });
+    await new Promise((r, j) => (ws.once("open", r), ws.once("error", j)));
+    ws.on("message", (d) => void this.onMessage(pb.BrokerToConsole.decode(d as Buffer)));
+    this.ws = ws;
+  }
+
+  private signal(obj: unknown): void {
+    if (this.ws.readyState !== WebSocket.OPEN) return;
+    this.ws.send(pb.ConsoleToBroker.encode({ signal: { accessRequestId: this.accessRequestId, payload: Buffer.from(JSON.stringify(obj)) } }).finish());
+  }
+
+  private async onMessage(m: BrokerToConsole): Promise<void> {
+    if (m.body !== "signal") return;
+    const sig = JSON.parse(Buffer.from(m.signal!.payload!).toString());
+    if (sig.type === "offer") {
+      await this.pc.setRemoteDescription(sig);
+      const answer = await this.pc.createAnswer();
+      await this.pc.setLocalDescription(answer);
+      this.signal({ type: "answer", sdp: answer.sdp });
+    } else if (sig.candidate) {
+      await this.pc.addIceCandidate(sig.candidate).catch(() => {});
+    }
+  }
+
+  /** Resolves with the first frame of this size that passes `pred`, among frames number `from` on. */
+  frame(width: number, height: number, pred: (f: I420) => boolean = () => true, from = 0, timeoutMs = 15_000): Promise<I420> {
+    return until(
+      () => this.frames.slice(from).find((f) => f.width === width && f.height === height && pred(f)),
+      timeoutMs,
+      `a ${width}x${height} frame`,
+    );
+  }
+
+  async input(): Promise<(e: Parameters<typeof pb.InputEvent.encode>[0]) => void> {
+    const ch = await until(() => this.channels.get("input"), 10_000, "input channel");
+    return (e) => ch.send(pb.InputEvent.encode(e).finish());
+  }
+
+  get connectionState(): string {
+    return this.pc.connectionState;
+  }
+
+  close(): void {
+    this.pc.close();
+    this.ws.close();
+  }
+}
+
+/** BT.601 limited-range Y, U, V of an RGB colour (what libyuv's ARGBToI420 computes). */
+export function yuv(rgb: number): [number, number, number] {
+  const r = (rgb >> 16) & 255,
+    g = (rgb >> 8) & 255,
+    b = rgb & 255;
+  return [
+    Math.round(0.257 * r + 0.504 * g + 0.098 * b + 16),
+    Math.round(-0.148 * r - 0.291 * g + 0.439 * b + 128),
+    Math.round(0.439 * r - 0.368 * g - 0.071 * b + 128),
+  ];
+}
+
+/** Y, U, V of an I420 frame at (x, y). */
+export function pixel(f: I420, x: number, y: number): [number, number, number] {
+  const cw = Math.ceil(f.width / 2),
+    ch = Math.ceil(f.height / 2);
+  const u0 = f.width * f.height;
+  const i = Math.floor(y / 2) * cw + Math.floor(x / 2);
+  return [f.data[y * f.width + x]!, f.data[u0 + i]!, f.data[u0 + cw * ch + i]!];
+}
+
+/** Whether the frame shows `rgb` at (x, y), within a tolerance for video coding. */
+export function shows(f: I420, x: number, y: number, rgb: number, tolerance = 12): boolean {
+  const got = pixel(f, x, y);
+  return yuv(rgb).every((want, i) => Math.abs(got[i]! - want) <= tolerance);
+}
+
+/** Shared-memory segments created by a process (the capturer's XShm image), from /proc/sysvipc/shm. */
+export async function shmSegmentsOf(pid: number): Promise<number> {
+  const { readFileSync } = await import("node:fs");
+  const lines = readFileSync("/proc/sysvipc/shm", "utf8").trim().split("\n");
+  const cpid = lines[0]!.trim().split(/\s+/).indexOf("cpid");
+  return lines.slice(1).filter((l) => Number(l.trim().split(/\s+/)[cpid]) === pid).length;
+}
