@@ -182,7 +182,7 @@ describe("support-app trailer", async () => {
     expect(parseTrailer(exe, other)).toEqual({ ok: false, reason: "tampered" });
     for (const at of [exe.length - 80, exe.length - 100, exe.length - 140]) {
       const bad = Buffer.from(exe);
-      bad[at] ^= 1;
+      bad[at] = bad[at]! ^ 1;
       expect(parseTrailer(bad, pub).ok).toBe(false);
     }
     expect(parseTrailer(Buffer.alloc(5000), pub)).toEqual({ ok: false, reason: "missing" });

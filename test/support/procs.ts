@@ -55,13 +55,9 @@ export interface Proc {
   exited: Promise<{ code: number; at: number }>;
 }
 
-export function run(args: string[], opts: { env?: NodeJS.ProcessEnv; prefix?: string[] } = {}): Proc {
-  const [cmd, ...pre] = opts.prefix ?? [process.execPath];
-  const child = spawn(cmd!, [...pre, ...(opts.prefix ? [process.execPath] : []), BIN, ...args], {
-    cwd: ROOT,
-    env: { ...process.env, ...opts.env },
-    stdio: ["pipe", "pipe", "pipe"],
-  });
+/** Spawns a process with piped stdio, collecting its output lines and its exit. */
+export function spawnProc(cmd: string, args: string[], env: NodeJS.ProcessEnv): Proc {
+  const child = spawn(cmd, args, { cwd: ROOT, env, stdio: ["pipe", "pipe", "pipe"] });
   const out = new Lines();
   const err = new Lines();
   child.stdout!.setEncoding("utf8").on("data", (d: string) => out.push(d));
@@ -70,6 +66,12 @@ export function run(args: string[], opts: { env?: NodeJS.ProcessEnv; prefix?: st
     child.on("exit", (code, signal) => resolve({ code: code ?? 128 + (signal === "SIGKILL" ? 9 : 15), at: performance.now() })),
   );
   return { child, out, err, exited };
+}
+
+/** Runs `tether <args>` (optionally behind a command prefix such as unshare). */
+export function run(args: string[], opts: { env?: NodeJS.ProcessEnv; prefix?: string[] } = {}): Proc {
+  const [cmd, ...pre] = opts.prefix ?? [process.execPath];
+  return spawnProc(cmd!, [...pre, ...(opts.prefix ? [process.execPath] : []), BIN, ...args], { ...process.env, ...opts.env });
 }
 
 /** Runs the CLI to completion. */
@@ -179,11 +181,12 @@ export function startAgent(link: string, computer: Computer, opts: { env?: NodeJ
 }
 
 /** Polls until `check` returns a truthy value (for state the API reports). */
-export async function until<T>(check: () => Promise<T> | T, timeoutMs = 10_000, what = "condition"): Promise<T> {
+type Falsy = null | undefined | false | 0 | "";
+export async function until<T>(check: () => Promise<T | Falsy> | T | Falsy, timeoutMs = 10_000, what = "condition"): Promise<T> {
   const end = Date.now() + timeoutMs;
   for (;;) {
     const v = await check();
-    if (v) return v;
+    if (v) return v as T;
     if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 50));
   }
@@ -204,19 +207,11 @@ export async function freePort(): Promise<number> {
  */
 export function startApp(file: string, computer: Computer & { home: string }, args: string[] = [], env: NodeJS.ProcessEnv = {}): Proc {
   checkUnshare();
-  const emptyBin = tempDir("tether-nopath-");
-  const child = spawn("/usr/bin/unshare", ["-m", "/bin/sh", "-c", '/bin/mount --bind "$0" /etc/machine-id && exec "$@"', computer.machineIdFile, file, ...args], {
-    env: { PATH: emptyBin, HOME: computer.home, LANG: "C.UTF-8", ...env },
-    stdio: ["pipe", "pipe", "pipe"],
-  });
-  const out = new Lines();
-  const err = new Lines();
-  child.stdout!.setEncoding("utf8").on("data", (d: string) => out.push(d));
-  child.stderr!.setEncoding("utf8").on("data", (d: string) => err.push(d));
-  const exited = new Promise<{ code: number; at: number }>((resolve) =>
-    child.on("exit", (code, signal) => resolve({ code: code ?? 128 + (signal === "SIGKILL" ? 9 : 15), at: performance.now() })),
+  return spawnProc(
+    "/usr/bin/unshare",
+    ["-m", "/bin/sh", "-c", '/bin/mount --bind "$0" /etc/machine-id && exec "$@"', computer.machineIdFile, file, ...args],
+    { PATH: tempDir("tether-nopath-"), HOME: computer.home, LANG: "C.UTF-8", ...env },
   );
-  return { child, out, err, exited };
 }
 
 /** A computer whose user has an empty home folder (no state, no cache, no node). */
