@@ -3,8 +3,9 @@
  * (`$XDG_STATE_HOME/tether`, default `~/.local/state/tether`, mode 0700, the key file 0600) and a
  * fingerprint derived from the machine id. The broker binds a session to both.
  */
-import { createHmac, createPrivateKey, createPublicKey, generateKeyPairSync, sign, type KeyObject } from "node:crypto";
-import { chmodSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { createHmac, sign } from "node:crypto";
+import { chmodSync, readFileSync } from "node:fs";
+import { loadOrCreateEd25519, rawPublicKey } from "../util/keys.js";
 import { homedir } from "node:os";
 import { join } from "node:path";
 
@@ -22,21 +23,9 @@ export function defaultStateDir(env: NodeJS.ProcessEnv): string {
 /** Loads the key pair from `dir/identity.pem`, creating it (and the folder) if missing. */
 export function loadOrCreateIdentity(dir: string): Identity {
   const file = join(dir, "identity.pem");
-  let key: KeyObject;
-  try {
-    key = createPrivateKey(readFileSync(file, "utf8"));
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw err;
-    mkdirSync(dir, { recursive: true, mode: 0o700 });
-    key = generateKeyPairSync("ed25519").privateKey;
-    writeFileSync(file, key.export({ type: "pkcs8", format: "pem" }), { mode: 0o600, flag: "wx" });
-  }
-  chmodSync(file, 0o600);
-  const jwk = createPublicKey(key).export({ format: "jwk" });
-  return {
-    publicKey: Buffer.from(jwk.x ?? "", "base64url"),
-    sign: (data) => sign(null, data, key),
-  };
+  const key = loadOrCreateEd25519(file);
+  chmodSync(file, 0o600); // a copied state folder may have come with looser modes
+  return { publicKey: rawPublicKey(key), sign: (data) => sign(null, data, key) };
 }
 
 export const MACHINE_ID_FILES = ["/etc/machine-id", "/var/lib/dbus/machine-id"];

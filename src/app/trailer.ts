@@ -8,9 +8,10 @@
  * verifies it against the public key it was built with, so a file edited to point at another broker
  * or another code refuses to run. ELF loaders ignore bytes after the image, so appending is safe.
  */
-import { createPrivateKey, createPublicKey, generateKeyPairSync, sign, verify, type KeyObject } from "node:crypto";
-import { closeSync, fstatSync, mkdirSync, openSync, readFileSync, readSync, writeFileSync } from "node:fs";
+import { createPublicKey, sign, verify, type KeyObject } from "node:crypto";
+import { closeSync, fstatSync, openSync, readSync } from "node:fs";
 import { join } from "node:path";
+import { loadOrCreateEd25519, rawPublicKey } from "../util/keys.js";
 
 export const TRAILER_MAGIC = Buffer.from("TETHER-APP\u0001\u0000", "latin1"); // 12 bytes
 const CONTEXT = Buffer.from("tether-app-trailer-v1\0", "utf8");
@@ -80,21 +81,6 @@ export function parseTrailer(tail: Buffer, publicKeyB64: string): TrailerResult 
 
 /** The broker's app-signing key, `<dataDir>/app-signing.pem` (0600), created on first use. */
 export function loadOrCreateSigningKey(dataDir: string): { privateKey: KeyObject; publicKeyB64: string } {
-  const file = join(dataDir, "app-signing.pem");
-  let privateKey: KeyObject;
-  try {
-    privateKey = createPrivateKey(readFileSync(file, "utf8"));
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw err;
-    mkdirSync(dataDir, { recursive: true, mode: 0o700 });
-    privateKey = generateKeyPairSync("ed25519").privateKey;
-    try {
-      writeFileSync(file, privateKey.export({ type: "pkcs8", format: "pem" }), { mode: 0o600, flag: "wx" });
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw e;
-      privateKey = createPrivateKey(readFileSync(file, "utf8")); // another process won the race
-    }
-  }
-  const jwk = createPublicKey(privateKey).export({ format: "jwk" });
-  return { privateKey, publicKeyB64: jwk.x ?? "" };
+  const privateKey = loadOrCreateEd25519(join(dataDir, "app-signing.pem"));
+  return { privateKey, publicKeyB64: rawPublicKey(privateKey).toString("base64url") };
 }
