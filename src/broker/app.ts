@@ -14,6 +14,7 @@ import { ErrorCodes, TetherError, errorBody } from "./errors.js";
 import { Hub } from "./hub.js";
 import { BrokerService, LINK_PATH } from "./service.js";
 import type { Store, Technician } from "./store.js";
+import { registerConsole } from "./console-static.js";
 import { homePage } from "./pages.js";
 import { goneLinkPage, linkPage } from "./link-page.js";
 import { createReadStream, statSync } from "node:fs";
@@ -183,7 +184,7 @@ export async function buildBroker(opts: BrokerOptions): Promise<{ app: FastifyIn
   // ---- public -------------------------------------------------------------------------------
 
   app.get("/healthz", async () => ({ ok: true }));
-  app.get("/", async (_req, reply) => homePage(reply));
+  if (!registerConsole(app)) app.get("/", async (_req, reply) => homePage(reply));
   // The link a user opens, and the download it offers. Neither binds anything.
   const linkSession = (code: string) => {
     const s = SESSION_CODE_PATTERN.test(code) ? opts.store.sessionByCodeHash(hashSecret(code)) : opts.store.sessionByCodeHash(hashSecret("-"));

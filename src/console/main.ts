@@ -1,0 +1,412 @@
+/**
+ * The technician console: sign-in, the live list of the technician's sessions (console WebSocket),
+ * creating sessions, requesting access, closing and deleting, and the viewer once access is
+ * granted. Served by the broker at `/` under a strict CSP (no inline script or style).
+ */
+import { api, ApiError, loginMessage, type Me } from "./api.js";
+import { byId, show } from "./dom.js";
+import { accessKey, applySession, customExpiry, scopeName, sortSessions } from "./model.js";
+import { pb, type AccessRequestInfo, type BrokerToConsole, type IceServerProps, type SessionInfo } from "./proto.js";
+import { renderRow, type RowActions } from "./sessions.js";
+import { ConsoleSocket, type LinkState } from "./socket.js";
+import { Viewer } from "./viewer/viewer.js";
+
+type AccessState = Pick<AccessRequestInfo, "id" | "sessionId" | "status" | "scope" | "grantedScope">;
+
+/** Signals that arrive before their viewer exists (at most this many per request). */
+const EARLY_SIGNALS = 64;
+
+class ConsoleApp {
+  private me: Me | null = null;
+  private socket: ConsoleSocket | null = null;
+  private iceServers: IceServerProps[] = [];
+  private readonly sessions = new Map<string, SessionInfo>();
+  /** The latest access request per session. */
+  private readonly access = new Map<string, AccessState>();
+  /** Requests made from this page: a grant opens the viewer. */
+  private readonly mine = new Set<string>();
+  private readonly early = new Map<string, Uint8Array[]>();
+  private readonly messages = new Map<string, { text: string; error: boolean }>();
+  private readonly confirming = new Set<string>();
+  private readonly busy = new Set<string>();
+  private viewer: Viewer | null = null;
+  private tick: ReturnType<typeof setInterval> | null = null;
+
+  private readonly el = {
+    loading: byId("loading", HTMLElement),
+    login: byId("login", HTMLElement),
+    app: byId("app", HTMLElement),
+    who: byId("who", HTMLSpanElement),
+    signOut: byId("sign-out", HTMLButtonElement),
+    linkState: byId("link-state", HTMLSpanElement),
+    loginForm: byId("login-form", HTMLFormElement),
+    loginName: byId("login-name", HTMLInputElement),
+    loginPassword: byId("login-password", HTMLInputElement),
+    loginError: byId("login-error", HTMLParagraphElement),
+    createForm: byId("create-form", HTMLFormElement),
+    preset: byId("expiry-preset", HTMLSelectElement),
+    custom: byId("custom-expiry", HTMLSpanElement),
+    amount: byId("expiry-amount", HTMLInputElement),
+    unit: byId("expiry-unit", HTMLSelectElement),
+    createError: byId("create-error", HTMLParagraphElement),
+    created: byId("created", HTMLDivElement),
+    createdLink: byId("created-link", HTMLInputElement),
+    copy: byId("copy-link", HTMLButtonElement),
+    copyNote: byId("copy-note", HTMLParagraphElement),
+    rows: byId("sessions", HTMLTableSectionElement),
+    table: byId("sessions-table", HTMLTableElement),
+    empty: byId("no-sessions", HTMLParagraphElement),
+  };
+
+  async start(): Promise<void> {
+    this.el.loginForm.addEventListener("submit", (e) => {
+      e.preventDefault();
+      void this.login();
+    });
+    this.el.signOut.addEventListener("click", () => void this.logout());
+    this.el.preset.addEventListener("change", () => show(this.el.custom, this.el.preset.value === "custom"));
+    this.el.createForm.addEventListener("submit", (e) => {
+      e.preventDefault();
+      void this.create();
+    });
+    this.el.copy.addEventListener("click", () => void this.copyLink());
+    this.el.createdLink.addEventListener("focus", () => this.el.createdLink.select());
+    try {
+      this.signedIn(await api.me());
+    } catch {
+      this.signedOut();
+    }
+  }
+
+  // ---- sign-in ------------------------------------------------------------------------------
+
+  private async login(): Promise<void> {
+    show(this.el.loginError, false);
+    try {
+      const r = await api.login(this.el.loginName.value.trim(), this.el.loginPassword.value);
+      this.el.loginPassword.value = "";
+      this.signedIn(r.technician);
+    } catch (e) {
+      this.el.loginError.textContent = loginMessage(e);
+      show(this.el.loginError, true);
+      this.el.loginPassword.select();
+    }
+  }
+
+  private async logout(): Promise<void> {
+    try {
+      await api.logout();
+    } catch {
+      // the cookie may be gone already; sign out here either way
+    }
+    this.signedOut();
+  }
+
+  private signedIn(me: Me): void {
+    this.me = me;
+    this.el.who.textContent = me.displayName && me.displayName !== me.name ? `${me.displayName} (${me.name})` : me.name;
+    show(this.el.who, true);
+    show(this.el.signOut, true);
+    show(this.el.loading, false);
+    show(this.el.login, false);
+    show(this.el.app, true);
+    this.render();
+    const url = `${location.protocol === "https:" ? "wss:" : "ws:"}//${location.host}/ws/console`;
+    this.socket = new ConsoleSocket(url, {
+      message: (m) => this.onMessage(m),
+      state: (s) => this.linkState(s),
+      refused: async () => {
+        try {
+          await api.me();
+          return true; // still signed in: the broker is restarting or unreachable
+        } catch (e) {
+          if (e instanceof ApiError && e.status === 401) {
+            this.signedOut("Your sign-in has ended. Please sign in again.");
+            return false;
+          }
+          return true;
+        }
+      },
+    });
+    this.socket.start();
+    this.tick = setInterval(() => this.render(), 15_000); // relative times, local expiry
+  }
+
+  private signedOut(message?: string): void {
+    this.me = null;
+    this.socket?.stop();
+    this.socket = null;
+    if (this.tick) clearInterval(this.tick);
+    this.tick = null;
+    this.viewer?.close();
+    this.viewer = null;
+    for (const m of [this.sessions, this.access, this.early, this.messages]) m.clear();
+    this.mine.clear();
+    this.confirming.clear();
+    this.el.createdLink.value = "";
+    show(this.el.created, false);
+    show(this.el.who, false);
+    show(this.el.signOut, false);
+    show(this.el.linkState, false);
+    show(this.el.loading, false);
+    show(this.el.app, false);
+    show(this.el.login, true);
+    this.el.loginError.textContent = message ?? "";
+    show(this.el.loginError, !!message);
+    this.el.loginName.focus();
+  }
+
+  private linkState(s: LinkState): void {
+    this.el.linkState.textContent = s === "online" ? "live" : s === "connecting" ? "connecting…" : "reconnecting…";
+    this.el.linkState.className = `link-state link-${s}`;
+    show(this.el.linkState, true);
+  }
+
+  // ---- live updates -------------------------------------------------------------------------
+
+  private onMessage(m: BrokerToConsole): void {
+    switch (m.body) {
+      case "iceConfig":
+        // First on every (re)connect, followed by each session afresh: forget any deleted meanwhile.
+        this.iceServers = m.iceConfig?.iceServers ?? [];
+        this.sessions.clear();
+        this.render();
+        break;
+      case "session": {
+        const s = m.session as SessionInfo;
+        applySession(this.sessions, s);
+        if (s.deleted || displayClosed(s)) this.sessionEnded(s);
+        this.render();
+        break;
+      }
+      case "accessRequest":
+        if (m.accessRequest) this.onAccess(m.accessRequest as AccessRequestInfo);
+        break;
+      case "signal": {
+        const id = m.signal?.accessRequestId ?? "";
+        const payload = m.signal?.payload ?? new Uint8Array();
+        if (this.viewer && this.viewer.accessRequestId === id) this.viewer.signal(payload);
+        else if (this.mine.has(id)) {
+          const q = this.early.get(id) ?? [];
+          if (q.length < EARLY_SIGNALS) q.push(payload);
+          this.early.set(id, q);
+        }
+        break;
+      }
+      case "error":
+        // e.g. a signal after the grant ended: the viewer learns it from the access request update.
+        break;
+      default:
+        break;
+    }
+  }
+
+  private sessionEnded(s: SessionInfo): void {
+    if (this.viewer && this.viewer.sessionId === s.id) {
+      this.viewer.end(s.deleted ? "The session was deleted." : "The session was closed.");
+    }
+    this.confirming.delete(s.id);
+  }
+
+  private onAccess(r: AccessRequestInfo): void {
+    this.access.set(r.sessionId, r);
+    const key = accessKey(r.status);
+    const v = this.viewer;
+    if (v && v.accessRequestId === r.id) {
+      if (key === "granted") v.setScope(scopeName(r.grantedScope));
+      else if (key === "ended") v.end("The user stopped sharing their screen.");
+      else if (key !== "pending") v.end("Remote access ended.");
+    } else if (key === "granted" && this.mine.has(r.id) && (!v || v.isEnded)) {
+      this.openViewer(r);
+    }
+    if (key !== "pending" && key !== "granted") this.early.delete(r.id);
+    this.render();
+  }
+
+  private openViewer(r: AccessState): void {
+    this.viewer?.close();
+    const s = this.sessions.get(r.sessionId);
+    const id = r.id;
+    this.viewer = new Viewer({
+      accessRequestId: id,
+      sessionId: r.sessionId,
+      title: s?.machineName ?? "",
+      scope: scopeName(r.grantedScope),
+      iceServers: this.iceServers,
+      sendSignal: (payload) => {
+        this.socket?.send({ signal: { accessRequestId: id, payload } });
+      },
+      onClose: () => {
+        this.viewer = null;
+        this.render();
+      },
+    });
+    for (const p of this.early.get(id) ?? []) this.viewer.signal(p);
+    this.early.delete(id);
+    this.render();
+  }
+
+  // ---- actions ------------------------------------------------------------------------------
+
+  private readonly actions: RowActions = {
+    request: (id, scope) => void this.request(id, scope),
+    close: (id) =>
+      void this.act(id, async () => {
+        await api.closeSession(id);
+        return "Session closed.";
+      }),
+    askDelete: (id) => {
+      this.confirming.add(id);
+      this.render();
+    },
+    cancelDelete: (id) => {
+      this.confirming.delete(id);
+      this.render();
+    },
+    confirmDelete: (id) =>
+      void this.act(id, async () => {
+        await api.deleteSession(id);
+        this.confirming.delete(id);
+        this.sessions.delete(id);
+        return null;
+      }),
+    openViewer: (id) => {
+      const r = this.access.get(id);
+      if (r && accessKey(r.status) === "granted") {
+        this.mine.add(r.id);
+        this.openViewer(r);
+      }
+    },
+  };
+
+  /** Runs an API action for a row, showing its result or error message in the row. */
+  private async act(id: string, f: () => Promise<string | null>): Promise<void> {
+    this.busy.add(id);
+    this.messages.delete(id);
+    this.render();
+    try {
+      const text = await f();
+      if (text) this.messages.set(id, { text, error: false });
+    } catch (e) {
+      if (e instanceof ApiError && e.status === 401) return this.signedOut("Your sign-in has ended. Please sign in again.");
+      this.messages.set(id, { text: e instanceof Error ? e.message : String(e), error: true });
+    } finally {
+      this.busy.delete(id);
+      this.render();
+    }
+  }
+
+  private async request(id: string, scope: "view" | "control"): Promise<void> {
+    await this.act(id, async () => {
+      const r = await api.requestAccess(id, scope);
+      this.mine.add(r.id);
+      // The socket may have told us already (even the answer); keep the newer state.
+      const known = this.access.get(id);
+      if (!known || known.id !== r.id) {
+        this.access.set(id, {
+          id: r.id,
+          sessionId: id,
+          status: pb.AccessStatus.ACCESS_STATUS_PENDING,
+          scope: scope === "control" ? pb.Scope.SCOPE_CONTROL : pb.Scope.SCOPE_VIEW,
+          grantedScope: pb.Scope.SCOPE_UNSPECIFIED,
+        });
+      } else if (accessKey(known.status) === "granted" && !this.viewer) {
+        this.openViewer(known);
+      }
+      return null;
+    });
+  }
+
+  private async create(): Promise<void> {
+    show(this.el.createError, false);
+    let seconds: number;
+    if (this.el.preset.value === "custom") {
+      const c = customExpiry(this.el.amount.value, this.el.unit.value);
+      if (!c.ok) {
+        this.el.createError.textContent = c.message;
+        show(this.el.createError, true);
+        return;
+      }
+      seconds = c.seconds;
+    } else {
+      seconds = Number(this.el.preset.value);
+    }
+    try {
+      const s = await api.createSession(seconds);
+      this.el.createdLink.value = s.link;
+      this.el.copyNote.textContent = "";
+      show(this.el.created, true);
+      this.el.createdLink.focus();
+      this.el.createdLink.select();
+    } catch (e) {
+      if (e instanceof ApiError && e.status === 401) return this.signedOut("Your sign-in has ended. Please sign in again.");
+      this.el.createError.textContent = e instanceof Error ? e.message : String(e);
+      show(this.el.createError, true);
+    }
+  }
+
+  private async copyLink(): Promise<void> {
+    const text = this.el.createdLink.value;
+    try {
+      if (!navigator.clipboard || !window.isSecureContext) throw new Error("no clipboard");
+      await navigator.clipboard.writeText(text);
+      this.el.copyNote.textContent = "Copied.";
+    } catch {
+      this.el.createdLink.focus();
+      this.el.createdLink.select();
+      let ok = false;
+      try {
+        ok = document.execCommand("copy");
+      } catch {
+        ok = false;
+      }
+      this.el.copyNote.textContent = ok ? "Copied." : "The link is selected: press Ctrl+C (⌘C) to copy it.";
+    }
+  }
+
+  // ---- rendering ----------------------------------------------------------------------------
+
+  private renderQueued = false;
+
+  /** Re-renders the list, at most once per animation frame (a reconnect brings a burst of updates). */
+  private render(): void {
+    if (this.renderQueued) return;
+    this.renderQueued = true;
+    requestAnimationFrame(() => {
+      this.renderQueued = false;
+      this.renderNow();
+    });
+  }
+
+  private renderNow(): void {
+    if (!this.me) return;
+    const now = Date.now();
+    const list = sortSessions(this.sessions.values());
+    this.el.rows.replaceChildren(
+      ...list.map((s) => {
+        const access = this.access.get(s.id);
+        const message = this.messages.get(s.id);
+        return renderRow(
+          {
+            session: s,
+            ...(access ? { access } : {}),
+            ...(message ? { message } : {}),
+            confirmingDelete: this.confirming.has(s.id),
+            busy: this.busy.has(s.id),
+            viewing: !!this.viewer && this.viewer.sessionId === s.id && !this.viewer.isEnded,
+          },
+          now,
+          this.actions,
+        );
+      }),
+    );
+    show(this.el.table, list.length > 0);
+    show(this.el.empty, list.length === 0);
+  }
+}
+
+function displayClosed(s: SessionInfo): boolean {
+  return s.state === pb.SessionState.SESSION_STATE_CLOSED;
+}
+
+void new ConsoleApp().start();

@@ -1,0 +1,102 @@
+/**
+ * The browser's end of the WebRTC connection: a plain RTCPeerConnection that answers the agent's
+ * offer (the agent, using simple-peer, is the initiator), trickles its ICE candidates back, and
+ * hands over the video track and the "input" / "control" data channels the agent created.
+ */
+import type { IceServerProps } from "../proto.js";
+import { encodeAnswer, encodeCandidate, parseSignal } from "./signal.js";
+
+export interface PeerHandlers {
+  /** Send a signaling payload to the agent (through the console socket). */
+  signal(payload: Uint8Array): void;
+  track(stream: MediaStream, receiver: RTCRtpReceiver): void;
+  channel(ch: RTCDataChannel): void;
+  /** The connection failed or closed on the far side. */
+  lost(reason: string): void;
+  connected(): void;
+}
+
+/** The receiver's latency knobs (jitterBufferTarget is standard; playoutDelayHint is Chrome's older one). */
+type TunableReceiver = RTCRtpReceiver & { jitterBufferTarget?: number | null; playoutDelayHint?: number | null };
+
+export function lowLatency(receiver: RTCRtpReceiver): void {
+  const r = receiver as TunableReceiver;
+  try {
+    if ("jitterBufferTarget" in r) r.jitterBufferTarget = 0;
+    if ("playoutDelayHint" in r) r.playoutDelayHint = 0;
+  } catch {
+    // not supported here; the defaults work, only with more delay
+  }
+}
+
+export class AnswerPeer {
+  readonly pc: RTCPeerConnection;
+  private chain: Promise<void> = Promise.resolve();
+  private remoteSet = false;
+  private early: RTCIceCandidateInit[] = [];
+  private closed = false;
+
+  constructor(
+    iceServers: IceServerProps[],
+    private readonly h: PeerHandlers,
+  ) {
+    const servers: RTCIceServer[] = iceServers
+      .filter((s) => (s.urls ?? []).length > 0)
+      .map((s) => ({ urls: [...(s.urls ?? [])], ...(s.username ? { username: s.username } : {}), ...(s.credential ? { credential: s.credential } : {}) }));
+    this.pc = new RTCPeerConnection({ iceServers: servers });
+    this.pc.onicecandidate = (e) => {
+      if (!e.candidate || !e.candidate.candidate) return;
+      this.h.signal(encodeCandidate({ candidate: e.candidate.candidate, sdpMid: e.candidate.sdpMid, sdpMLineIndex: e.candidate.sdpMLineIndex }));
+    };
+    this.pc.ontrack = (e) => {
+      lowLatency(e.receiver);
+      this.h.track(e.streams[0] ?? new MediaStream([e.track]), e.receiver);
+    };
+    this.pc.ondatachannel = (e) => {
+      e.channel.binaryType = "arraybuffer";
+      this.h.channel(e.channel);
+    };
+    this.pc.onconnectionstatechange = () => {
+      const s = this.pc.connectionState;
+      if (s === "connected") this.h.connected();
+      else if (s === "failed" || s === "closed") this.h.lost(s === "failed" ? "The connection to the user's computer failed." : "The connection closed.");
+    };
+  }
+
+  /** One signaling payload from the agent; handled strictly in arrival order. */
+  signal(payload: Uint8Array): void {
+    const sig = parseSignal(payload);
+    if (sig.kind === "ignore") return;
+    this.chain = this.chain
+      .then(async () => {
+        if (this.closed) return;
+        if (sig.kind === "offer") {
+          await this.pc.setRemoteDescription({ type: "offer", sdp: sig.sdp });
+          this.remoteSet = true;
+          for (const c of this.early.splice(0)) await this.pc.addIceCandidate(c).catch(() => {});
+          const answer = await this.pc.createAnswer();
+          await this.pc.setLocalDescription(answer);
+          if (answer.sdp) this.h.signal(encodeAnswer(answer.sdp));
+        } else if (this.remoteSet) {
+          await this.pc.addIceCandidate(sig.candidate).catch(() => {});
+        } else {
+          this.early.push(sig.candidate);
+        }
+      })
+      .catch((err: unknown) => {
+        this.h.lost(`WebRTC setup failed: ${err instanceof Error ? err.message : String(err)}`);
+      });
+  }
+
+  /** Closes the connection. Safe to call twice. */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.pc.onicecandidate = this.pc.ontrack = this.pc.ondatachannel = this.pc.onconnectionstatechange = null;
+    try {
+      this.pc.close();
+    } catch {
+      // already closed
+    }
+  }
+}
