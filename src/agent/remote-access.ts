@@ -59,6 +59,47 @@ const BUTTONS: Record<number, MouseButton> = {
   [pb.MouseButton.MOUSE_BUTTON_FORWARD]: "forward",
 };
 
+/**
+ * TETHER_TRACE_FRAMES=1 (the latency benchmark sets it): one stderr line per frame handed to the
+ * encoder ("TETHER_TRACE {...}", times in ms since the epoch) and the sender's RTP stats once a second.
+ */
+const TRACE = process.env["TETHER_TRACE_FRAMES"] === "1";
+const epochMs = (perfNow: number) => performance.timeOrigin + perfNow;
+
+/**
+ * Bitrate hints (kbit/s) for screen content. The start rate makes text sharp in the first frames
+ * instead of after the bandwidth estimate has ramped up; the floor keeps a change after an idle
+ * period from being paced out at a trickle. The send side reads them from the remote description.
+ */
+const START_KBPS = 8000;
+const MIN_KBPS = 2000;
+const MAX_KBPS = 30000;
+
+/** Adds x-google bitrate hints to every video codec of an SDP (the technician's answer). */
+export function withBitrateHints(sdp: string): string {
+  const hint = `x-google-start-bitrate=${START_KBPS};x-google-min-bitrate=${MIN_KBPS};x-google-max-bitrate=${MAX_KBPS}`;
+  return sdp
+    .split(/(?=^m=)/m)
+    .map((section) => {
+      if (!section.startsWith("m=video")) return section;
+      const pts = [...section.matchAll(/^a=rtpmap:(\d+) (VP8|VP9|H264|AV1)\/90000/gm)].map((m) => m[1]!);
+      let out = section;
+      for (const pt of pts) {
+        const fmtp = new RegExp(`^a=fmtp:${pt} (.*)$`, "m");
+        out = fmtp.test(out)
+          ? out.replace(fmtp, (_l, params: string) => `a=fmtp:${pt} ${params.replace(/\r$/, "")};${hint}${params.endsWith("\r") ? "\r" : ""}`)
+          : out.replace(new RegExp(`^(a=rtpmap:${pt} .*?)(\r?)$`, "m"), `$1$2\na=fmtp:${pt} ${hint}$2`);
+      }
+      return out;
+    })
+    .join("");
+}
+
+/** Capture polling (ms): while the screen changes; when idle (after IDLE_AFTER_MS without change). */
+const ACTIVE_POLL_MS = 4;
+const IDLE_AFTER_MS = 5000;
+const IDLE_POLL_MS = 50;
+
 const clamp01 = (v: number | null | undefined) => Math.min(Math.max(Number.isFinite(v) ? (v as number) : 0, 0), 0.999999);
 
 export class RemoteAccess {
@@ -117,6 +158,7 @@ export class RemoteAccess {
     peer.on("connect", () => {
       if (this.stopped) return;
       this.d.onConnected();
+      this.tuneSender();
       void this.captureLoop(source, track);
       this.statsTimer = setInterval(() => this.sendStats(), 1000);
     });
@@ -128,7 +170,9 @@ export class RemoteAccess {
   signal(payload: Uint8Array): void {
     if (this.stopped || !this.peer) return;
     try {
-      this.peer.signal(JSON.parse(Buffer.from(payload).toString("utf8")));
+      const sig = JSON.parse(Buffer.from(payload).toString("utf8"));
+      if (sig && sig.type === "answer" && typeof sig.sdp === "string") sig.sdp = withBitrateHints(sig.sdp);
+      this.peer.signal(sig);
     } catch {
       // a malformed or late signal must not end the stream
     }
@@ -186,13 +230,21 @@ export class RemoteAccess {
     this.injector = null;
   }
 
+  /**
+   * Damage-driven capture: there is no tick to wait for. While the screen changes, the capturer is
+   * polled every ACTIVE_POLL_MS and a change is sent as soon as it is seen (at most maxFps frames a
+   * second: the capture after a sent frame waits for that gap, so the newest content goes out, never
+   * a queue). After a quiet second polling slows to the frame interval, after IDLE_AFTER_MS to
+   * IDLE_POLL_MS. Once a second a frame goes out regardless, so a receiver joining late gets a picture.
+   */
   private async captureLoop(
     source: InstanceType<Wrtc["nonstandard"]["RTCVideoSource"]>,
     track: { stop(): void },
   ): Promise<void> {
     const minGapMs = 1000 / (this.d.maxFps ?? 60);
     let buf: Uint8Array | null = null;
-    let lastSent = 0;
+    let lastSent = -Infinity;
+    let lastChange = performance.now();
     try {
       while (!this.stopped && this.capturer) {
         const started = performance.now();
@@ -202,15 +254,19 @@ export class RemoteAccess {
         if (!incremental) buf = new Uint8Array(bytes);
         const r = await this.capturer.capture({ format: "i420", into: buf!, incremental, cursor: true });
         if (this.stopped) break;
+        let sent = false;
         if (r.status === "ok") {
           const f = r.frame;
           this.area = { width: f.width, height: f.height };
           const now = performance.now();
-          // Send on change; once a second regardless, so a receiver joining late gets a picture.
-          if (f.full || f.updatedRects.length > 0 || now - lastSent > 1000) {
+          const changed = f.full || f.updatedRects.length > 0;
+          if (changed) lastChange = now;
+          if (changed || now - lastSent > 1000) {
             source.onFrame({ width: f.width, height: f.height, data: new Uint8ClampedArray(buf!.buffer, buf!.byteOffset, bytes) });
             lastSent = now;
+            sent = true;
             this.framesSent++;
+            if (TRACE) this.trace("TETHER_TRACE", { t0: epochMs(started), ct: f.captureTimeUs / 1000, g: f.grabMs, c: f.convertMs, s: epochMs(performance.now()), r: f.updatedRects.length });
           }
           if (f.cursor) this.sendCursor(f.cursor, f.width, f.height);
           f.release();
@@ -221,7 +277,11 @@ export class RemoteAccess {
         } else if (r.status === "permanent-error") {
           return this.end(`screen capture stopped: ${r.message}`);
         }
-        const wait = minGapMs - (performance.now() - started);
+        const t = performance.now();
+        const quiet = t - lastChange;
+        const poll = quiet < 1000 ? ACTIVE_POLL_MS : quiet < IDLE_AFTER_MS ? minGapMs : IDLE_POLL_MS;
+        const next = sent ? Math.max(lastSent + minGapMs, t + ACTIVE_POLL_MS) : t + poll;
+        const wait = next - performance.now();
         if (wait > 0) await new Promise((res) => setTimeout(res, wait));
       }
     } catch (err) {
@@ -340,7 +400,37 @@ export class RemoteAccess {
     this.sendControl({ cursor: msg });
   }
 
+  /** Screen content: keep the resolution (text stays legible) and allow a high rate. */
+  private tuneSender(): void {
+    type Sender = { track: { kind: string } | null; getParameters(): { degradationPreference?: string; encodings?: { maxBitrate?: number }[] }; setParameters(p: object): Promise<void> };
+    const pc = (this.peer as unknown as { _pc?: { getSenders(): Sender[] } } | null)?._pc;
+    try {
+      for (const sender of pc?.getSenders() ?? []) {
+        if (sender.track?.kind !== "video") continue;
+        const params = sender.getParameters();
+        params.degradationPreference = "maintain-resolution";
+        for (const e of params.encodings ?? []) e.maxBitrate = MAX_KBPS * 1000;
+        void sender.setParameters(params).catch(() => {});
+      }
+    } catch {
+      // an implementation without these knobs streams with its defaults
+    }
+  }
+
+  private trace(tag: string, o: object): void {
+    process.stderr.write(`${tag} ${JSON.stringify(o)}\n`);
+  }
+
+  private traceStats(): void {
+    const pc = (this.peer as unknown as { _pc?: { getStats(): Promise<Map<string, Record<string, unknown>>> } } | null)?._pc;
+    void pc?.getStats().then(
+      (report) => report.forEach((v) => v["type"] === "outbound-rtp" && v["kind"] === "video" && this.trace("TETHER_TRACE_STATS", { at: Date.now(), ...v })),
+      () => {},
+    );
+  }
+
   private sendStats(): void {
+    if (TRACE) this.traceStats();
     this.sendControl({
       stats: {
         captureFps: this.framesSent,
