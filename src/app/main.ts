@@ -64,6 +64,12 @@ async function main(argv: string[]): Promise<number> {
       out(`native: ${(err as Error).message.split("\n")[0]}`);
     }
     if (nativeOk) out(`native: ok (${process.env.TETHER_NATIVE_PATH ?? "from the build folder"})`);
+    if (wrtcOk && nativeOk) {
+      // Not fatal: without it WebRTC runs with libwebrtc's defaults (frames shown a little later).
+      const { webRtcFieldTrials } = await import("../native/field-trials.js");
+      const t = webRtcFieldTrials();
+      out(`webrtc tuning: ${t.result === "ok" ? "available" : `unavailable (${t.result}: ${t.detail}); WebRTC runs with its defaults`}`);
+    }
     return wrtcOk && nativeOk ? 0 : 1;
   }
   return agentCommand([link, ...argv]);

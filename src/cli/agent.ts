@@ -98,6 +98,28 @@ export async function agentCommand(args: string[]): Promise<number> {
   });
 }
 
+let fieldTrialsSet = false;
+
+/**
+ * libwebrtc tuning that @roamhq/wrtc has no API for (see src/native/field-trials.ts), set once
+ * before the first peer connection. TETHER_WEBRTC_FIELD_TRIALS replaces the string ("" = libwebrtc's
+ * defaults; the latency benchmark compares both). When the module cannot be changed, WebRTC runs with
+ * its defaults: slower to show frames, nothing else; TETHER_TRACE_FRAMES=1 says why on stderr.
+ */
+function applyFieldTrials(native: typeof import("../native/index.js")): void {
+  if (fieldTrialsSet) return;
+  fieldTrialsSet = true;
+  const trials = process.env["TETHER_WEBRTC_FIELD_TRIALS"] ?? native.AGENT_FIELD_TRIALS;
+  let outcome: string;
+  try {
+    const r = native.setWebRtcFieldTrials(trials);
+    outcome = r.result === "ok" ? "ok" : `${r.result}: ${r.detail}`;
+  } catch (err) {
+    outcome = (err as Error).message.split("\n")[0]!;
+  }
+  if (process.env["TETHER_TRACE_FRAMES"] === "1") process.stderr.write(`TETHER_FIELD_TRIALS ${JSON.stringify({ trials, outcome })}\n`);
+}
+
 /**
  * Screen sharing with the real parts: @roamhq/wrtc, simple-peer and the native capturer and
  * injector, loaded only now (after consent), so an app that is never asked never loads them.
@@ -109,6 +131,7 @@ async function startAccess(scope: Scope, hooks: AccessHooks, iceServers: IceServ
     import("../native/index.js"),
     import("../agent/remote-access.js"),
   ]);
+  applyFieldTrials(native);
   const access = new RemoteAccess(scope, {
     wrtc: (wrtc.default ?? wrtc) as unknown as ConstructorParameters<typeof RemoteAccess>[1]["wrtc"],
     SimplePeer: peer.default,

@@ -99,7 +99,25 @@ export interface NativeInjector {
   readonly closed: boolean;
 }
 
+export type NativeFieldTrialsStatus =
+  | 'ok'
+  | 'module-not-loaded'
+  | 'symbol-not-found'
+  | 'module-mismatch'
+  | 'unsupported-platform';
+
+export interface NativeFieldTrialsResult {
+  result: NativeFieldTrialsStatus;
+  /** Why it failed, in one line ('' when ok). */
+  detail: string;
+  /** webRtcFieldTrials() only, when ok: the module's current string ('' when none was set). */
+  trials?: string;
+}
+
 export interface NativeAddon {
+  /** Sets libwebrtc's field-trial string in the loaded module whose path ends with moduleSuffix. */
+  setWebRtcFieldTrials(moduleSuffix: string, trials: string): NativeFieldTrialsResult;
+  webRtcFieldTrials(moduleSuffix: string): NativeFieldTrialsResult;
   Capturer: new (options?: NativeCapturerOptions) => NativeCapturer;
   Injector: new (options?: { display?: string; monitor?: string }) => NativeInjector;
   backend: 'x11' | 'unsupported';

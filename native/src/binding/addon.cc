@@ -2,16 +2,53 @@
 #include <napi.h>
 
 #include "binding/capturer_wrap.h"
+#include "binding/errors.h"
 #include "binding/injector_wrap.h"
 #include "tether/screen_capturer.h"
+#include "tether/webrtc_field_trials.h"
 
 namespace tether {
+
+namespace {
+
+// setWebRtcFieldTrials(moduleSuffix, trials) -> {result, detail}
+Napi::Value SetFieldTrials(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 2 || !info[0].IsString() || !info[1].IsString())
+    throw MakeError(env, ErrorCode::kBadArgument, "setWebRtcFieldTrials(moduleSuffix, trials) takes two strings");
+  std::string detail;
+  const FieldTrialsResult r =
+      SetWebRtcFieldTrials(info[0].As<Napi::String>(), info[1].As<Napi::String>(), &detail);
+  Napi::Object out = Napi::Object::New(env);
+  out.Set("result", FieldTrialsResultName(r));
+  out.Set("detail", detail);
+  return out;
+}
+
+// webRtcFieldTrials(moduleSuffix) -> {result, detail, trials?}
+Napi::Value GetFieldTrials(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 1 || !info[0].IsString())
+    throw MakeError(env, ErrorCode::kBadArgument, "webRtcFieldTrials(moduleSuffix) takes a string");
+  std::string detail;
+  std::string trials;
+  const FieldTrialsResult r = GetWebRtcFieldTrials(info[0].As<Napi::String>(), &trials, &detail);
+  Napi::Object out = Napi::Object::New(env);
+  out.Set("result", FieldTrialsResultName(r));
+  out.Set("detail", detail);
+  if (r == FieldTrialsResult::kOk) out.Set("trials", trials);
+  return out;
+}
+
+}  // namespace
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("Capturer", CapturerWrap::Define(env));
   exports.Set("Injector", InjectorWrap::Define(env));
   exports.Set("backend", Napi::String::New(env, PlatformBackendName()));
   exports.Set("napiVersion", Napi::Number::New(env, NAPI_VERSION));
+  exports.Set("setWebRtcFieldTrials", Napi::Function::New(env, SetFieldTrials, "setWebRtcFieldTrials"));
+  exports.Set("webRtcFieldTrials", Napi::Function::New(env, GetFieldTrials, "webRtcFieldTrials"));
   return exports;
 }
 

@@ -76,3 +76,19 @@ int64_t MonotonicNs() {
 }
 
 }  // namespace tether
+
+#include "tether/webrtc_field_trials.h"
+
+namespace tether {
+
+FieldTrialsResult SetWebRtcFieldTrials(const std::string&, const std::string&, std::string* detail) {
+  *detail = "setting WebRTC field trials is not implemented on this platform yet";
+  return FieldTrialsResult::kUnsupported;
+}
+
+FieldTrialsResult GetWebRtcFieldTrials(const std::string&, std::string*, std::string* detail) {
+  *detail = "reading WebRTC field trials is not implemented on this platform yet";
+  return FieldTrialsResult::kUnsupported;
+}
+
+}  // namespace tether

@@ -1,0 +1,52 @@
+// libwebrtc field trials inside @roamhq/wrtc's module (src/native/field-trials.ts): set and read
+// back through the module's own functions, and every way it can refuse.
+import { describe, expect, it } from 'vitest';
+
+import {
+  AGENT_FIELD_TRIALS,
+  loadNative,
+  setWebRtcFieldTrials,
+  webRtcFieldTrials,
+  WRTC_MODULE_SUFFIX,
+} from '../src/native/index.js';
+
+const code = (c: string): unknown => expect.objectContaining({ code: c });
+
+describe('WebRTC field trials', () => {
+  it('says the module is not loaded before @roamhq/wrtc is imported, and for a name no module has', () => {
+    // Vitest runs each test file in its own process (pool: forks), so nothing loaded wrtc yet.
+    expect(webRtcFieldTrials()).toEqual({ result: 'module-not-loaded', detail: expect.stringContaining(WRTC_MODULE_SUFFIX) });
+    expect(setWebRtcFieldTrials(AGENT_FIELD_TRIALS)).toMatchObject({ result: 'module-not-loaded' });
+    expect(webRtcFieldTrials({ moduleSuffix: '/no-such-module.node' })).toMatchObject({ result: 'module-not-loaded' });
+  });
+
+  it("sets the agent's string in the loaded module, reads it back, and restores the defaults", async () => {
+    const wrtc = (await import('@roamhq/wrtc')).default as { RTCPeerConnection: new (c: object) => { close(): void } };
+    expect(webRtcFieldTrials()).toEqual({ result: 'ok', detail: '', trials: '' });
+    expect(setWebRtcFieldTrials(AGENT_FIELD_TRIALS)).toEqual({ result: 'ok', detail: '' });
+    expect(webRtcFieldTrials()).toMatchObject({ result: 'ok', trials: AGENT_FIELD_TRIALS });
+    // The module keeps working with it: a peer connection can be made and closed.
+    new wrtc.RTCPeerConnection({ iceServers: [] }).close();
+    const two = 'WebRTC-ForceSendPlayoutDelay/min_ms:0,max_ms:0/WebRTC-Video-DiscardPacketsWithUnknownSsrc/Enabled/';
+    expect(setWebRtcFieldTrials(two).result).toBe('ok');
+    expect(webRtcFieldTrials().trials).toBe(two);
+    expect(setWebRtcFieldTrials('').result).toBe('ok');
+    expect(webRtcFieldTrials().trials).toBe('');
+  });
+
+  it('rejects what is not a field-trial string, and bad arguments to the addon, with ERR_BAD_ARGUMENT', () => {
+    for (const bad of ['WebRTC-ForceSendPlayoutDelay', 'a/b', 'has space/x/', 'x/y\n/', '/value/']) {
+      expect(() => setWebRtcFieldTrials(bad), bad).toThrow(code('ERR_BAD_ARGUMENT'));
+    }
+    const addon = loadNative() as unknown as Record<string, (...a: unknown[]) => unknown>;
+    expect(() => addon['setWebRtcFieldTrials']!('/wrtc.node')).toThrow(code('ERR_BAD_ARGUMENT'));
+    expect(() => addon['setWebRtcFieldTrials']!(1, 'a/b/')).toThrow(code('ERR_BAD_ARGUMENT'));
+    expect(() => addon['webRtcFieldTrials']!()).toThrow(code('ERR_BAD_ARGUMENT'));
+  });
+
+  it('answers unsupported-platform from the build with no platform backend', () => {
+    const stub = loadNative({ variant: 'unsupported' });
+    expect(stub.setWebRtcFieldTrials(WRTC_MODULE_SUFFIX, AGENT_FIELD_TRIALS)).toMatchObject({ result: 'unsupported-platform' });
+    expect(stub.webRtcFieldTrials(WRTC_MODULE_SUFFIX)).toMatchObject({ result: 'unsupported-platform' });
+  });
+});
