@@ -13,10 +13,10 @@ namespace tether {
 
 enum class FieldTrialsResult {
   kOk,
-  kModuleNotLoaded,    // no loaded module's file name ends with the given suffix
-  kSymbolNotFound,     // the module carries no symbol table with the function (stripped, other build)
-  kModuleMismatch,     // the file on disk is not the one that was loaded (changed since)
-  kUnsupported,        // no implementation for this platform
+  kModuleNotLoaded,  // no loaded module's file name ends with the given suffix
+  kSymbolNotFound,   // the module carries no symbol table with the function (stripped, other build)
+  kModuleMismatch,   // the file on disk is not the one that was loaded (changed since)
+  kUnsupported,      // no implementation for this platform
 };
 
 // Sets the field-trial string of the loaded module whose file name ends with `module_suffix`

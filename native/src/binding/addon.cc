@@ -15,7 +15,8 @@ namespace {
 Napi::Value SetFieldTrials(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (info.Length() < 2 || !info[0].IsString() || !info[1].IsString())
-    throw MakeError(env, ErrorCode::kBadArgument, "setWebRtcFieldTrials(moduleSuffix, trials) takes two strings");
+    throw MakeError(env, ErrorCode::kBadArgument,
+                    "setWebRtcFieldTrials(moduleSuffix, trials) takes two strings");
   std::string detail;
   const FieldTrialsResult r =
       SetWebRtcFieldTrials(info[0].As<Napi::String>(), info[1].As<Napi::String>(), &detail);
@@ -47,7 +48,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("Injector", InjectorWrap::Define(env));
   exports.Set("backend", Napi::String::New(env, PlatformBackendName()));
   exports.Set("napiVersion", Napi::Number::New(env, NAPI_VERSION));
-  exports.Set("setWebRtcFieldTrials", Napi::Function::New(env, SetFieldTrials, "setWebRtcFieldTrials"));
+  exports.Set("setWebRtcFieldTrials",
+              Napi::Function::New(env, SetFieldTrials, "setWebRtcFieldTrials"));
   exports.Set("webRtcFieldTrials", Napi::Function::New(env, GetFieldTrials, "webRtcFieldTrials"));
   return exports;
 }

@@ -1,6 +1,4 @@
 // Linux/ELF: find webrtc::field_trial functions in a loaded module's .symtab and call them.
-#include "tether/webrtc_field_trials.h"
-
 #include <elf.h>
 #include <fcntl.h>
 #include <link.h>
@@ -12,6 +10,8 @@
 #include <mutex>
 #include <vector>
 
+#include "tether/webrtc_field_trials.h"
+
 namespace tether {
 
 namespace {
@@ -22,12 +22,13 @@ constexpr const char kGetSymbol[] = "_ZN6webrtc11field_trial19GetFieldTrialStrin
 struct LoadedModule {
   std::string path;
   ElfW(Addr) bias = 0;
-  const ElfW(Phdr)* phdr = nullptr;
+  const ElfW(Phdr) * phdr = nullptr;
   ElfW(Half) phnum = 0;
 };
 
 bool EndsWith(const std::string& s, const std::string& suffix) {
-  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+  return s.size() >= suffix.size() &&
+         s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
 }
 
 bool FindModule(const std::string& suffix, LoadedModule* out) {
@@ -109,20 +110,23 @@ FieldTrialsResult Resolve(const std::string& suffix, const std::vector<const cha
   addrs->assign(names.size(), nullptr);
   size_t found = 0;
   for (size_t i = 0; sh != nullptr && i < eh->e_shnum && found < names.size(); ++i) {
-    if (sh[i].sh_type != SHT_SYMTAB || sh[i].sh_entsize != sizeof(ElfW(Sym)) || sh[i].sh_link >= eh->e_shnum) continue;
+    if (sh[i].sh_type != SHT_SYMTAB || sh[i].sh_entsize != sizeof(ElfW(Sym)) ||
+        sh[i].sh_link >= eh->e_shnum)
+      continue;
     const ElfW(Shdr)& strtab = sh[sh[i].sh_link];
     const auto* syms = file.At<ElfW(Sym)>(sh[i].sh_offset, sh[i].sh_size / sizeof(ElfW(Sym)));
     const auto* strs = file.At<char>(strtab.sh_offset, strtab.sh_size);
     if (syms == nullptr || strs == nullptr) continue;
     for (size_t k = 0; k < sh[i].sh_size / sizeof(ElfW(Sym)); ++k) {
       const ElfW(Sym)& sym = syms[k];
-      if (ELF64_ST_TYPE(sym.st_info) != STT_FUNC || sym.st_shndx == SHN_UNDEF || sym.st_value == 0 ||
-          sym.st_name >= strtab.sh_size)
+      if (ELF64_ST_TYPE(sym.st_info) != STT_FUNC || sym.st_shndx == SHN_UNDEF ||
+          sym.st_value == 0 || sym.st_name >= strtab.sh_size)
         continue;
       const char* name = strs + sym.st_name;
       const size_t max = strtab.sh_size - sym.st_name;
       for (size_t n = 0; n < names.size(); ++n) {
-        if ((*addrs)[n] == nullptr && strnlen(name, max) < max && std::strcmp(name, names[n]) == 0) {
+        if ((*addrs)[n] == nullptr && strnlen(name, max) < max &&
+            std::strcmp(name, names[n]) == 0) {
           (*addrs)[n] = reinterpret_cast<void*>(mod.bias + sym.st_value);
           ++found;
         }

@@ -81,7 +81,8 @@ int64_t MonotonicNs() {
 
 namespace tether {
 
-FieldTrialsResult SetWebRtcFieldTrials(const std::string&, const std::string&, std::string* detail) {
+FieldTrialsResult SetWebRtcFieldTrials(const std::string&, const std::string&,
+                                       std::string* detail) {
   *detail = "setting WebRTC field trials is not implemented on this platform yet";
   return FieldTrialsResult::kUnsupported;
 }
