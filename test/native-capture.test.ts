@@ -208,6 +208,61 @@ describe('native screen capture (X11, Xvfb)', () => {
     }
   });
 
+  it('waits off the JavaScript thread for the screen to change (waitMs), and close() cuts a wait short', async () => {
+    await client.fill(0, 0, 1920, 1080, BLACK);
+    const capturer = ScreenCapturer.open({ display: xvfb.display });
+    try {
+      bgra(await capturer.capture()).release();
+      bgra(await capturer.capture()).release(); // settled: nothing pending
+
+      // A still screen: the capture comes after the wait, with nothing updated; timers ran meanwhile.
+      let ticks = 0;
+      const timer = setInterval(() => ticks++, 20);
+      let t = performance.now();
+      const still = bgra(await capturer.capture({ waitMs: 400 }));
+      const stillMs = performance.now() - t;
+      clearInterval(timer);
+      expect(still.updatedRects).toEqual([]);
+      still.release();
+      expect(stillMs).toBeGreaterThanOrEqual(390);
+      expect(ticks).toBeGreaterThanOrEqual(5);
+
+      // A change ends the wait at once (long before the 8 s), and the frame carries it.
+      t = performance.now();
+      const pending = capturer.capture({ waitMs: 8000 });
+      await new Promise((r) => setTimeout(r, 150));
+      await client.fill(500, 400, 30, 20, RED);
+      const changed = bgra(await pending);
+      expect(performance.now() - t).toBeLessThan(4000);
+      expect(changed.updatedRects).toEqual([{ x: 500, y: 400, width: 30, height: 20 }]);
+      expect(rgbAt(changed, 510, 410)).toBe(RED);
+      changed.release();
+
+      // close() during a wait neither blocks the JavaScript thread nor leaves the wait running.
+      const waiting = capturer.capture({ waitMs: 8000 });
+      await new Promise((r) => setTimeout(r, 100));
+      t = performance.now();
+      capturer.close();
+      expect(performance.now() - t).toBeLessThan(1000);
+      await expect(waiting).rejects.toMatchObject({ code: 'ERR_CLOSED' });
+      expect(performance.now() - t).toBeLessThan(2000);
+    } finally {
+      capturer.close();
+    }
+  });
+
+  it('rejects a waitMs outside 0..10000 with ERR_BAD_ARGUMENT', async () => {
+    const capturer = ScreenCapturer.open({ display: xvfb.display });
+    try {
+      for (const waitMs of [-1, 10001, 1.5, Number.NaN, '5' as unknown as number]) {
+        await expect(capturer.capture({ waitMs }), String(waitMs)).rejects.toMatchObject({ code: 'ERR_BAD_ARGUMENT' });
+      }
+      bgra(await capturer.capture({ waitMs: 0 })).release(); // still usable
+    } finally {
+      capturer.close();
+    }
+  });
+
   it('converts only the damaged rows incrementally, with the same result as a full conversion', async () => {
     await client.fill(0, 0, 1920, 1080, 0x102030);
     const capturer = ScreenCapturer.open({ display: xvfb.display });
@@ -359,6 +414,10 @@ describe('native screen capture (X11, Xvfb)', () => {
         expect(second.updatedRects).toEqual([{ x: 0, y: 0, width: 800, height: 600 }]);
         expect(rgbAt(second, 102, 102)).toBe(GREEN);
         second.release();
+        // Without change tracking there is nothing to wait for: waitMs grabs at once.
+        const t = performance.now();
+        bgra(await capturer.capture({ waitMs: 5000 })).release();
+        expect(performance.now() - t).toBeLessThan(2000);
       } finally {
         capturer.close();
       }

@@ -61,7 +61,9 @@ const BUTTONS: Record<number, MouseButton> = {
 
 /**
  * TETHER_TRACE_FRAMES=1 (the latency benchmark sets it): one stderr line per frame handed to the
- * encoder ("TETHER_TRACE {...}", times in ms since the epoch) and the sender's RTP stats once a second.
+ * encoder ("TETHER_TRACE {...}", times in ms since the epoch), and the sender's RTP stats
+ * ("TETHER_TRACE_STATS {...}") when the stream starts and whenever the process gets SIGUSR2 (on
+ * demand, so that taking them does not add to the CPU time the benchmark measures).
  */
 const TRACE = process.env["TETHER_TRACE_FRAMES"] === "1";
 const epochMs = (perfNow: number) => performance.timeOrigin + perfNow;
@@ -95,10 +97,16 @@ export function withBitrateHints(sdp: string): string {
     .join("");
 }
 
-/** Capture polling (ms): while the screen changes; when idle (after IDLE_AFTER_MS without change). */
-const ACTIVE_POLL_MS = 4;
+/**
+ * How long one capture waits for the display to report a change (ms), while the screen or pointer
+ * moved recently and once it has been still for IDLE_AFTER_MS. X reports no event for a pointer
+ * move alone, so these bound how late such a move is seen; a screen change ends the wait at once.
+ */
+const ACTIVE_WAIT_MS = 33;
 const IDLE_AFTER_MS = 5000;
-const IDLE_POLL_MS = 50;
+const IDLE_WAIT_MS = 100;
+/** Once this long without a frame, one goes out anyway, so a receiver joining late gets a picture. */
+const KEEPALIVE_MS = 1000;
 
 const clamp01 = (v: number | null | undefined) => Math.min(Math.max(Number.isFinite(v) ? (v as number) : 0, 0), 0.999999);
 
@@ -161,6 +169,10 @@ export class RemoteAccess {
       this.tuneSender();
       void this.captureLoop(source, track);
       this.statsTimer = setInterval(() => this.sendStats(), 1000);
+      if (TRACE) {
+        this.traceStats();
+        process.on("SIGUSR2", this.onTraceSignal);
+      }
     });
     peer.on("close", () => this.end("the technician's viewer closed"));
     peer.on("error", (err: Error) => this.end(err.message));
@@ -192,6 +204,7 @@ export class RemoteAccess {
     this.stopped = true;
     this.sendControl({ scope: { scope: pb.Scope.SCOPE_UNSPECIFIED } });
     if (this.statsTimer) clearInterval(this.statsTimer);
+    process.off("SIGUSR2", this.onTraceSignal);
     this.statsTimer = null;
     this.dropInjector();
     try {
@@ -231,11 +244,11 @@ export class RemoteAccess {
   }
 
   /**
-   * Damage-driven capture: there is no tick to wait for. While the screen changes, the capturer is
-   * polled every ACTIVE_POLL_MS and a change is sent as soon as it is seen (at most maxFps frames a
-   * second: the capture after a sent frame waits for that gap, so the newest content goes out, never
-   * a queue). After a quiet second polling slows to the frame interval, after IDLE_AFTER_MS to
-   * IDLE_POLL_MS. Once a second a frame goes out regardless, so a receiver joining late gets a picture.
+   * Change-driven capture: no tick and no polling. Each capture waits off the JavaScript thread
+   * until the display reports a change (XDamage), and the change is sent the moment it is grabbed,
+   * at most maxFps frames a second: the capture after a sent frame starts only after that gap, so
+   * the newest content goes out, never a queue. An unchanged screen costs one wake-up per wait
+   * (ACTIVE_WAIT_MS, IDLE_WAIT_MS), which also picks up pointer moves and sends the keepalive frame.
    */
   private async captureLoop(
     source: InstanceType<Wrtc["nonstandard"]["RTCVideoSource"]>,
@@ -244,7 +257,8 @@ export class RemoteAccess {
     const minGapMs = 1000 / (this.d.maxFps ?? 60);
     let buf: Uint8Array | null = null;
     let lastSent = -Infinity;
-    let lastChange = performance.now();
+    let lastActivity = performance.now();
+    let pointer = "";
     try {
       while (!this.stopped && this.capturer) {
         const started = performance.now();
@@ -252,7 +266,8 @@ export class RemoteAccess {
         const bytes = i420Size(area.width, area.height);
         const incremental = buf !== null && buf.byteLength === bytes;
         if (!incremental) buf = new Uint8Array(bytes);
-        const r = await this.capturer.capture({ format: "i420", into: buf!, incremental, cursor: true });
+        const waitMs = Math.max(0, Math.min(started - lastActivity < IDLE_AFTER_MS ? ACTIVE_WAIT_MS : IDLE_WAIT_MS, Math.ceil(lastSent + KEEPALIVE_MS - started)));
+        const r = await this.capturer.capture({ format: "i420", into: buf!, incremental, cursor: true, waitMs });
         if (this.stopped) break;
         let sent = false;
         if (r.status === "ok") {
@@ -260,8 +275,10 @@ export class RemoteAccess {
           this.area = { width: f.width, height: f.height };
           const now = performance.now();
           const changed = f.full || f.updatedRects.length > 0;
-          if (changed) lastChange = now;
-          if (changed || now - lastSent > 1000) {
+          const at = f.cursor ? `${f.cursor.x},${f.cursor.y},${f.cursor.visible}` : "";
+          if (changed || at !== pointer) lastActivity = now;
+          pointer = at;
+          if (changed || now - lastSent >= KEEPALIVE_MS) {
             source.onFrame({ width: f.width, height: f.height, data: new Uint8ClampedArray(buf!.buffer, buf!.byteOffset, bytes) });
             lastSent = now;
             sent = true;
@@ -276,12 +293,11 @@ export class RemoteAccess {
           this.sendMonitors();
         } else if (r.status === "permanent-error") {
           return this.end(`screen capture stopped: ${r.message}`);
+        } else {
+          await new Promise((res) => setTimeout(res, minGapMs)); // temporary error: try again shortly
         }
-        const t = performance.now();
-        const quiet = t - lastChange;
-        const poll = quiet < 1000 ? ACTIVE_POLL_MS : quiet < IDLE_AFTER_MS ? minGapMs : IDLE_POLL_MS;
-        const next = sent ? Math.max(lastSent + minGapMs, t + ACTIVE_POLL_MS) : t + poll;
-        const wait = next - performance.now();
+        // After a sent frame, the next grab waits for the frame gap (at most maxFps frames a second).
+        const wait = sent ? lastSent + minGapMs - performance.now() : 0;
         if (wait > 0) await new Promise((res) => setTimeout(res, wait));
       }
     } catch (err) {
@@ -421,6 +437,8 @@ export class RemoteAccess {
     process.stderr.write(`${tag} ${JSON.stringify(o)}\n`);
   }
 
+  private readonly onTraceSignal = (): void => this.traceStats();
+
   private traceStats(): void {
     const pc = (this.peer as unknown as { _pc?: { getStats(): Promise<Map<string, Record<string, unknown>>> } } | null)?._pc;
     void pc?.getStats().then(
@@ -430,7 +448,6 @@ export class RemoteAccess {
   }
 
   private sendStats(): void {
-    if (TRACE) this.traceStats();
     this.sendControl({
       stats: {
         captureFps: this.framesSent,

@@ -58,6 +58,7 @@ export interface NativeCaptureOptions {
   into?: Uint8Array;
   incremental?: boolean;
   cursor?: boolean;
+  waitMs?: number;
 }
 
 export interface NativeCapturer {

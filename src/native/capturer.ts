@@ -77,6 +77,14 @@ export interface CaptureOptions {
   incremental?: boolean;
   /** Report the pointer with the frame (default true). */
   cursor?: boolean;
+  /**
+   * Wait up to this many ms (0…10000, default 0) for the screen to change before grabbing, off the
+   * JavaScript thread: the frame comes as soon as the display reports a change (damage, cursor
+   * shape, geometry), or after the wait with no updated rectangles. close() cuts the wait short.
+   * Where changes cannot be tracked (no XDamage) it grabs at once. Pointer moves alone are not
+   * reported by X: the wait bounds how late a moved pointer is seen on a still screen.
+   */
+  waitMs?: number;
 }
 
 export interface CapturerOptions extends LoadOptions {
@@ -175,6 +183,7 @@ export class ScreenCapturer {
       ...(into !== undefined ? { into } : {}),
       incremental: options.incremental === true && !pooled,
       cursor: options.cursor ?? true,
+      ...(options.waitMs !== undefined ? { waitMs: options.waitMs } : {}),
     });
     if (native.status !== 'ok') {
       if (pooled && into !== undefined) this.i420Pool?.give(into);

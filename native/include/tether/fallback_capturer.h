@@ -22,6 +22,9 @@ class FallbackScreenCapturer final : public ScreenCapturer {
   Rect capture_area() const override;
   bool damage_tracking() const override;
   void Close() override;
+  bool ChangePending() override;
+  bool WaitForChange(int timeout_ms) override;
+  void Wake() override;
 
  private:
   ScreenCapturer* active() const { return use_secondary_ ? secondary_.get() : main_.get(); }

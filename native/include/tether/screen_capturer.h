@@ -65,6 +65,20 @@ class ScreenCapturer {
 
   // Frees every display resource; buffers still leased stay valid until released. Idempotent.
   virtual void Close() = 0;
+
+  // Change-driven capture, so that a caller need not poll. ChangePending() (serialized like the
+  // rest) reads what the display reported and says whether the next CaptureFrame may find a change
+  // (damage, cursor shape, geometry). WaitForChange() blocks up to timeout_ms until the display
+  // reports something or Wake() is called; it and Wake() are the two calls that are safe from any
+  // thread at any time, also while another thread is in the others (they touch no capture state),
+  // so a caller waits without holding its lock. Wait returns true when woken before the timeout.
+  // Defaults, for capturers that cannot tell: always pending, no waiting.
+  virtual bool ChangePending() { return true; }
+  virtual bool WaitForChange(int timeout_ms) {
+    (void)timeout_ms;
+    return true;
+  }
+  virtual void Wake() {}
 };
 
 // Platform factory (defined once per platform under src/platform/<os>/): a capturer with change

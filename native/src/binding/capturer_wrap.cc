@@ -39,7 +39,7 @@ void FinalizeLease(Napi::Env, void*, LeaseHint* hint) {
 class CaptureWorker final : public Napi::AsyncWorker {
  public:
   CaptureWorker(Napi::Env env, CapturerWrap* wrap, std::shared_ptr<CapturerCore> core,
-                OutputFormat format, bool incremental, bool cursor, Napi::Value into,
+                OutputFormat format, bool incremental, bool cursor, int wait_ms, Napi::Value into,
                 uint8_t* into_data, size_t into_bytes)
       : Napi::AsyncWorker(env, "tether:captureFrame"),
         deferred_(Napi::Promise::Deferred::New(env)),
@@ -48,6 +48,7 @@ class CaptureWorker final : public Napi::AsyncWorker {
         format_(format),
         incremental_(incremental),
         want_cursor_(cursor),
+        wait_ms_(wait_ms),
         into_data_(into_data),
         into_bytes_(into_bytes) {
     self_ = Napi::Persistent(wrap->Value());  // the wrap outlives this capture
@@ -57,6 +58,7 @@ class CaptureWorker final : public Napi::AsyncWorker {
   Napi::Promise Promise() const { return deferred_.Promise(); }
 
   void Execute() override {
+    WaitForChange();
     std::lock_guard<std::mutex> lock(core_->mutex);
     if (core_->closed.load()) {
       status_ = Status(ErrorCode::kClosed, "the capturer was closed");
@@ -81,6 +83,22 @@ class CaptureWorker final : public Napi::AsyncWorker {
     }
     core_->captures++;
     core_->cpu_ns += ThreadCpuTimeNs() - cpu0;
+  }
+
+  // Waits without the lock (close() and the other calls go on meanwhile) until the capturer says
+  // the screen may have changed, the wait runs out, or close() wakes it.
+  void WaitForChange() {
+    if (wait_ms_ <= 0) return;
+    const int64_t deadline = MonotonicNs() + int64_t{wait_ms_} * 1000000;
+    for (;;) {
+      {
+        std::lock_guard<std::mutex> lock(core_->mutex);
+        if (core_->closed.load() || core_->capturer->ChangePending()) return;
+      }
+      const int64_t left_ns = deadline - MonotonicNs();
+      if (left_ns <= 0) return;
+      core_->capturer->WaitForChange(static_cast<int>((left_ns + 999999) / 1000000));
+    }
   }
 
   void OnOK() override {
@@ -183,6 +201,7 @@ class CaptureWorker final : public Napi::AsyncWorker {
   OutputFormat format_;
   bool incremental_;
   bool want_cursor_;
+  int wait_ms_;  // waitMs: up to this long for the screen to change before grabbing
   uint8_t* into_data_;
   size_t into_bytes_;
 
@@ -265,6 +284,7 @@ void CapturerWrap::RequireOpen(Napi::Env env) const {
 void CapturerWrap::DoClose() {
   if (!core_ || core_->capturer == nullptr) return;
   core_->closed.store(true);
+  core_->capturer->Wake();                         // cuts short a capture waiting for a change
   std::lock_guard<std::mutex> lock(core_->mutex);  // waits for an in-flight grab to finish
   core_->capturer->Close();
 }
@@ -300,12 +320,20 @@ Napi::Value CapturerWrap::CaptureFrame(const Napi::CallbackInfo& info) {
   }
   const bool incremental = OptionalBool(options, "incremental", false);
   const bool cursor = OptionalBool(options, "cursor", true);
+  int32_t wait_ms = 0;
+  Napi::Value wait = options.Get("waitMs");
+  if (!wait.IsUndefined()) {
+    wait_ms = RequireInt32(wait, "waitMs");
+    if (wait_ms < 0 || wait_ms > 10000) {
+      throw MakeError(env, ErrorCode::kBadArgument, "waitMs must lie within 0..10000");
+    }
+  }
   if (core_->busy.exchange(true)) {
     throw MakeError(env, ErrorCode::kBusy,
                     "a captureFrame() is already in flight on this capturer: await it first");
   }
-  auto* worker =
-      new CaptureWorker(env, this, core_, format, incremental, cursor, into, into_data, into_bytes);
+  auto* worker = new CaptureWorker(env, this, core_, format, incremental, cursor, wait_ms, into,
+                                   into_data, into_bytes);
   Napi::Promise promise = worker->Promise();
   worker->Queue();
   return promise;

@@ -34,6 +34,17 @@ Rect FallbackScreenCapturer::capture_area() const {
 bool FallbackScreenCapturer::damage_tracking() const {
   return active()->damage_tracking();
 }
+bool FallbackScreenCapturer::ChangePending() {
+  return active()->ChangePending();
+}
+// Start() chose the active capturer before any capture could wait, so reading it here is safe.
+bool FallbackScreenCapturer::WaitForChange(int timeout_ms) {
+  return active()->WaitForChange(timeout_ms);
+}
+void FallbackScreenCapturer::Wake() {
+  main_->Wake();
+  secondary_->Wake();
+}
 void FallbackScreenCapturer::Close() {
   main_->Close();
   secondary_->Close();

@@ -1,6 +1,12 @@
 #include "platform/linux/x11_screen_capturer.h"
 
+#include <poll.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
+#include <cstdint>
 #include <utility>
 
 #include "tether/clock.h"
@@ -18,10 +24,14 @@ void X11ScreenCapturer::XImageDeleter::operator()(XImage* image) const {
 }
 
 X11ScreenCapturer::X11ScreenCapturer(CapturerOptions options, bool use_damage)
-    : options_(std::move(options)), use_damage_(use_damage), monitor_(options_.monitor) {}
+    : options_(std::move(options)), use_damage_(use_damage), monitor_(options_.monitor) {
+  // Without it WaitForChange still waits for the display, only Wake() cannot cut it short.
+  wake_fd_ = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+}
 
 X11ScreenCapturer::~X11ScreenCapturer() {
   Close();
+  if (wake_fd_ >= 0) close(wake_fd_);  // created in the constructor
 }
 
 Status X11ScreenCapturer::CheckOpen() const {
@@ -74,7 +84,38 @@ Status X11ScreenCapturer::Start() {
 
   Status s = ComputeArea(monitor_, &area_);
   if (!s.ok()) return s;
-  return ResetBuffers();
+  s = ResetBuffers();
+  if (s.ok()) x_fd_.store(ConnectionNumber(dpy));
+  return s;
+}
+
+bool X11ScreenCapturer::ChangePending() {
+  if (!CheckOpen().ok()) return true;  // CaptureFrame says what is wrong
+  ProcessEvents();                     // XPending: flushes requests, reads what has arrived
+  return conn_->lost() || !use_damage_ || damage_pending_ || cursor_dirty_ || geometry_dirty_ ||
+         force_full_;
+}
+
+bool X11ScreenCapturer::WaitForChange(int timeout_ms) {
+  // Only poll(): no Xlib call and no capture state, so this may run beside any other method. If
+  // Close() has just closed the socket, poll reports POLLNVAL at once and the caller sees closed.
+  pollfd fds[2] = {{wake_fd_, POLLIN, 0}, {x_fd_.load(), POLLIN, 0}};
+  int r;
+  do {
+    r = poll(fds, fds[1].fd >= 0 ? 2 : 1, std::max(0, timeout_ms));
+  } while (r < 0 && errno == EINTR);
+  if (r <= 0) return false;
+  if ((fds[0].revents & POLLIN) != 0) {
+    uint64_t count = 0;
+    if (read(wake_fd_, &count, sizeof count) < 0) count = 0;  // drained; EAGAIN when raced
+  }
+  return true;
+}
+
+void X11ScreenCapturer::Wake() {
+  if (wake_fd_ < 0) return;
+  const uint64_t one = 1;
+  if (write(wake_fd_, &one, sizeof one) < 0) return;  // EAGAIN: already signalled
 }
 
 Status X11ScreenCapturer::ComputeArea(const std::string& monitor, Rect* area) {
@@ -396,6 +437,7 @@ void X11ScreenCapturer::Close() {
   damage_region_ = 0;
   image_template_.reset();
   pool_.reset();
+  x_fd_.store(-1);
   conn_.reset();  // XCloseDisplay
 }
 

@@ -1,6 +1,7 @@
 // X11 screen capture: XShm grabs, optional XDamage change tracking, XFixes cursor, XRandR monitors.
 #pragma once
 
+#include <atomic>
 #include <memory>
 #include <string>
 #include <vector>
@@ -31,6 +32,9 @@ class X11ScreenCapturer final : public ScreenCapturer {
   Rect capture_area() const override { return area_; }
   bool damage_tracking() const override { return use_damage_; }
   void Close() override;
+  bool ChangePending() override;
+  bool WaitForChange(int timeout_ms) override;
+  void Wake() override;
 
  private:
   struct XImageDeleter {
@@ -75,6 +79,10 @@ class X11ScreenCapturer final : public ScreenCapturer {
   DamageHistory history_;
   uint64_t sequence_ = 0;
   uint64_t cursor_serial_ = 0;
+  // For WaitForChange/Wake, read without the caller's lock: the X connection's socket (-1 when
+  // closed) and an eventfd that Wake() signals (owned; closed in the destructor, never earlier).
+  std::atomic<int> x_fd_{-1};
+  int wake_fd_ = -1;
 };
 
 }  // namespace tether
