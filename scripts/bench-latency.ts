@@ -9,19 +9,35 @@
 // (no auth, raw encoding, incremental FramebufferUpdateRequest after every update), measured the
 // same way. Prints a markdown table, writes bench-results/latency.json and bench-results/latency.md.
 //
+// tether-chromium: the same broker and agent, but the technician is the real web console in
+// headless Chromium (/usr/bin/chromium via playwright-core, loaded only for this system): it signs
+// in with the console password, clicks "Request control" in the session row (the agent is told y on
+// stdin), and the console's own viewer opens. A requestVideoFrameCallback loop in the page reads
+// the sample points of every frame the page composites (VideoFrame.copyTo of the decoded planes;
+// see ChromiumViewer.start) and reports them to this process; a frame's time is the callback's
+// entry (page epoch ms = the bench's clock, checked at start), so the latency is what a
+// technician's browser has on screen, the number users see. Clicks are raw mouse events on the
+// <video> (Chromium's input path and the console's input mapping). CPU is still the agent's;
+// Chromium's own load is not counted (it competes for the same cores). The per-stage table uses
+// the agent's trace as for tether; receiver stats come from the console's RTCPeerConnection
+// (kept by an init script), plus the callbacks' metadata.
+//
 // Everything started here is stopped on the way out, also on failure and on Ctrl+C. Loopback only.
 //
 // Environment: BENCH_CHANGES (changes per scenario, default 200), BENCH_IDLE_S (default 8),
-// BENCH_SYSTEMS (comma list of tether,x11vnc,x11vnc-tuned; default tether,x11vnc; x11vnc-tuned adds x11vnc with -defer 0 -wait 1 -nowait_bog),
-// BENCH_NOTE (a line recorded with the results), BENCH_OUT (file stem, default latency).
+// BENCH_SYSTEMS (comma list of tether,tether-chromium,tether-webrtc-defaults,x11vnc,x11vnc-tuned; default tether,tether-chromium,x11vnc;
+// tether-webrtc-defaults runs the agent with TETHER_WEBRTC_FIELD_TRIALS="" (libwebrtc's defaults, no
+// zero playout delay); x11vnc-tuned adds x11vnc with -defer 0 -wait 1 -nowait_bog),
+// BENCH_NOTE (a line recorded with the results), BENCH_OUT (file stem, default latency), BENCH_DEBUG=1 (stack traces).
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 import wrtcModule from '@roamhq/wrtc';
+import type { Browser, CDPSession, Page } from 'playwright-core';
 import WebSocket from 'ws';
 
 import { pb, type BrokerToConsole } from '../src/proto/wire.js';
@@ -34,7 +50,7 @@ const W = 1920;
 const H = 1080;
 const CHANGES = Number(process.env['BENCH_CHANGES'] ?? 200);
 const IDLE_S = Number(process.env['BENCH_IDLE_S'] ?? 8);
-const SYSTEMS = (process.env['BENCH_SYSTEMS'] ?? 'tether,x11vnc').split(',').map((s) => s.trim());
+const SYSTEMS = (process.env['BENCH_SYSTEMS'] ?? 'tether,tether-chromium,x11vnc').split(',').map((s) => s.trim());
 const OUT = process.env['BENCH_OUT'] ?? 'latency';
 const TIMEOUT_MS = 3000;
 const HISTORY_MARKER = '<!-- history: kept across runs -->';
@@ -47,6 +63,13 @@ const CLK_TCK = 100; // USER_HZ on Linux
 /** Milliseconds since the epoch with sub-millisecond resolution: comparable across processes. */
 const now = (): number => performance.timeOrigin + performance.now();
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/** `p`, or an error after `ms` (for steps that have no timeout of their own). */
+function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms: ${what}`)), ms)));
+  return Promise.race([p, late]).finally(() => clearTimeout(timer));
+}
 
 // ---------------------------------------------------------------------------------------------
 // Cleanup: everything started registers its teardown here; it runs once, in reverse order.
@@ -151,6 +174,8 @@ class Painter {
   static async start(display: string): Promise<Painter> {
     const child = track(spawn(TEST_CLIENT, [display], { stdio: ['pipe', 'pipe', 'inherit'] }), 'test client');
     const p = new Painter(child);
+    // Stopped by the cleanup (e.g. on Ctrl+C) while a scenario may still write: no unhandled EPIPE.
+    child.stdin!.on('error', () => {});
     await new Promise<number>((r) => p.acks.push(r)); // {"ok":"ready"}
     return p;
   }
@@ -317,6 +342,332 @@ class NodeReceiver implements Viewer {
     if (this.sink) this.sink.stop();
     this.pc.close();
     this.ws?.close();
+  }
+}
+
+/** Chromium as the e2e test launches it (test/console-ui.test.ts). */
+const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+
+/**
+ * Runs in the console page before its own script: keeps every RTCPeerConnection the console makes
+ * (and its data channels), so that the bench can read getStats() and see the input channel open.
+ * The console itself is unchanged: it calls `new RTCPeerConnection(…)`, which resolves to this
+ * subclass at call time.
+ */
+const PC_SPY = `(() => {
+  const Base = window.RTCPeerConnection;
+  window.__benchPcs = [];
+  window.__benchChannels = [];
+  window.RTCPeerConnection = class extends Base {
+    constructor(...args) {
+      super(...args);
+      window.__benchPcs.push(this);
+      this.addEventListener('datachannel', (e) => window.__benchChannels.push(e.channel));
+    }
+  };
+})();`;
+
+/** The console's current peer connection (the newest that is not closed), in page context. */
+const PAGE_PC = `(window.__benchPcs || []).filter((p) => p.connectionState !== 'closed').at(-1)`;
+
+/** One requestVideoFrameCallback in the page, as reported to Node. */
+interface PageFrame {
+  /** Epoch ms (page clock): performance.timeOrigin + performance.now() at callback entry. */
+  t: number;
+  /** performance.now() at callback entry and the callback's `now` argument (page ms). */
+  entry: number;
+  now: number;
+  /** VideoFrameCallbackMetadata: times in page performance.now() ms, processingDuration in s; absent ones null. */
+  receiveTime: number | null;
+  expectedDisplayTime: number;
+  processingDuration: number | null;
+  presentedFrames: number;
+  /** Milliseconds from callback entry until the sample points were read. */
+  sampleMs: number;
+  width: number;
+  height: number;
+  /** The decoded planes' Y, U, V (or, from a canvas, R, G, B) of every sample point, in the order given to the page. */
+  space: 'yuv' | 'rgb' | 'none';
+  px: number[];
+}
+
+/**
+ * The technician in the real console, in headless Chromium: signs in with the console password,
+ * requests control from the session row (so the console's own viewer opens and its <video> shows
+ * the stream), and samples the remote screen in the page on every requestVideoFrameCallback. What
+ * is measured is thus what a technician's browser has on its <video>, decoded and handed to the
+ * compositor (the number users see), not only what a decoder produced.
+ */
+class ChromiumViewer implements Viewer {
+  name = 'tether (Chromium console)';
+  serverPid = -1;
+  onFrame: ((t: number) => void) | null = null;
+  frames = 0;
+  /** Page clock − bench clock (ms) as measured at start, and the part subtracted from the page's times. */
+  clockOffsetMs = 0;
+  clockCorrectionMs = 0;
+  clockRttMs = 0;
+  /** rVFC metadata of recent frames (for the profile). */
+  readonly meta: Array<Omit<PageFrame, 'px'>> = [];
+  private latest: Pick<PageFrame, 'space' | 'px'> = { space: 'none', px: [] };
+  private readonly index = new Map<string, number>();
+  private box: { left: number; top: number; width: number; height: number } | null = null;
+  private cdp: CDPSession | null = null;
+  private lastInbound: Record<string, number> = {};
+  private unknownPoint = false;
+  private closed = false;
+
+  private constructor(
+    private readonly browser: Browser,
+    readonly page: Page,
+    private readonly points: Pt[],
+  ) {
+    points.forEach(([x, y], i) => this.index.set(`${x},${y}`, i));
+  }
+
+  /** Launches Chromium and signs in to the console at `url` as technician `name`. */
+  static async signIn(url: string, name: string, password: string, points: Pt[]): Promise<ChromiumViewer> {
+    // Loaded only for this system, so the other systems run without playwright-core installed.
+    const { chromium } = await import('playwright-core');
+    // Signals are this script's: Playwright's own SIGINT handler would exit at once (130) and cut
+    // the cleanup short (Xvfb left running); the browser is closed by the cleanup list instead, and
+    // Playwright still kills it if the process exits some other way.
+    const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS, timeout: 30_000, handleSIGINT: false, handleSIGTERM: false, handleSIGHUP: false });
+    // The remote screen at one CSS pixel per remote pixel: the stage (below the viewer bar) must
+    // be at least W×H, then "fit" scales by min(stageW / W, stageH / H) = 1.
+    const page = await browser.newPage({ viewport: { width: W, height: H + 160 } });
+    const v = new ChromiumViewer(browser, page, points);
+    cleanups.push(() => v.close());
+    page.setDefaultTimeout(20_000);
+    page.on('pageerror', (e) => console.error(`console page: ${e.message}`));
+    page.on('crash', () => console.error('console page crashed'));
+    await page.exposeFunction('__benchFrame', (f: PageFrame) => v.onPageFrame(f));
+    await page.addInitScript(PC_SPY);
+    await page.goto(url + '/');
+    await page.locator('#login-name').fill(name);
+    await page.locator('#login-password').fill(password);
+    await page.locator('#login-form button[type=submit]').click();
+    await page.locator('#who').waitFor();
+    await page.locator('#link-state', { hasText: 'live' }).waitFor();
+    return v;
+  }
+
+  /** Clicks "Request control" in the session's row once the row shows the app online. */
+  async requestControl(sessionId: string): Promise<void> {
+    const row = this.page.locator(`#sessions tr[data-session="${sessionId}"]`);
+    await row.and(this.page.locator('[data-state="active"][data-online="true"]')).waitFor();
+    await row.locator('[data-action="request-control"]').click();
+  }
+
+  /** After the user's consent: waits for the viewer with control scope, the picture and the input channel, then starts sampling. */
+  async start(): Promise<void> {
+    const page = this.page;
+    await page.locator('#viewer').waitFor();
+    await page.locator('#viewer-scope', { hasText: 'control' }).waitFor();
+    await this.until(`document.getElementById('video').videoWidth === ${W} && document.getElementById('video').videoHeight === ${H}`, 'the remote screen in the <video>', 30_000);
+    await this.until(`(window.__benchChannels || []).some((c) => c.label === 'input' && c.readyState === 'open')`, 'the input channel open');
+    this.box = (await page.evaluate(`(() => { const r = document.getElementById('video').getBoundingClientRect(); return { left: r.left, top: r.top, width: r.width, height: r.height }; })()`)) as {
+      left: number;
+      top: number;
+      width: number;
+      height: number;
+    };
+    if (Math.abs(this.box.width - W) > 0.5 || Math.abs(this.box.height - H) > 0.5) console.error(`  (the console shows the remote screen at ${this.box.width}x${this.box.height}, not 1:1; clicks are scaled)`);
+    await this.calibrateClock();
+    this.cdp = await page.context().newCDPSession(page);
+    // The sampler, on every video frame the page composites (requestVideoFrameCallback). The points
+    // are grouped into horizontal strips (points within 4 rows of each other, 2-pixel aligned). The
+    // frame's own pixels are read with VideoFrame.copyTo({rect}) per strip: the decoded I420
+    // planes, compared in YUV like the Node receiver (~0.1 ms a frame). drawImage(video) into a
+    // canvas, the fallback when the frame is not I420, converts the whole 1920x1080 frame to RGB
+    // first: ~11 ms a frame on this 2-core machine, which delays later callbacks. The cost is
+    // reported per frame (sampleMs).
+    await page.evaluate(`(() => {
+      const points = ${JSON.stringify(this.points)};
+      const video = document.getElementById('video');
+      const strips = [];
+      for (const i of points.map((_, i) => i).sort((a, b) => points[a][1] - points[b][1])) {
+        const [x, y] = points[i];
+        let s = strips[strips.length - 1];
+        if (!s || y - s.y > 3) strips.push((s = { x: x & ~1, y: y & ~1, x1: x, y1: y, members: [] }));
+        s.x = Math.min(s.x, x & ~1);
+        s.x1 = Math.max(s.x1, x);
+        s.y1 = y;
+        s.members.push(i);
+      }
+      let rows = 0;
+      for (const s of strips) {
+        s.width = ((s.x1 - s.x + 2) & ~1);
+        s.height = ((s.y1 - s.y + 2) & ~1);
+        s.row = rows;
+        rows += s.height;
+      }
+      const canvas = document.createElement('canvas');
+      canvas.width = Math.max(...strips.map((s) => s.width));
+      canvas.height = rows;
+      const ctx = canvas.getContext('2d', { willReadFrequently: true });
+      ctx.imageSmoothingEnabled = false;
+      const sample = async (vf) => {
+        const px = new Array(points.length * 3);
+        if (vf.format === 'I420' || vf.format === 'I420A') {
+          for (const s of strips) {
+            const rect = { x: s.x, y: s.y, width: s.width, height: s.height };
+            const buf = new Uint8Array(vf.allocationSize({ rect }));
+            const [Y, U, V] = await vf.copyTo(buf, { rect });
+            for (const i of s.members) {
+              const dx = points[i][0] - s.x, dy = points[i][1] - s.y, c = (dy >> 1) * U.stride + (dx >> 1);
+              px[i * 3] = buf[Y.offset + dy * Y.stride + dx];
+              px[i * 3 + 1] = buf[U.offset + c];
+              px[i * 3 + 2] = buf[V.offset + (dy >> 1) * V.stride + (dx >> 1)];
+            }
+          }
+          return { space: 'yuv', px };
+        }
+        for (const s of strips) ctx.drawImage(video, s.x, s.y, s.width, s.height, 0, s.row, s.width, s.height);
+        const d = ctx.getImageData(0, 0, canvas.width, canvas.height).data;
+        for (const s of strips) {
+          for (const i of s.members) {
+            const at = ((s.row + points[i][1] - s.y) * canvas.width + points[i][0] - s.x) * 4;
+            px[i * 3] = d[at];
+            px[i * 3 + 1] = d[at + 1];
+            px[i * 3 + 2] = d[at + 2];
+          }
+        }
+        return { space: 'rgb', px };
+      };
+      let reports = Promise.resolve();
+      const onFrame = (now, md) => {
+        // The frame's time: performance.now() at callback entry (not the callback's now argument,
+        // the start of the rendering step, which can be before the frame was handed over).
+        const entry = performance.now();
+        video.requestVideoFrameCallback(onFrame);
+        const width = video.videoWidth, height = video.videoHeight;
+        let vf = null;
+        try {
+          if (width === ${W} && height === ${H}) vf = new VideoFrame(video);
+        } catch {
+          // no frame to read (yet)
+        }
+        const meta = {
+          t: performance.timeOrigin + entry, entry, now,
+          receiveTime: md.receiveTime ?? null, expectedDisplayTime: md.expectedDisplayTime, processingDuration: md.processingDuration ?? null,
+          presentedFrames: md.presentedFrames, width, height,
+        };
+        // Reported in callback order, also if a read takes longer than the next callback's wait.
+        reports = reports.then(async () => {
+          let got = { space: 'none', px: [] };
+          if (vf) {
+            try {
+              got = await sample(vf);
+            } catch (e) {
+              console.error('bench sampler: ' + e);
+            } finally {
+              vf.close();
+            }
+          }
+          void window.__benchFrame({ ...meta, ...got, sampleMs: performance.now() - entry });
+        });
+      };
+      video.requestVideoFrameCallback(onFrame);
+    })()`);
+    for (let i = 0; i < 200 && this.latest.space === 'none'; i++) await sleep(50);
+    if (this.latest.space === 'none') throw new Error('no video frame callback with the remote screen in the console page');
+  }
+
+  /** Polls an expression in the page (page.waitForFunction evaluates strings, which the console's CSP forbids). */
+  private async until(expr: string, what: string, timeoutMs = 20_000): Promise<void> {
+    const end = now() + timeoutMs;
+    while (!(await this.page.evaluate(expr))) {
+      if (now() > end) throw new Error(`timed out waiting for ${what} in the console page`);
+      await sleep(50);
+    }
+  }
+
+  /**
+   * Both clocks are epoch ms (timeOrigin + now()); checks how well they agree: the page's clock read
+   * between two reads of ours, 10 times; keeps the reading with the shortest round trip. The offset
+   * is applied when it is larger than that round trip (otherwise it is noise).
+   */
+  private async calibrateClock(): Promise<void> {
+    let best = { rtt: Infinity, offset: 0 };
+    for (let i = 0; i < 10; i++) {
+      const t0 = now();
+      const tp = (await this.page.evaluate('performance.timeOrigin + performance.now()')) as number;
+      const t1 = now();
+      if (t1 - t0 < best.rtt) best = { rtt: t1 - t0, offset: tp - (t0 + t1) / 2 };
+    }
+    this.clockRttMs = best.rtt;
+    this.clockOffsetMs = best.offset;
+    this.clockCorrectionMs = Math.abs(best.offset) > best.rtt ? best.offset : 0;
+    console.error(`  page clock − bench clock ${best.offset.toFixed(2)} ms (round trip ${best.rtt.toFixed(2)} ms)${this.clockCorrectionMs ? ', corrected' : ''}`);
+  }
+
+  private onPageFrame(f: PageFrame): void {
+    if (this.closed) return;
+    const t = f.t - this.clockCorrectionMs;
+    const { px, ...meta } = f;
+    if (this.meta.length < 100_000) this.meta.push(meta);
+    this.latest = { space: f.space, px };
+    this.frames++;
+    this.onFrame?.(t);
+  }
+
+  shows(points: Pt[], rgb: number): boolean {
+    const { space, px } = this.latest;
+    if (space === 'none') return false;
+    // The decoded I420 planes (VP8, BT.601 limited range as the agent encodes it): ±16 like the Node
+    // receiver. RGB from a canvas (Chromium's conversion on top): ±40 per channel. Either way the
+    // palette's colours differ by far more in some component.
+    const want = space === 'yuv' ? yuv(rgb) : [(rgb >> 16) & 255, (rgb >> 8) & 255, rgb & 255];
+    const tolerance = space === 'yuv' ? 16 : 40;
+    for (const [x, y] of points) {
+      const i = this.index.get(`${x},${y}`);
+      if (i === undefined) {
+        if (!this.unknownPoint) console.error(`  (${x},${y} is not sampled in the page)`);
+        this.unknownPoint = true;
+        return false;
+      }
+      for (let k = 0; k < 3; k++) if (Math.abs(px[i * 3 + k]! - want[k]!) > tolerance) return false;
+    }
+    return true;
+  }
+
+  /** The page's inbound video RTP stats (the console's RTCPeerConnection). */
+  async inbound(): Promise<Record<string, number>> {
+    const script = `(async () => {
+      const pc = ${PAGE_PC};
+      if (!pc) return null;
+      let out = null;
+      (await pc.getStats()).forEach((v) => { if (v.type === 'inbound-rtp' && v.kind === 'video') out = v; });
+      return out && JSON.parse(JSON.stringify(out));
+    })()`;
+    const report = await Promise.race([this.page.evaluate(script).catch(() => null), sleep(2000).then(() => undefined)]);
+    if (report === undefined) console.error('  (getStats in the page did not answer within 2 s)');
+    if (report) this.lastInbound = report as Record<string, number>;
+    return this.lastInbound;
+  }
+
+  async bytesReceived(): Promise<number> {
+    return (await this.inbound())['bytesReceived'] ?? 0;
+  }
+
+  click(x: number, y: number): void {
+    const b = this.box;
+    const cdp = this.cdp;
+    if (!b || !cdp) throw new Error('viewer not started');
+    // The centre of remote pixel (x, y) on the page; the console maps it back the same way. Press
+    // and release go out together as raw input events (Input.dispatchMouseEvent, as a real mouse
+    // would deliver them), not page.mouse.click, which first moves and waits for each step's ack.
+    const at = { x: b.left + ((x + 0.5) * b.width) / W, y: b.top + ((y + 0.5) * b.height) / H, button: 'left' as const, clickCount: 1 };
+    for (const type of ['mousePressed', 'mouseReleased'] as const) {
+      cdp.send('Input.dispatchMouseEvent', { type, ...at, buttons: type === 'mousePressed' ? 1 : 0 }).catch((e: unknown) => console.error(`  click: ${(e as Error).message}`));
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await within(this.browser.close(), 10_000, 'closing Chromium').catch((e: unknown) => console.error(`  ${(e as Error).message}`));
   }
 }
 
@@ -712,8 +1063,11 @@ async function animationScenario(system: string, v: Viewer, p: Painter): Promise
   return summary(system, 'small square animated at 120 changes/s (fps)', [], 0, w, []);
 }
 
+/** Idle is the steady state: measured once the screen has been still this long (an agent may wind down after changes). */
+const IDLE_SETTLE_MS = 6000;
+
 async function idleScenario(system: string, v: Viewer): Promise<ScenarioResult> {
-  await sleep(1000);
+  await sleep(IDLE_SETTLE_MS);
   const w = await measureWindow(v, () => sleep(IDLE_S * 1000));
   return summary(system, 'idle (no change)', [], 0, w, []);
 }
@@ -737,7 +1091,11 @@ async function inputScenario(system: string, v: Viewer, watch: Watch, p: Painter
     const { rgb, resolve } = pending;
     pending = null;
     const [x, y, rw, rh] = SQUARE.rect(0);
-    void p.fill(x, y, rw, rh, rgb).then(({ tWrite, tSync }) => resolve({ tPress: t, tWrite, tSync }));
+    // Bounded like every other wait here: a fill the painter never acknowledges counts as missed.
+    void Promise.race([p.fill(x, y, rw, rh, rgb), sleep(TIMEOUT_MS).then(() => null)]).then((r) => {
+      if (r === null) console.error(`  ${system}: the painter did not acknowledge a fill within ${TIMEOUT_MS} ms`);
+      resolve(r && { tPress: t, tWrite: r.tWrite, tSync: r.tSync });
+    });
   };
   const w = await measureWindow(v, async () => {
     for (; i < CHANGES; i++) {
@@ -745,18 +1103,24 @@ async function inputScenario(system: string, v: Viewer, watch: Watch, p: Painter
       const rgb = PALETTE[i % PALETTE.length]!;
       const seen = watch.expect(SQUARE.points(0), rgb);
       const painted = new Promise<{ tPress: number; tWrite: number; tSync: number } | null>((resolve) => {
-        pending = { rgb, resolve };
+        const mine = { rgb, resolve };
+        pending = mine;
+        // By identity, not colour: an earlier change's timer (the palette repeats every 7 changes)
+        // must not clear this one's pending press, which then waited forever. And resolved in any
+        // case (a no-op if the press already came), so that no change waits longer than this.
         setTimeout(() => {
-          if (pending?.rgb === rgb) {
-            pending = null;
-            resolve(null);
-          }
+          if (pending === mine) pending = null;
+          resolve(null);
         }, TIMEOUT_MS);
       });
       if (i % 50 === 0) console.error(`  ${system}: input round trip ${i}/${CHANGES}`);
+      let seenDone = false;
+      let paintedDone = false;
+      void seen.then(() => (seenDone = true));
+      void painted.then(() => (paintedDone = true));
       const tClick = now();
       v.click(960 + (i % 50) - 25, 540 + (i % 30) - 15);
-      const [tFrame, pr] = await Promise.all([seen, painted]);
+      const [tFrame, pr] = await within(Promise.all([seen, painted]), 4 * TIMEOUT_MS, `input round trip ${i}: seen ${String(seenDone)}, painted ${String(paintedDone)}`);
       if (!pr || Number.isNaN(tFrame)) {
         missed++;
         if (!pr) noPress++;
@@ -820,22 +1184,45 @@ async function cliOut(args: string[]): Promise<string> {
 interface AgentTrace {
   frames: Array<{ t0: number; ct: number; g: number; c: number; s: number; r: number }>;
   stats: Array<Record<string, number>>;
+  fieldTrials?: { trials: string; outcome: string };
 }
 
-async function startTether(display: string): Promise<{ viewer: NodeReceiver; trace: AgentTrace }> {
+/** Every point a scenario checks (the console page samples exactly these on every frame). */
+function samplePoints(): Pt[] {
+  const all = [...SQUARE.points(0), ...FULL.points(0)];
+  for (let i = 0; i < TYPING_CELLS; i++) all.push(...TYPING.points(i));
+  const byKey = new Map<string, Pt>();
+  for (const [x, y] of all) byKey.set(`${x},${y}`, [x, y]);
+  return [...byKey.values()];
+}
+
+/**
+ * Broker, technician, session and support app; then the technician's side: `node` = NodeReceiver
+ * in this process (access requested through the API), `chromium` = the console in headless
+ * Chromium (signed in with the console password, control requested with the row's button).
+ */
+async function startTether(display: string, extraEnv: Record<string, string>, kind: 'node' | 'chromium'): Promise<{ viewer: NodeReceiver | ChromiumViewer; trace: AgentTrace }> {
   const broker = await startBroker();
-  const token = (await cliOut(['technician', 'add', 'bench', '--display-name', 'Bench', '--data', broker.dataDir])).trim().split('\n').at(-1)!;
+  const added = (await cliOut(['technician', 'add', 'bench', '--display-name', 'Bench', '--data', broker.dataDir])).trim();
+  const token = added.split('\n').at(-1)!;
+  const password = /Console password: (\S+)/.exec(added)?.[1];
   const call = async (method: string, p: string, body?: unknown) => {
     const res = await fetch(broker.url + p, { method, headers: { authorization: `Bearer ${token}`, ...(body !== undefined && { 'content-type': 'application/json' }) }, ...(body !== undefined && { body: JSON.stringify(body) }) });
     return (await res.json()) as Record<string, string>;
   };
+  // Signed in before the app starts: the session row turns online live, as a technician sees it.
+  let chromiumViewer: ChromiumViewer | undefined;
+  if (kind === 'chromium') {
+    if (!password) throw new Error(`no console password in the output of tether technician add:\n${added}`);
+    chromiumViewer = await within(ChromiumViewer.signIn(broker.url, 'bench', password, samplePoints()), 90_000, 'Chromium and the console sign-in');
+  }
   const session = await call('POST', '/api/sessions', { expiresIn: 3600 });
   const stateHome = mkdtempSync(path.join(os.tmpdir(), 'tether-bench-agent-'));
   cleanups.push(() => rmSync(stateHome, { recursive: true, force: true }));
   const agent = track(
     spawn(process.execPath, [BIN, 'agent', session['link']!], {
       stdio: ['pipe', 'pipe', 'pipe'],
-      env: { ...process.env, DISPLAY: display, XDG_STATE_HOME: stateHome, LANG: 'C.UTF-8', LC_ALL: '', LC_MESSAGES: '', TETHER_TRACE_FRAMES: '1' },
+      env: { ...process.env, DISPLAY: display, XDG_STATE_HOME: stateHome, LANG: 'C.UTF-8', LC_ALL: '', LC_MESSAGES: '', TETHER_TRACE_FRAMES: '1', ...extraEnv },
     }),
     'agent',
   );
@@ -845,9 +1232,20 @@ async function startTether(display: string): Promise<{ viewer: NodeReceiver; tra
   err.onLine = (line) => {
     if (line.startsWith('TETHER_TRACE ')) trace.frames.push(JSON.parse(line.slice(13)));
     else if (line.startsWith('TETHER_TRACE_STATS ')) trace.stats.push(JSON.parse(line.slice(19)));
+    else if (line.startsWith('TETHER_FIELD_TRIALS ')) trace.fieldTrials = JSON.parse(line.slice(20));
     else console.error(`agent: ${line}`);
   };
   await out.waitFor(/^Connected\./);
+  if (chromiumViewer) {
+    const viewer = chromiumViewer;
+    viewer.serverPid = agent.pid!;
+    await viewer.requestControl(session['id']!);
+    await out.waitFor(/requests to control your screen/);
+    agent.stdin!.write('y\n');
+    await out.waitFor(/is now viewing and controlling your screen/);
+    await within(viewer.start(), 60_000, 'the console viewer and its first frames');
+    return { viewer, trace };
+  }
   const viewer = new NodeReceiver();
   viewer.serverPid = agent.pid!;
   await viewer.attach(broker.url, token);
@@ -914,14 +1312,53 @@ interface Stages {
 function stages(name: string, r: ScenarioResult, trace: AgentTrace): Stages | null {
   const rows: Array<Omit<Stages, 'scenario' | 'n'>> = [];
   for (const c of r.changes ?? []) {
-    // The first frame handed to the encoder whose grab started after the draw.
-    const f = trace.frames.find((fr) => fr.ct - fr.g >= c.tSync - 0.05);
+    // The first frame handed to the encoder whose grab started after the painter's write. Not after
+    // its XSync returned: the agent's capture wakes on the X server's damage event, and that grab
+    // often starts a few tenths of a millisecond before the XSync reply reaches the painter (then
+    // "wait for capture" is slightly negative); matching on tSync picked the next frame instead.
+    const f = trace.frames.find((fr) => fr.ct - fr.g >= c.tWrite - 0.05);
     if (!f || f.s > c.tFrame + 1) continue;
     rows.push({ waitForCapture: f.ct - f.g - c.tSync, grab: f.g, convert: f.c, handoff: f.s - (f.ct + f.c), sendToDecoded: c.tFrame - f.s, total: c.tFrame - c.tSync });
   }
   if (rows.length === 0) return null;
   const m = (k: keyof (typeof rows)[number]) => median(rows.map((x) => x[k]));
   return { scenario: name, n: rows.length, waitForCapture: m('waitForCapture'), grab: m('grab'), convert: m('convert'), handoff: m('handoff'), sendToDecoded: m('sendToDecoded'), total: m('total') };
+}
+
+/** What the console page's requestVideoFrameCallback metadata says about the frames it showed (medians, ms). */
+function pageProfile(v: ChromiumViewer): Record<string, number | null> {
+  const m = v.meta;
+  const med = (xs: number[]) => (xs.length ? median(xs) : null);
+  let skipped = 0;
+  for (let i = 1; i < m.length; i++) skipped += Math.max(0, m[i]!.presentedFrames - m[i - 1]!.presentedFrames - 1);
+  return {
+    callbacks: m.length,
+    framesPresentedWithoutCallback: skipped,
+    receiveToCallbackMs: med(m.filter((f) => f.receiveTime !== null).map((f) => f.entry - f.receiveTime!)),
+    processingMs: med(m.filter((f) => f.processingDuration !== null).map((f) => f.processingDuration! * 1000)),
+    renderStepToCallbackMs: med(m.map((f) => f.entry - f.now)),
+    callbackToExpectedDisplayMs: med(m.map((f) => f.expectedDisplayTime - f.entry)),
+    sampleMs: med(m.map((f) => f.sampleMs)),
+    clockOffsetMs: v.clockOffsetMs,
+    clockCorrectionMs: v.clockCorrectionMs,
+    clockRttMs: v.clockRttMs,
+  };
+}
+
+/**
+ * The agent's sender stats: it prints them (TETHER_TRACE_STATS) when the stream starts and on
+ * SIGUSR2, so they are taken here, outside the measured windows. Waits up to 2 s for the line.
+ */
+async function agentStats(trace: AgentTrace, pid: number): Promise<Record<string, number> | undefined> {
+  const n = trace.stats.length;
+  try {
+    process.kill(pid, 'SIGUSR2');
+  } catch {
+    return trace.stats.at(-1);
+  }
+  for (let i = 0; i < 40 && trace.stats.length === n; i++) await sleep(50);
+  if (trace.stats.length === n) console.error('  (no sender stats from the agent within 2 s)');
+  return trace.stats.at(-1);
 }
 
 function rtpDelta(a: Record<string, number> | undefined, b: Record<string, number> | undefined, sum: string, count: string): number | null {
@@ -935,7 +1372,22 @@ function rtpDelta(a: Record<string, number> | undefined, b: Record<string, numbe
 const fmt = (n: number | null | undefined, d = 1): string => (n === null || n === undefined || Number.isNaN(n) ? '–' : n.toFixed(d));
 const fmtBps = (b: number): string => (b >= 1e6 ? `${(b / 1e6).toFixed(2)} Mbit/s` : `${(b / 1e3).toFixed(1)} kbit/s`);
 
+/** What each system needs from Debian, checked before anything starts: one readable line if missing. */
+function checkSystems(): void {
+  const known = ['tether', 'tether-chromium', 'tether-webrtc-defaults', 'x11vnc', 'x11vnc-tuned'];
+  const unknown = SYSTEMS.filter((s) => !known.includes(s));
+  if (unknown.length) throw new Error(`BENCH_SYSTEMS: unknown ${unknown.join(', ')} (known: ${known.join(', ')})`);
+  if (SYSTEMS.includes('tether-chromium') && !existsSync('/usr/bin/chromium')) {
+    throw new Error('tether-chromium needs Debian chromium (/usr/bin/chromium): apt-get install chromium, or leave it out of BENCH_SYSTEMS');
+  }
+  const path_ = (process.env['PATH'] ?? '').split(':');
+  if (SYSTEMS.some((s) => s.startsWith('x11vnc')) && !path_.some((d) => existsSync(path.join(d, 'x11vnc')))) {
+    throw new Error('the x11vnc baseline needs Debian x11vnc: apt-get install x11vnc, or leave it out of BENCH_SYSTEMS');
+  }
+}
+
 async function main(): Promise<void> {
+  checkSystems();
   const started = now();
   const date = new Date().toISOString();
   const results: ScenarioResult[] = [];
@@ -949,18 +1401,20 @@ async function main(): Promise<void> {
 
     for (const system of SYSTEMS) {
       await paintBackground(painter);
-      if (system === 'tether') {
-        console.error('tether: broker, agent, Node receiver…');
-        const { viewer, trace } = await startTether(xvfb.display);
+      if (system === 'tether' || system === 'tether-webrtc-defaults' || system === 'tether-chromium') {
+        const kind = system === 'tether-chromium' ? 'chromium' : 'node';
+        console.error(`${system}: broker, agent, ${kind === 'chromium' ? 'console in headless Chromium' : 'Node receiver'}…`);
+        const { viewer, trace } = await startTether(xvfb.display, system === 'tether-webrtc-defaults' ? { TETHER_WEBRTC_FIELD_TRIALS: '' } : {}, kind);
         const in0 = await viewer.inbound();
-        const st0 = trace.stats.at(-1);
-        const rs = await runScenarios('tether', viewer, painter, true);
+        const st0 = await agentStats(trace, viewer.serverPid);
+        const rs = await runScenarios(system, viewer, painter, true);
         await sleep(1100);
         const in1 = await viewer.inbound();
-        const st1 = trace.stats.at(-1);
+        const st1 = await agentStats(trace, viewer.serverPid);
         results.push(...rs);
         const stageRows = rs.map((r) => stages(r.scenario, r, trace)).filter((s): s is Stages => s !== null);
-        profile['tether'] = {
+        profile[system] = {
+          fieldTrials: trace.fieldTrials ?? null,
           stages: stageRows,
           receiver: {
             decodeMsPerFrame: rtpDelta(in0, in1, 'totalDecodeTime', 'framesDecoded'),
@@ -980,6 +1434,7 @@ async function main(): Promise<void> {
             frameSize: st1 ? `${st1['frameWidth']}x${st1['frameHeight']}` : null,
             raw: st1 ?? null,
           },
+          ...(viewer instanceof ChromiumViewer && { page: pageProfile(viewer) }),
         };
         await viewer.close();
         // Stop the agent and broker now so that they do not load the machine during the baseline.
@@ -1006,7 +1461,7 @@ async function main(): Promise<void> {
   const base = (scenario: string, sys = 'x11vnc') => results.find((r) => r.system === sys && r.scenario === scenario);
   const lines: string[] = [];
   lines.push(`Latency benchmark, ${date.slice(0, 10)} (${date}), ${cores} cores (${model}), Node ${process.version}, ${W}x${H}x24 Xvfb, loopback.`);
-  lines.push(`${CHANGES} changes per scenario, each after the previous was seen plus a random 15–50 ms gap; latency = X server drew the change (painter's XSync returned) → decoded frame at the viewer whose pixels show the new colour. CPU = the agent (or x11vnc) process, user+sys from /proc/<pid>/stat over the scenario, % of one core. bit/s = RTP bytesReceived (getStats) for Tether, socket bytes for RFB.`);
+  lines.push(`${CHANGES} changes per scenario, each after the previous was seen plus a random 15–50 ms gap; latency = X server drew the change (painter's XSync returned) → decoded frame at the viewer whose pixels show the new colour (tether-chromium: the console page's requestVideoFrameCallback for that frame). CPU = the agent (or x11vnc) process, user+sys from /proc/<pid>/stat over the scenario, % of one core. bit/s = RTP bytesReceived (getStats) for Tether, socket bytes for RFB. Idle: after ${IDLE_SETTLE_MS / 1000} s without change, over ${IDLE_S} s.`);
   if (process.env['BENCH_NOTE']) lines.push(`Note: ${process.env['BENCH_NOTE']}`);
   lines.push('');
   lines.push('| system | scenario | p50 ms | p95 ms | max ms | n (missed) | fps | CPU % of a core | bit/s | p50 vs x11vnc | p50 vs x11vnc tuned |');
@@ -1016,21 +1471,35 @@ async function main(): Promise<void> {
     const bt = base(r.scenario, 'x11vnc-tuned');
     const ratio = (x: ScenarioResult | undefined) => (r.p50 !== null && x?.p50 ? `${(r.p50 / x.p50).toFixed(2)}×` : '');
     lines.push(
-      `| ${r.system} | ${r.scenario} | ${fmt(r.p50)} | ${fmt(r.p95)} | ${fmt(r.max)} | ${r.p50 === null ? '' : `${r.n} (${r.missed})`} | ${fmt(r.fps)} | ${fmt(r.cpuPct)} | ${fmtBps(r.bps)} | ${r.system === 'tether' ? ratio(b) : ''} | ${r.system === 'tether' ? ratio(bt) : ''} |`,
+      `| ${r.system} | ${r.scenario} | ${fmt(r.p50)} | ${fmt(r.p95)} | ${fmt(r.max)} | ${r.p50 === null ? '' : `${r.n} (${r.missed})`} | ${fmt(r.fps)} | ${fmt(r.cpuPct)} | ${fmtBps(r.bps)} | ${r.system.startsWith('tether') ? ratio(b) : ''} | ${r.system.startsWith('tether') ? ratio(bt) : ''} |`,
     );
   }
-  const prof = profile['tether'] as { stages: Stages[]; receiver: Record<string, unknown>; sender: Record<string, unknown> } | undefined;
-  if (prof) {
+  for (const [system, p] of Object.entries(profile)) {
+    const prof = p as { fieldTrials?: { trials: string; outcome: string } | null; stages?: Stages[]; receiver?: Record<string, unknown>; sender?: Record<string, unknown>; page?: Record<string, number | null> };
+    const sender = prof.sender ?? {};
+    const receiver = prof.receiver ?? {};
+    const str = (v: unknown) => (v === null || v === undefined ? '–' : String(v));
     lines.push('');
-    lines.push('Tether per stage (medians over the changes, ms): wait = X drew it → the grab that caught it started (capture pacing); grab and convert from the native frame (grabMs, convertMs); handoff = convert end → RTCVideoSource.onFrame returned; send→decoded = onFrame → decoded frame at the receiver (encode + pacing + network + jitter buffer + decode).');
+    lines.push(`${system}: WebRTC field trials ${prof.fieldTrials ? `"${prof.fieldTrials.trials}" (${prof.fieldTrials.outcome})` : 'not reported'}.`);
+    lines.push('');
+    lines.push(
+      `${system} per stage (medians over the changes, ms): wait = X drew it → the grab that caught it started (capture pacing; slightly negative when the agent woke on the damage event before the painter's XSync returned); grab and convert from the native frame (grabMs, convertMs); handoff = convert end → RTCVideoSource.onFrame returned; send→decoded = onFrame → decoded frame at the receiver (encode + pacing + network + jitter buffer + decode${prof.page ? '; in Chromium up to the requestVideoFrameCallback that had it, so also the wait to be composited' : ''}).`,
+    );
     lines.push('');
     lines.push('| scenario | n | wait for capture | grab | convert | handoff | send→decoded | total |');
     lines.push('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
-    for (const s of prof.stages) lines.push(`| ${s.scenario} | ${s.n} | ${fmt(s.waitForCapture, 2)} | ${fmt(s.grab, 2)} | ${fmt(s.convert, 2)} | ${fmt(s.handoff, 2)} | ${fmt(s.sendToDecoded, 2)} | ${fmt(s.total, 2)} |`);
+    for (const s of prof.stages ?? []) lines.push(`| ${s.scenario} | ${s.n} | ${fmt(s.waitForCapture, 2)} | ${fmt(s.grab, 2)} | ${fmt(s.convert, 2)} | ${fmt(s.handoff, 2)} | ${fmt(s.sendToDecoded, 2)} | ${fmt(s.total, 2)} |`);
     lines.push('');
     lines.push(
-      `Within send→decoded, over the whole run: encode ${fmt(prof.sender['encodeMsPerFrame'] as number, 2)} ms/frame (${String(prof.sender['encoder'])}, ${String(prof.sender['frameSize'])}, quality limited by: ${String(prof.sender['qualityLimitationReason'])}), packet send delay ${fmt(prof.sender['packetSendDelayMsPerPacket'] as number, 2)} ms/packet, decode ${fmt(prof.receiver['decodeMsPerFrame'] as number, 2)} ms/frame (${String(prof.receiver['decoder'])}), jitter buffer ${fmt(prof.receiver['jitterBufferMsPerFrame'] as number, 2)} ms/frame; frames to the encoder ${String(prof.sender['framesSentToEncoder'])}, encoded ${String(prof.sender['framesEncoded'])}, decoded ${String(prof.receiver['framesDecoded'])}.`,
+      `Within send→decoded, over the whole run: encode ${fmt(sender['encodeMsPerFrame'] as number, 2)} ms/frame (${str(sender['encoder'])}, ${str(sender['frameSize'])}, quality limited by: ${str(sender['qualityLimitationReason'])}), packet send delay ${fmt(sender['packetSendDelayMsPerPacket'] as number, 2)} ms/packet, decode ${fmt(receiver['decodeMsPerFrame'] as number, 2)} ms/frame (${str(receiver['decoder'])}), jitter buffer ${fmt(receiver['jitterBufferMsPerFrame'] as number, 2)} ms/frame; frames to the encoder ${str(sender['framesSentToEncoder'])}, encoded ${str(sender['framesEncoded'])}, decoded ${str(receiver['framesDecoded'])}.`,
     );
+    const pg = prof.page;
+    if (pg) {
+      lines.push('');
+      lines.push(
+        `${system} in the page (requestVideoFrameCallback metadata, medians, ms): last packet received → callback ${fmt(pg['receiveToCallbackMs'], 2)} (of which decode ${fmt(pg['processingMs'], 2)}), rendering step start → callback ${fmt(pg['renderStepToCallbackMs'], 2)}, callback → expected display ${fmt(pg['callbackToExpectedDisplayMs'], 2)}, sampling ${fmt(pg['sampleMs'], 2)} per frame; ${str(pg['callbacks'])} callbacks, ${str(pg['framesPresentedWithoutCallback'])} frames presented without one; page clock − bench clock ${fmt(pg['clockOffsetMs'], 2)} (round trip ${fmt(pg['clockRttMs'], 2)}; corrected by ${fmt(pg['clockCorrectionMs'], 2)}).`,
+      );
+    }
   }
   lines.push('');
   lines.push(`Run took ${((now() - started) / 1000).toFixed(0)} s.`);
@@ -1060,7 +1529,8 @@ async function main(): Promise<void> {
 }
 
 main().catch(async (error: unknown) => {
-  console.error(error);
+  // One readable line; the stack only when asked for (BENCH_DEBUG=1).
+  console.error(process.env['BENCH_DEBUG'] === '1' ? error : `bench:latency: ${error instanceof Error ? error.message : String(error)}`);
   await cleanup();
   process.exitCode = 1;
 });
