@@ -262,6 +262,10 @@ export class RemoteAccess {
     const minGapMs = 1000 / (this.d.maxFps ?? 60);
     let buf: Uint8Array | null = null;
     let lastSent = -Infinity;
+    // The earliest time the next frame may go out: on a 1/maxFps cadence, so that a frame that went
+    // out a little late (timer and grab time) does not push every later one back (that gave 56 of
+    // 60 fps), but never sooner than 3/4 of a frame gap after the previous one.
+    let due = -Infinity;
     let lastActivity = performance.now();
     let pointer = "";
     try {
@@ -288,6 +292,7 @@ export class RemoteAccess {
           if (changed || now - lastSent >= keepalive) {
             source.onFrame({ width: f.width, height: f.height, data: new Uint8ClampedArray(buf!.buffer, buf!.byteOffset, bytes) });
             lastSent = now;
+            due = Math.max(due + minGapMs, now + minGapMs * 0.75);
             sent = true;
             this.framesSent++;
             if (TRACE) this.trace("TETHER_TRACE", { t0: epochMs(started), ct: f.captureTimeUs / 1000, g: f.grabMs, c: f.convertMs, s: epochMs(performance.now()), r: f.updatedRects.length });
@@ -303,8 +308,8 @@ export class RemoteAccess {
         } else {
           await new Promise((res) => setTimeout(res, minGapMs)); // temporary error: try again shortly
         }
-        // After a sent frame, the next grab waits for the frame gap (at most maxFps frames a second).
-        const wait = sent ? lastSent + minGapMs - performance.now() : 0;
+        // After a sent frame, the next grab waits until it is due (at most maxFps frames a second).
+        const wait = sent ? due - performance.now() : 0;
         if (wait > 0) await new Promise((res) => setTimeout(res, wait));
       }
     } catch (err) {
