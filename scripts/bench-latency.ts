@@ -26,8 +26,8 @@
 //
 // Environment: BENCH_CHANGES (changes per scenario, default 200), BENCH_IDLE_S (default 8),
 // BENCH_SYSTEMS (comma list of tether,tether-chromium,tether-webrtc-defaults,x11vnc,x11vnc-tuned; default tether,tether-chromium,x11vnc;
-// tether-webrtc-defaults runs the agent with TETHER_WEBRTC_FIELD_TRIALS="" (libwebrtc's defaults, no
-// zero playout delay); x11vnc-tuned adds x11vnc with -defer 0 -wait 1 -nowait_bog),
+// tether-webrtc-defaults runs the agent with TETHER_WEBRTC_FIELD_TRIALS="" and TETHER_WEBRTC_CORES="" (libwebrtc's defaults: no
+// zero playout delay, one VP8 thread on 2 cores); x11vnc-tuned adds x11vnc with -defer 0 -wait 1 -nowait_bog),
 // BENCH_NOTE (a line recorded with the results), BENCH_OUT (file stem, default latency), BENCH_DEBUG=1 (stack traces).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -1185,6 +1185,7 @@ interface AgentTrace {
   frames: Array<{ t0: number; ct: number; g: number; c: number; s: number; r: number }>;
   stats: Array<Record<string, number>>;
   fieldTrials?: { trials: string; outcome: string };
+  cores?: { cores: number; outcome: string };
 }
 
 /** Every point a scenario checks (the console page samples exactly these on every frame). */
@@ -1233,6 +1234,7 @@ async function startTether(display: string, extraEnv: Record<string, string>, ki
     if (line.startsWith('TETHER_TRACE ')) trace.frames.push(JSON.parse(line.slice(13)));
     else if (line.startsWith('TETHER_TRACE_STATS ')) trace.stats.push(JSON.parse(line.slice(19)));
     else if (line.startsWith('TETHER_FIELD_TRIALS ')) trace.fieldTrials = JSON.parse(line.slice(20));
+    else if (line.startsWith('TETHER_WEBRTC_CORES ')) trace.cores = JSON.parse(line.slice(20));
     else console.error(`agent: ${line}`);
   };
   await out.waitFor(/^Connected\./);
@@ -1404,7 +1406,7 @@ async function main(): Promise<void> {
       if (system === 'tether' || system === 'tether-webrtc-defaults' || system === 'tether-chromium') {
         const kind = system === 'tether-chromium' ? 'chromium' : 'node';
         console.error(`${system}: broker, agent, ${kind === 'chromium' ? 'console in headless Chromium' : 'Node receiver'}…`);
-        const { viewer, trace } = await startTether(xvfb.display, system === 'tether-webrtc-defaults' ? { TETHER_WEBRTC_FIELD_TRIALS: '' } : {}, kind);
+        const { viewer, trace } = await startTether(xvfb.display, system === 'tether-webrtc-defaults' ? { TETHER_WEBRTC_FIELD_TRIALS: '', TETHER_WEBRTC_CORES: '' } : {}, kind);
         const in0 = await viewer.inbound();
         const st0 = await agentStats(trace, viewer.serverPid);
         const rs = await runScenarios(system, viewer, painter, true);
@@ -1415,6 +1417,7 @@ async function main(): Promise<void> {
         const stageRows = rs.map((r) => stages(r.scenario, r, trace)).filter((s): s is Stages => s !== null);
         profile[system] = {
           fieldTrials: trace.fieldTrials ?? null,
+          webrtcCores: trace.cores ?? null,
           stages: stageRows,
           receiver: {
             decodeMsPerFrame: rtpDelta(in0, in1, 'totalDecodeTime', 'framesDecoded'),
@@ -1475,12 +1478,15 @@ async function main(): Promise<void> {
     );
   }
   for (const [system, p] of Object.entries(profile)) {
-    const prof = p as { fieldTrials?: { trials: string; outcome: string } | null; stages?: Stages[]; receiver?: Record<string, unknown>; sender?: Record<string, unknown>; page?: Record<string, number | null> };
+    const prof = p as { fieldTrials?: { trials: string; outcome: string } | null; webrtcCores?: { cores: number; outcome: string } | null; stages?: Stages[]; receiver?: Record<string, unknown>; sender?: Record<string, unknown>; page?: Record<string, number | null> };
     const sender = prof.sender ?? {};
     const receiver = prof.receiver ?? {};
     const str = (v: unknown) => (v === null || v === undefined ? '–' : String(v));
     lines.push('');
-    lines.push(`${system}: WebRTC field trials ${prof.fieldTrials ? `"${prof.fieldTrials.trials}" (${prof.fieldTrials.outcome})` : 'not reported'}.`);
+    lines.push(
+      `${system}: WebRTC field trials ${prof.fieldTrials ? `"${prof.fieldTrials.trials}" (${prof.fieldTrials.outcome})` : 'not reported'}; ` +
+        `core count for libwebrtc ${prof.webrtcCores ? `${prof.webrtcCores.cores} (${prof.webrtcCores.outcome})` : "its own"}.`,
+    );
     lines.push('');
     lines.push(
       `${system} per stage (medians over the changes, ms): wait = X drew it → the grab that caught it started (capture pacing; slightly negative when the agent woke on the damage event before the painter's XSync returned); grab and convert from the native frame (grabMs, convertMs); handoff = convert end → RTCVideoSource.onFrame returned; send→decoded = onFrame → decoded frame at the receiver (encode + pacing + network + jitter buffer + decode${prof.page ? '; in Chromium up to the requestVideoFrameCallback that had it, so also the wait to be composited' : ''}).`,
@@ -1528,9 +1534,14 @@ async function main(): Promise<void> {
   console.log(`\nwritten to bench-results/${OUT}.json and bench-results/${OUT}.md`);
 }
 
-main().catch(async (error: unknown) => {
-  // One readable line; the stack only when asked for (BENCH_DEBUG=1).
-  console.error(process.env['BENCH_DEBUG'] === '1' ? error : `bench:latency: ${error instanceof Error ? error.message : String(error)}`);
-  await cleanup();
-  process.exitCode = 1;
-});
+// Exit explicitly: letting Node tear the environment down runs @roamhq/wrtc's finalizers outside a
+// HandleScope, which aborts the process after the results are written (the agent exits the same way).
+main().then(
+  () => process.exit(0),
+  async (error: unknown) => {
+    // One readable line; the stack only when asked for (BENCH_DEBUG=1).
+    console.error(process.env['BENCH_DEBUG'] === '1' ? error : `bench:latency: ${error instanceof Error ? error.message : String(error)}`);
+    await cleanup();
+    process.exit(1);
+  },
+);

@@ -4,7 +4,9 @@ import { describe, expect, it } from 'vitest';
 
 import {
   AGENT_FIELD_TRIALS,
+  agentWebRtcCores,
   loadNative,
+  setWebRtcCoreCount,
   setWebRtcFieldTrials,
   webRtcFieldTrials,
   WRTC_MODULE_SUFFIX,
@@ -17,6 +19,7 @@ describe('WebRTC field trials', () => {
     // Vitest runs each test file in its own process (pool: forks), so nothing loaded wrtc yet.
     expect(webRtcFieldTrials()).toEqual({ result: 'module-not-loaded', detail: expect.stringContaining(WRTC_MODULE_SUFFIX) });
     expect(setWebRtcFieldTrials(AGENT_FIELD_TRIALS)).toMatchObject({ result: 'module-not-loaded' });
+    expect(setWebRtcCoreCount(3)).toMatchObject({ result: 'module-not-loaded' });
     expect(webRtcFieldTrials({ moduleSuffix: '/no-such-module.node' })).toMatchObject({ result: 'module-not-loaded' });
   });
 
@@ -34,6 +37,25 @@ describe('WebRTC field trials', () => {
     expect(webRtcFieldTrials().trials).toBe('');
   });
 
+  it("makes libwebrtc's own core count answer what was set, and reports what it had detected", async () => {
+    await import('@roamhq/wrtc');
+    const first = setWebRtcCoreCount(3);
+    expect(first).toMatchObject({ result: 'ok', detail: '' });
+    expect(Number.isInteger(first.detected) && first.detected! >= 1).toBe(true);
+    // The module's webrtc::CpuInfo::DetectNumberOfCores() now answers 3, then 5.
+    expect(setWebRtcCoreCount(5)).toMatchObject({ result: 'ok', detected: 3 });
+    expect(setWebRtcCoreCount(first.detected!)).toMatchObject({ result: 'ok', detected: 5 });
+    for (const bad of [0, -1, 2.5, Number.NaN, 1025]) expect(() => setWebRtcCoreCount(bad), String(bad)).toThrow(code('ERR_BAD_ARGUMENT'));
+    const addon = loadNative() as unknown as Record<string, (...a: unknown[]) => unknown>;
+    expect(() => addon['setWebRtcCoreCount']!('/wrtc.node', '3')).toThrow(code('ERR_BAD_ARGUMENT'));
+    expect(() => addon['setWebRtcCoreCount']!('/wrtc.node', 0)).toThrow(code('ERR_BAD_ARGUMENT'));
+  });
+
+  it('gives VP8 a second encoder thread on 2-core machines only', () => {
+    expect(agentWebRtcCores(2)).toBe(3);
+    for (const n of [1, 3, 4, 8, 64]) expect(agentWebRtcCores(n), String(n)).toBeNull();
+  });
+
   it('rejects what is not a field-trial string, and bad arguments to the addon, with ERR_BAD_ARGUMENT', () => {
     for (const bad of ['WebRTC-ForceSendPlayoutDelay', 'a/b', 'has space/x/', 'x/y\n/', '/value/']) {
       expect(() => setWebRtcFieldTrials(bad), bad).toThrow(code('ERR_BAD_ARGUMENT'));
@@ -48,5 +70,6 @@ describe('WebRTC field trials', () => {
     const stub = loadNative({ variant: 'unsupported' });
     expect(stub.setWebRtcFieldTrials(WRTC_MODULE_SUFFIX, AGENT_FIELD_TRIALS)).toMatchObject({ result: 'unsupported-platform' });
     expect(stub.webRtcFieldTrials(WRTC_MODULE_SUFFIX)).toMatchObject({ result: 'unsupported-platform' });
+    expect(stub.setWebRtcCoreCount(WRTC_MODULE_SUFFIX, 3)).toMatchObject({ result: 'unsupported-platform' });
   });
 });

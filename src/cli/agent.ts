@@ -1,4 +1,4 @@
-import { hostname } from "node:os";
+import { cpus, hostname } from "node:os";
 import { createInterface } from "node:readline";
 import { runAgent, type AccessHandle, type AccessHooks, type IceServers, type LineSource } from "../agent/agent.js";
 import type { Scope } from "../session/rules.js";
@@ -103,8 +103,9 @@ let fieldTrialsSet = false;
 /**
  * libwebrtc tuning that @roamhq/wrtc has no API for (see src/native/field-trials.ts), set once
  * before the first peer connection. TETHER_WEBRTC_FIELD_TRIALS replaces the string ("" = libwebrtc's
- * defaults; the latency benchmark compares both). When the module cannot be changed, WebRTC runs with
- * its defaults: slower to show frames, nothing else; TETHER_TRACE_FRAMES=1 says why on stderr.
+ * defaults; the latency benchmark compares both), and the same for the core count libwebrtc assumes.
+ * When the module cannot be changed, WebRTC runs with its defaults: slower to show frames, nothing
+ * else; TETHER_TRACE_FRAMES=1 says why on stderr.
  */
 function applyFieldTrials(native: typeof import("../native/index.js")): void {
   if (fieldTrialsSet) return;
@@ -118,6 +119,19 @@ function applyFieldTrials(native: typeof import("../native/index.js")): void {
     outcome = (err as Error).message.split("\n")[0]!;
   }
   if (process.env["TETHER_TRACE_FRAMES"] === "1") process.stderr.write(`TETHER_FIELD_TRIALS ${JSON.stringify({ trials, outcome })}\n`);
+  // The core count libwebrtc sizes its encoder threads by (see agentWebRtcCores).
+  // TETHER_WEBRTC_CORES replaces it ("" = libwebrtc's own count).
+  const env = process.env["TETHER_WEBRTC_CORES"];
+  const cores = env === undefined ? native.agentWebRtcCores(cpus().length) : env === "" ? null : Number(env);
+  if (cores === null) return;
+  let coresOutcome: string;
+  try {
+    const r = native.setWebRtcCoreCount(cores);
+    coresOutcome = r.result === "ok" ? `ok (detected ${r.detected})` : `${r.result}: ${r.detail}`;
+  } catch (err) {
+    coresOutcome = (err as Error).message.split("\n")[0]!;
+  }
+  if (process.env["TETHER_TRACE_FRAMES"] === "1") process.stderr.write(`TETHER_WEBRTC_CORES ${JSON.stringify({ cores, outcome: coresOutcome })}\n`);
 }
 
 /**

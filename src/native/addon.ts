@@ -113,12 +113,16 @@ export interface NativeFieldTrialsResult {
   detail: string;
   /** webRtcFieldTrials() only, when ok: the module's current string ('' when none was set). */
   trials?: string;
+  /** setWebRtcCoreCount() only, when ok: the core count libwebrtc had detected itself. */
+  detected?: number;
 }
 
 export interface NativeAddon {
   /** Sets libwebrtc's field-trial string in the loaded module whose path ends with moduleSuffix. */
   setWebRtcFieldTrials(moduleSuffix: string, trials: string): NativeFieldTrialsResult;
   webRtcFieldTrials(moduleSuffix: string): NativeFieldTrialsResult;
+  /** Makes libwebrtc's cached CPU core count (which sizes its encoder threads) answer `cores`. */
+  setWebRtcCoreCount(moduleSuffix: string, cores: number): NativeFieldTrialsResult;
   Capturer: new (options?: NativeCapturerOptions) => NativeCapturer;
   Injector: new (options?: { display?: string; monitor?: string }) => NativeInjector;
   backend: 'x11' | 'unsupported';

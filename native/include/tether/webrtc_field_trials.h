@@ -30,6 +30,12 @@ FieldTrialsResult SetWebRtcFieldTrials(const std::string& module_suffix, const s
 FieldTrialsResult GetWebRtcFieldTrials(const std::string& module_suffix, std::string* trials,
                                        std::string* detail);
 
+// Makes libwebrtc's webrtc::CpuInfo::DetectNumberOfCores() answer `cores` from now on (its answer
+// is cached process-wide; `detected` receives the real one). libwebrtc sizes its encoder threads by
+// it (VP8 at 1080p: 1 thread below 3 cores). Call before the first peer connection, like the trials.
+FieldTrialsResult SetWebRtcCoreCount(const std::string& module_suffix, int cores, int* detected,
+                                     std::string* detail);
+
 const char* FieldTrialsResultName(FieldTrialsResult result);
 
 }  // namespace tether

@@ -41,6 +41,27 @@ Napi::Value GetFieldTrials(const Napi::CallbackInfo& info) {
   return out;
 }
 
+// setWebRtcCoreCount(moduleSuffix, cores) -> {result, detail, detected}
+Napi::Value SetCoreCount(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 2 || !info[0].IsString() || !info[1].IsNumber())
+    throw MakeError(env, ErrorCode::kBadArgument,
+                    "setWebRtcCoreCount(moduleSuffix, cores) takes a string and a number");
+  const double cores = info[1].As<Napi::Number>().DoubleValue();
+  if (!(cores >= 1 && cores <= 1024) || cores != static_cast<double>(static_cast<int>(cores)))
+    throw MakeError(env, ErrorCode::kBadArgument,
+                    "setWebRtcCoreCount: cores must be a whole number from 1 to 1024");
+  std::string detail;
+  int detected = 0;
+  const FieldTrialsResult r = SetWebRtcCoreCount(info[0].As<Napi::String>(),
+                                                 static_cast<int>(cores), &detected, &detail);
+  Napi::Object out = Napi::Object::New(env);
+  out.Set("result", FieldTrialsResultName(r));
+  out.Set("detail", detail);
+  if (r == FieldTrialsResult::kOk) out.Set("detected", detected);
+  return out;
+}
+
 }  // namespace
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
@@ -51,6 +72,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("setWebRtcFieldTrials",
               Napi::Function::New(env, SetFieldTrials, "setWebRtcFieldTrials"));
   exports.Set("webRtcFieldTrials", Napi::Function::New(env, GetFieldTrials, "webRtcFieldTrials"));
+  exports.Set("setWebRtcCoreCount", Napi::Function::New(env, SetCoreCount, "setWebRtcCoreCount"));
   return exports;
 }
 

@@ -18,6 +18,17 @@ namespace {
 
 constexpr const char kInitSymbol[] = "_ZN6webrtc11field_trial25InitFieldTrialsFromStringEPKc";
 constexpr const char kGetSymbol[] = "_ZN6webrtc11field_trial19GetFieldTrialStringEv";
+// int webrtc::CpuInfo::DetectNumberOfCores() and the function-local static it caches its answer in.
+constexpr const char kCoresSymbol[] = "_ZN6webrtc7CpuInfo19DetectNumberOfCoresEv";
+constexpr const char kCoresCacheSymbol[] =
+    "_ZZN6webrtc7CpuInfo19DetectNumberOfCoresEvE12logical_cpus";
+
+// A symbol to resolve: a defined function or a data object of at least `min_size` bytes.
+struct Wanted {
+  const char* name;
+  unsigned char type;  // STT_FUNC or STT_OBJECT
+  size_t min_size;
+};
 
 struct LoadedModule {
   std::string path;
@@ -85,9 +96,9 @@ class MappedFile {
   size_t size_ = 0;
 };
 
-// Resolves the runtime addresses of `names` (defined functions in .symtab). Returns kOk only if
-// the file is the one loaded (same program headers) and every name was found.
-FieldTrialsResult Resolve(const std::string& suffix, const std::vector<const char*>& names,
+// Resolves the runtime addresses of `names` (defined functions or objects in .symtab). Returns kOk
+// only if the file is the one loaded (same program headers) and every name was found.
+FieldTrialsResult Resolve(const std::string& suffix, const std::vector<Wanted>& names,
                           std::vector<void*>* addrs, std::string* detail) {
   LoadedModule mod;
   if (!FindModule(suffix, &mod)) {
@@ -119,14 +130,14 @@ FieldTrialsResult Resolve(const std::string& suffix, const std::vector<const cha
     if (syms == nullptr || strs == nullptr) continue;
     for (size_t k = 0; k < sh[i].sh_size / sizeof(ElfW(Sym)); ++k) {
       const ElfW(Sym)& sym = syms[k];
-      if (ELF64_ST_TYPE(sym.st_info) != STT_FUNC || sym.st_shndx == SHN_UNDEF ||
-          sym.st_value == 0 || sym.st_name >= strtab.sh_size)
+      if (sym.st_shndx == SHN_UNDEF || sym.st_value == 0 || sym.st_name >= strtab.sh_size)
         continue;
       const char* name = strs + sym.st_name;
       const size_t max = strtab.sh_size - sym.st_name;
       for (size_t n = 0; n < names.size(); ++n) {
-        if ((*addrs)[n] == nullptr && strnlen(name, max) < max &&
-            std::strcmp(name, names[n]) == 0) {
+        if ((*addrs)[n] == nullptr && ELF64_ST_TYPE(sym.st_info) == names[n].type &&
+            sym.st_size >= names[n].min_size && strnlen(name, max) < max &&
+            std::strcmp(name, names[n].name) == 0) {
           (*addrs)[n] = reinterpret_cast<void*>(mod.bias + sym.st_value);
           ++found;
         }
@@ -134,7 +145,9 @@ FieldTrialsResult Resolve(const std::string& suffix, const std::vector<const cha
     }
   }
   if (found < names.size()) {
-    *detail = mod.path + " has no symbol table entry for webrtc::field_trial";
+    *detail = mod.path + " has no symbol table entry for";
+    for (size_t n = 0; n < names.size(); ++n)
+      if ((*addrs)[n] == nullptr) *detail += std::string(" ") + names[n].name;
     return FieldTrialsResult::kSymbolNotFound;
   }
   return FieldTrialsResult::kOk;
@@ -147,7 +160,7 @@ std::mutex g_mutex;
 FieldTrialsResult SetWebRtcFieldTrials(const std::string& module_suffix, const std::string& trials,
                                        std::string* detail) {
   std::vector<void*> addrs;
-  const FieldTrialsResult r = Resolve(module_suffix, {kInitSymbol}, &addrs, detail);
+  const FieldTrialsResult r = Resolve(module_suffix, {{kInitSymbol, STT_FUNC, 0}}, &addrs, detail);
   if (r != FieldTrialsResult::kOk) return r;
   std::lock_guard<std::mutex> lock(g_mutex);
   // libwebrtc keeps the pointer, and its threads may read an earlier one at any time: every string
@@ -160,10 +173,31 @@ FieldTrialsResult SetWebRtcFieldTrials(const std::string& module_suffix, const s
 FieldTrialsResult GetWebRtcFieldTrials(const std::string& module_suffix, std::string* trials,
                                        std::string* detail) {
   std::vector<void*> addrs;
-  const FieldTrialsResult r = Resolve(module_suffix, {kGetSymbol}, &addrs, detail);
+  const FieldTrialsResult r = Resolve(module_suffix, {{kGetSymbol, STT_FUNC, 0}}, &addrs, detail);
   if (r != FieldTrialsResult::kOk) return r;
   const char* s = reinterpret_cast<const char* (*)()>(addrs[0])();
   *trials = s == nullptr ? "" : s;
+  return FieldTrialsResult::kOk;
+}
+
+FieldTrialsResult SetWebRtcCoreCount(const std::string& module_suffix, int cores, int* detected,
+                                     std::string* detail) {
+  std::vector<void*> addrs;
+  const FieldTrialsResult r = Resolve(
+      module_suffix, {{kCoresSymbol, STT_FUNC, 0}, {kCoresCacheSymbol, STT_OBJECT, sizeof(int)}},
+      &addrs, detail);
+  if (r != FieldTrialsResult::kOk) return r;
+  std::lock_guard<std::mutex> lock(g_mutex);
+  auto* detect = reinterpret_cast<int (*)()>(addrs[0]);
+  // The first call fills the cache (under its own guard); later calls only read it, so once
+  // filled, the value written here is what every later reader in the module sees.
+  *detected = detect();
+  *static_cast<volatile int*>(addrs[1]) = cores;
+  if (detect() != cores) {
+    *static_cast<volatile int*>(addrs[1]) = *detected;
+    *detail = "webrtc::CpuInfo::DetectNumberOfCores() does not read its cache";
+    return FieldTrialsResult::kSymbolNotFound;
+  }
   return FieldTrialsResult::kOk;
 }
 

@@ -92,4 +92,10 @@ FieldTrialsResult GetWebRtcFieldTrials(const std::string&, std::string*, std::st
   return FieldTrialsResult::kUnsupported;
 }
 
+FieldTrialsResult SetWebRtcCoreCount(const std::string&, int, int* detected, std::string* detail) {
+  *detected = 0;
+  *detail = "setting WebRTC's core count is not implemented on this platform yet";
+  return FieldTrialsResult::kUnsupported;
+}
+
 }  // namespace tether
