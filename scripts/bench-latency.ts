@@ -28,9 +28,10 @@
 // BENCH_SYSTEMS (comma list of tether,tether-chromium,tether-webrtc-defaults,x11vnc,x11vnc-tuned; default tether,tether-chromium,x11vnc;
 // tether-webrtc-defaults runs the agent with TETHER_WEBRTC_FIELD_TRIALS="" and TETHER_WEBRTC_CORES="" (libwebrtc's defaults: no
 // zero playout delay, one VP8 thread on 2 cores); x11vnc-tuned adds x11vnc with -defer 0 -wait 1 -nowait_bog),
-// BENCH_NOTE (a line recorded with the results), BENCH_OUT (file stem, default latency), BENCH_DEBUG=1 (stack traces).
+// BENCH_NOTE (a line recorded with the results), BENCH_OUT (file stem, default latency), BENCH_DEBUG=1 (stack traces),
+// BENCH_TRACE_FILE (append the agent's trace lines to this file, for timelines with perf).
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -1143,19 +1144,23 @@ async function inputScenario(system: string, v: Viewer, watch: Watch, p: Painter
   return r;
 }
 
-async function runScenarios(system: string, v: Viewer, p: Painter, withInput: boolean): Promise<ScenarioResult[]> {
+/** Called after each scenario, outside its measured window (Tether: the sender and receiver stats at that point). */
+type AfterScenario = (r: ScenarioResult) => Promise<void>;
+
+async function runScenarios(system: string, v: Viewer, p: Painter, withInput: boolean, after?: AfterScenario): Promise<ScenarioResult[]> {
   const watch = new Watch(v);
   const out: ScenarioResult[] = [];
-  const log = (r: ScenarioResult) => {
+  const log = async (r: ScenarioResult) => {
+    if (after) await after(r);
     out.push(r);
     console.error(`  ${system} · ${r.scenario}: p50 ${fmt(r.p50)} p95 ${fmt(r.p95)} max ${fmt(r.max)} ms, ${r.fps.toFixed(1)} fps, CPU ${r.cpuPct.toFixed(1)} %, ${fmtBps(r.bps)}${r.missed ? `, ${r.missed} missed` : ''}`);
   };
-  log(await changeScenario(system, 'small change (200x200 square)', v, watch, p, SQUARE));
-  log(await changeScenario(system, 'typing-sized change (one 10x18 character cell)', v, watch, p, TYPING));
-  log(await animationScenario(system, v, p));
-  if (withInput) log(await inputScenario(system, v, watch, p));
-  log(await changeScenario(system, 'full-screen change', v, watch, p, FULL));
-  log(await idleScenario(system, v));
+  await log(await changeScenario(system, 'small change (200x200 square)', v, watch, p, SQUARE));
+  await log(await changeScenario(system, 'typing-sized change (one 10x18 character cell)', v, watch, p, TYPING));
+  await log(await animationScenario(system, v, p));
+  if (withInput) await log(await inputScenario(system, v, watch, p));
+  await log(await changeScenario(system, 'full-screen change', v, watch, p, FULL));
+  await log(await idleScenario(system, v));
   return out;
 }
 
@@ -1182,7 +1187,7 @@ async function cliOut(args: string[]): Promise<string> {
 }
 
 interface AgentTrace {
-  frames: Array<{ t0: number; ct: number; g: number; c: number; s: number; r: number }>;
+  frames: Array<{ t0: number; ct: number; g: number; c: number; b: number; s: number; r: number }>;
   stats: Array<Record<string, number>>;
   fieldTrials?: { trials: string; outcome: string };
   cores?: { cores: number; outcome: string };
@@ -1230,7 +1235,9 @@ async function startTether(display: string, extraEnv: Record<string, string>, ki
   const out = new Lines(agent.stdout);
   const err = new Lines(agent.stderr);
   const trace: AgentTrace = { frames: [], stats: [] };
+  const traceFile = process.env['BENCH_TRACE_FILE'];
   err.onLine = (line) => {
+    if (traceFile) appendFileSync(traceFile, `${line}\n`);
     if (line.startsWith('TETHER_TRACE ')) trace.frames.push(JSON.parse(line.slice(13)));
     else if (line.startsWith('TETHER_TRACE_STATS ')) trace.stats.push(JSON.parse(line.slice(19)));
     else if (line.startsWith('TETHER_FIELD_TRIALS ')) trace.fieldTrials = JSON.parse(line.slice(20));
@@ -1307,12 +1314,51 @@ interface Stages {
   grab: number;
   convert: number;
   handoff: number;
+  /** Part of the handoff: convert end → the agent's JavaScript has the frame (worker completion, event loop). */
+  wake: number;
+  /** Part of the handoff: RTCVideoSource.onFrame itself (wrtc copies the frame). */
+  onFrame: number;
   sendToDecoded: number;
   total: number;
+  stats?: StageStats;
 }
 
-function stages(name: string, r: ScenarioResult, trace: AgentTrace): Stages | null {
-  const rows: Array<Omit<Stages, 'scenario' | 'n'>> = [];
+/** Per-scenario deltas of the cumulative RTP stats (ms per frame or per packet). */
+interface StageStats {
+  encodeMs: number | null;
+  packetSendDelayMs: number | null;
+  packetsPerFrame: number | null;
+  decodeMs: number | null;
+  /** The sender's bandwidth estimate at the end of the scenario (candidate pair availableOutgoingBitrate). */
+  estimateKbps: number | null;
+  /** VP8 active map (agent's encoder hooks): share of macroblocks encoded, compare and libvpx ms per frame. */
+  activeMbPct: number | null;
+  compareMs: number | null;
+  vpxEncodeMs: number | null;
+}
+
+function stageStats(a: { inbound: Record<string, number>; sender: Record<string, number> | undefined }, b: { inbound: Record<string, number>; sender: Record<string, number> | undefined }): StageStats {
+  const frames = (b.sender?.['framesEncoded'] ?? 0) - (a.sender?.['framesEncoded'] ?? 0);
+  const packets = (b.sender?.['packetsSent'] ?? 0) - (a.sender?.['packetsSent'] ?? 0);
+  const est = b.sender?.['availableOutgoingBitrate'];
+  type Am = { frames: number; mappedFrames: number; activeMbs: number; totalMbs: number; compareMs: number; encodeMs: number };
+  const am0 = (a.sender as unknown as { activeMap?: Am } | undefined)?.activeMap;
+  const am1 = (b.sender as unknown as { activeMap?: Am } | undefined)?.activeMap;
+  const amFrames = am0 && am1 ? am1.frames - am0.frames : 0;
+  return {
+    activeMbPct: amFrames > 0 ? (100 * (am1!.activeMbs - am0!.activeMbs + (amFrames - (am1!.mappedFrames - am0!.mappedFrames)) * (am1!.totalMbs - am0!.totalMbs) / amFrames)) / (am1!.totalMbs - am0!.totalMbs) : null,
+    compareMs: amFrames > 0 ? (am1!.compareMs - am0!.compareMs) / amFrames : null,
+    vpxEncodeMs: amFrames > 0 ? (am1!.encodeMs - am0!.encodeMs) / amFrames : null,
+    encodeMs: rtpDelta(a.sender, b.sender, 'totalEncodeTime', 'framesEncoded'),
+    packetSendDelayMs: rtpDelta(a.sender, b.sender, 'totalPacketSendDelay', 'packetsSent'),
+    packetsPerFrame: frames > 0 ? packets / frames : null,
+    decodeMs: rtpDelta(a.inbound, b.inbound, 'totalDecodeTime', 'framesDecoded'),
+    estimateKbps: typeof est === 'number' ? est / 1000 : null,
+  };
+}
+
+function stages(name: string, r: ScenarioResult, trace: AgentTrace, st?: StageStats): Stages | null {
+  const rows: Array<Omit<Stages, 'scenario' | 'n' | 'stats'>> = [];
   for (const c of r.changes ?? []) {
     // The first frame handed to the encoder whose grab started after the painter's write. Not after
     // its XSync returned: the agent's capture wakes on the X server's damage event, and that grab
@@ -1320,11 +1366,11 @@ function stages(name: string, r: ScenarioResult, trace: AgentTrace): Stages | nu
     // "wait for capture" is slightly negative); matching on tSync picked the next frame instead.
     const f = trace.frames.find((fr) => fr.ct - fr.g >= c.tWrite - 0.05);
     if (!f || f.s > c.tFrame + 1) continue;
-    rows.push({ waitForCapture: f.ct - f.g - c.tSync, grab: f.g, convert: f.c, handoff: f.s - (f.ct + f.c), sendToDecoded: c.tFrame - f.s, total: c.tFrame - c.tSync });
+    rows.push({ waitForCapture: f.ct - f.g - c.tSync, grab: f.g, convert: f.c, handoff: f.s - (f.ct + f.c), wake: f.b - (f.ct + f.c), onFrame: f.s - f.b, sendToDecoded: c.tFrame - f.s, total: c.tFrame - c.tSync });
   }
   if (rows.length === 0) return null;
   const m = (k: keyof (typeof rows)[number]) => median(rows.map((x) => x[k]));
-  return { scenario: name, n: rows.length, waitForCapture: m('waitForCapture'), grab: m('grab'), convert: m('convert'), handoff: m('handoff'), sendToDecoded: m('sendToDecoded'), total: m('total') };
+  return { scenario: name, n: rows.length, waitForCapture: m('waitForCapture'), grab: m('grab'), convert: m('convert'), handoff: m('handoff'), wake: m('wake'), onFrame: m('onFrame'), sendToDecoded: m('sendToDecoded'), total: m('total'), ...(st && { stats: st }) };
 }
 
 /** What the console page's requestVideoFrameCallback metadata says about the frames it showed (medians, ms). */
@@ -1409,12 +1455,20 @@ async function main(): Promise<void> {
         const { viewer, trace } = await startTether(xvfb.display, system === 'tether-webrtc-defaults' ? { TETHER_WEBRTC_FIELD_TRIALS: '', TETHER_WEBRTC_CORES: '' } : {}, kind);
         const in0 = await viewer.inbound();
         const st0 = await agentStats(trace, viewer.serverPid);
-        const rs = await runScenarios(system, viewer, painter, true);
+        // Sender and receiver stats between the scenarios, so that encode, pacing and decode can be
+        // told apart per scenario (the stats are cumulative; the deltas are taken outside the windows).
+        const perScenario = new Map<string, StageStats>();
+        let prev = { inbound: in0, sender: st0 };
+        const rs = await runScenarios(system, viewer, painter, true, async (r) => {
+          const cur = { inbound: await viewer.inbound(), sender: await agentStats(trace, viewer.serverPid) };
+          perScenario.set(r.scenario, stageStats(prev, cur));
+          prev = cur;
+        });
         await sleep(1100);
         const in1 = await viewer.inbound();
         const st1 = await agentStats(trace, viewer.serverPid);
         results.push(...rs);
-        const stageRows = rs.map((r) => stages(r.scenario, r, trace)).filter((s): s is Stages => s !== null);
+        const stageRows = rs.map((r) => stages(r.scenario, r, trace, perScenario.get(r.scenario))).filter((s): s is Stages => s !== null);
         profile[system] = {
           fieldTrials: trace.fieldTrials ?? null,
           webrtcCores: trace.cores ?? null,
@@ -1489,12 +1543,15 @@ async function main(): Promise<void> {
     );
     lines.push('');
     lines.push(
-      `${system} per stage (medians over the changes, ms): wait = X drew it → the grab that caught it started (capture pacing; slightly negative when the agent woke on the damage event before the painter's XSync returned); grab and convert from the native frame (grabMs, convertMs); handoff = convert end → RTCVideoSource.onFrame returned; send→decoded = onFrame → decoded frame at the receiver (encode + pacing + network + jitter buffer + decode${prof.page ? '; in Chromium up to the requestVideoFrameCallback that had it, so also the wait to be composited' : ''}).`,
+      `${system} per stage (medians over the changes, ms): wait = X drew it → the grab that caught it started (capture pacing; slightly negative when the agent woke on the damage event before the painter's XSync returned); grab and convert from the native frame (grabMs, convertMs); handoff = convert end → RTCVideoSource.onFrame returned (wake = until the agent's JavaScript has the frame; onFrame = the call itself); send→decoded = onFrame → decoded frame at the receiver (encode + pacing + network + jitter buffer + decode${prof.page ? '; in Chromium up to the requestVideoFrameCallback that had it, so also the wait to be composited' : ''}).`,
     );
     lines.push('');
-    lines.push('| scenario | n | wait for capture | grab | convert | handoff | send→decoded | total |');
-    lines.push('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
-    for (const s of prof.stages ?? []) lines.push(`| ${s.scenario} | ${s.n} | ${fmt(s.waitForCapture, 2)} | ${fmt(s.grab, 2)} | ${fmt(s.convert, 2)} | ${fmt(s.handoff, 2)} | ${fmt(s.sendToDecoded, 2)} | ${fmt(s.total, 2)} |`);
+    lines.push('| scenario | n | wait for capture | grab | convert | handoff (wake + onFrame) | send→decoded | total | encode ms/frame | macroblocks encoded | active-map compare ms | packets/frame | send delay ms/packet | decode ms/frame | estimate kbit/s |');
+    lines.push('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
+    for (const s of prof.stages ?? []) {
+      const t = s.stats;
+      lines.push(`| ${s.scenario} | ${s.n} | ${fmt(s.waitForCapture, 2)} | ${fmt(s.grab, 2)} | ${fmt(s.convert, 2)} | ${fmt(s.handoff, 2)} (${fmt(s.wake, 2)} + ${fmt(s.onFrame, 2)}) | ${fmt(s.sendToDecoded, 2)} | ${fmt(s.total, 2)} | ${fmt(t?.encodeMs, 2)} | ${t?.activeMbPct === null || t?.activeMbPct === undefined ? '–' : `${fmt(t.activeMbPct, 1)} %`} | ${fmt(t?.compareMs, 2)} | ${fmt(t?.packetsPerFrame, 1)} | ${fmt(t?.packetSendDelayMs, 2)} | ${fmt(t?.decodeMs, 2)} | ${fmt(t?.estimateKbps, 0)} |`);
+    }
     lines.push('');
     lines.push(
       `Within send→decoded, over the whole run: encode ${fmt(sender['encodeMsPerFrame'] as number, 2)} ms/frame (${str(sender['encoder'])}, ${str(sender['frameSize'])}, quality limited by: ${str(sender['qualityLimitationReason'])}), packet send delay ${fmt(sender['packetSendDelayMsPerPacket'] as number, 2)} ms/packet, decode ${fmt(receiver['decodeMsPerFrame'] as number, 2)} ms/frame (${str(receiver['decoder'])}), jitter buffer ${fmt(receiver['jitterBufferMsPerFrame'] as number, 2)} ms/frame; frames to the encoder ${str(sender['framesSentToEncoder'])}, encoded ${str(sender['framesEncoded'])}, decoded ${str(receiver['framesDecoded'])}.`,

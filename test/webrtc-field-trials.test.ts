@@ -5,9 +5,11 @@ import { describe, expect, it } from 'vitest';
 import {
   AGENT_FIELD_TRIALS,
   agentWebRtcCores,
+  enableVp8ActiveMap,
   loadNative,
   setWebRtcCoreCount,
   setWebRtcFieldTrials,
+  vp8ActiveMapStats,
   webRtcFieldTrials,
   WRTC_MODULE_SUFFIX,
 } from '../src/native/index.js';
@@ -20,6 +22,8 @@ describe('WebRTC field trials', () => {
     expect(webRtcFieldTrials()).toEqual({ result: 'module-not-loaded', detail: expect.stringContaining(WRTC_MODULE_SUFFIX) });
     expect(setWebRtcFieldTrials(AGENT_FIELD_TRIALS)).toMatchObject({ result: 'module-not-loaded' });
     expect(setWebRtcCoreCount(3)).toMatchObject({ result: 'module-not-loaded' });
+    expect(enableVp8ActiveMap()).toMatchObject({ result: 'module-not-loaded' });
+    expect(vp8ActiveMapStats()).toMatchObject({ hooked: false, enabled: false, frames: 0 });
     expect(webRtcFieldTrials({ moduleSuffix: '/no-such-module.node' })).toMatchObject({ result: 'module-not-loaded' });
   });
 
@@ -51,6 +55,14 @@ describe('WebRTC field trials', () => {
     expect(() => addon['setWebRtcCoreCount']!('/wrtc.node', 0)).toThrow(code('ERR_BAD_ARGUMENT'));
   });
 
+  it("hooks libwebrtc's libvpx calls for the VP8 active map once, and says so", async () => {
+    await import('@roamhq/wrtc');
+    expect(enableVp8ActiveMap()).toEqual({ result: 'ok', detail: '' });
+    expect(vp8ActiveMapStats()).toMatchObject({ hooked: true, enabled: true, frames: 0, errors: 0, lastQuantizer: -1 });
+    expect(enableVp8ActiveMap()).toEqual({ result: 'ok', detail: '' }); // again: nothing changes
+    expect(enableVp8ActiveMap({ moduleSuffix: '/no-such-module.node' })).toMatchObject({ result: 'ok' }); // already hooked
+  });
+
   it('gives VP8 a second encoder thread on 2-core machines only', () => {
     expect(agentWebRtcCores(2)).toBe(3);
     for (const n of [1, 3, 4, 8, 64]) expect(agentWebRtcCores(n), String(n)).toBeNull();
@@ -64,6 +76,7 @@ describe('WebRTC field trials', () => {
     expect(() => addon['setWebRtcFieldTrials']!('/wrtc.node')).toThrow(code('ERR_BAD_ARGUMENT'));
     expect(() => addon['setWebRtcFieldTrials']!(1, 'a/b/')).toThrow(code('ERR_BAD_ARGUMENT'));
     expect(() => addon['webRtcFieldTrials']!()).toThrow(code('ERR_BAD_ARGUMENT'));
+    expect(() => addon['enableVp8ActiveMap']!(3)).toThrow(code('ERR_BAD_ARGUMENT'));
   });
 
   it('answers unsupported-platform from the build with no platform backend', () => {
@@ -71,5 +84,7 @@ describe('WebRTC field trials', () => {
     expect(stub.setWebRtcFieldTrials(WRTC_MODULE_SUFFIX, AGENT_FIELD_TRIALS)).toMatchObject({ result: 'unsupported-platform' });
     expect(stub.webRtcFieldTrials(WRTC_MODULE_SUFFIX)).toMatchObject({ result: 'unsupported-platform' });
     expect(stub.setWebRtcCoreCount(WRTC_MODULE_SUFFIX, 3)).toMatchObject({ result: 'unsupported-platform' });
+    expect(stub.enableVp8ActiveMap(WRTC_MODULE_SUFFIX)).toMatchObject({ result: 'unsupported-platform' });
+    expect(stub.vp8ActiveMapStats()).toMatchObject({ hooked: false, frames: 0 });
   });
 });

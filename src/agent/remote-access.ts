@@ -32,6 +32,8 @@ export interface RemoteAccessDeps {
   SimplePeer: new (opts: PeerOptions) => PeerInstance;
   openCapturer: () => ScreenCapturer;
   openInjector: () => InputInjector;
+  /** What the encoder hooks did so far (vp8ActiveMapStats), for the frame trace. */
+  encoderStats?: () => object;
   iceServers: { urls: string[]; username?: string; credential?: string }[];
   /** Sends a signal blob to the technician through the broker. */
   signal: (payload: Uint8Array) => void;
@@ -295,7 +297,7 @@ export class RemoteAccess {
             due = Math.max(due + minGapMs, now + minGapMs * 0.75);
             sent = true;
             this.framesSent++;
-            if (TRACE) this.trace("TETHER_TRACE", { t0: epochMs(started), ct: f.captureTimeUs / 1000, g: f.grabMs, c: f.convertMs, s: epochMs(performance.now()), r: f.updatedRects.length });
+            if (TRACE) this.trace("TETHER_TRACE", { t0: epochMs(started), ct: f.captureTimeUs / 1000, g: f.grabMs, c: f.convertMs, b: epochMs(now), s: epochMs(performance.now()), m: Number(process.hrtime.bigint()) / 1e6, r: f.updatedRects.length });
           }
           if (f.cursor) this.sendCursor(f.cursor, f.width, f.height);
           f.release();
@@ -454,7 +456,14 @@ export class RemoteAccess {
   private traceStats(): void {
     const pc = (this.peer as unknown as { _pc?: { getStats(): Promise<Map<string, Record<string, unknown>>> } } | null)?._pc;
     void pc?.getStats().then(
-      (report) => report.forEach((v) => v["type"] === "outbound-rtp" && v["kind"] === "video" && this.trace("TETHER_TRACE_STATS", { at: Date.now(), ...v })),
+      (report) => {
+        // The bandwidth estimate the pacer paces at (times its pacing factor), from the pair in use.
+        let availableOutgoingBitrate: unknown;
+        report.forEach((v) => {
+          if (v["type"] === "candidate-pair" && v["nominated"] === true && v["availableOutgoingBitrate"] !== undefined) availableOutgoingBitrate = v["availableOutgoingBitrate"];
+        });
+        report.forEach((v) => v["type"] === "outbound-rtp" && v["kind"] === "video" && this.trace("TETHER_TRACE_STATS", { at: Date.now(), availableOutgoingBitrate, activeMap: this.d.encoderStats?.(), ...v }));
+      },
       () => {},
     );
   }

@@ -121,6 +121,17 @@ function applyFieldTrials(native: typeof import("../native/index.js")): void {
   if (process.env["TETHER_TRACE_FRAMES"] === "1") process.stderr.write(`TETHER_FIELD_TRIALS ${JSON.stringify({ trials, outcome })}\n`);
   // The core count libwebrtc sizes its encoder threads by (see agentWebRtcCores).
   // TETHER_WEBRTC_CORES replaces it ("" = libwebrtc's own count).
+  // VP8 encodes only the changed macroblocks (see enableVp8ActiveMap); TETHER_VP8_ACTIVE_MAP=0 turns it off.
+  if (process.env["TETHER_VP8_ACTIVE_MAP"] !== "0") {
+    let mapOutcome: string;
+    try {
+      const r = native.enableVp8ActiveMap();
+      mapOutcome = r.result === "ok" ? "ok" : `${r.result}: ${r.detail}`;
+    } catch (err) {
+      mapOutcome = (err as Error).message.split("\n")[0]!;
+    }
+    if (process.env["TETHER_TRACE_FRAMES"] === "1") process.stderr.write(`TETHER_VP8_ACTIVE_MAP ${JSON.stringify({ outcome: mapOutcome })}\n`);
+  }
   const env = process.env["TETHER_WEBRTC_CORES"];
   const cores = env === undefined ? native.agentWebRtcCores(cpus().length) : env === "" ? null : Number(env);
   if (cores === null) return;
@@ -151,6 +162,7 @@ async function startAccess(scope: Scope, hooks: AccessHooks, iceServers: IceServ
     SimplePeer: peer.default,
     openCapturer: () => native.ScreenCapturer.open({ damage: true }),
     openInjector: () => native.InputInjector.open(),
+    encoderStats: () => native.vp8ActiveMapStats(),
     iceServers,
     ...hooks,
   });

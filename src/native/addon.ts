@@ -117,12 +117,38 @@ export interface NativeFieldTrialsResult {
   detected?: number;
 }
 
+/** What the VP8 active-map hooks have done in this process (vp8ActiveMapStats()). */
+export interface NativeVp8ActiveMapStats {
+  /** The hooks are in place in the WebRTC module. */
+  hooked: boolean;
+  enabled: boolean;
+  /** VP8 frames the hook saw. */
+  frames: number;
+  /** Of them, encoded with an active map (the others: every macroblock: first frame, key frame, new size). */
+  mappedFrames: number;
+  /** Macroblocks marked active in the mapped frames. */
+  activeMbs: number;
+  /** Macroblocks in all frames seen. */
+  totalMbs: number;
+  /** Maps libvpx refused (those frames were encoded whole). */
+  errors: number;
+  /** Total time spent comparing frames and setting maps (ms). */
+  compareMs: number;
+  /** Total time in libvpx's encode call for the frames seen (ms). */
+  encodeMs: number;
+  /** Quantizer index (0–127) of the last encoded frame (-1: none yet). */
+  lastQuantizer: number;
+}
+
 export interface NativeAddon {
   /** Sets libwebrtc's field-trial string in the loaded module whose path ends with moduleSuffix. */
   setWebRtcFieldTrials(moduleSuffix: string, trials: string): NativeFieldTrialsResult;
   webRtcFieldTrials(moduleSuffix: string): NativeFieldTrialsResult;
   /** Makes libwebrtc's cached CPU core count (which sizes its encoder threads) answer `cores`. */
   setWebRtcCoreCount(moduleSuffix: string, cores: number): NativeFieldTrialsResult;
+  /** Hooks libwebrtc's libvpx calls so that VP8 encodes only the changed macroblocks. */
+  enableVp8ActiveMap(moduleSuffix: string): NativeFieldTrialsResult;
+  vp8ActiveMapStats(): NativeVp8ActiveMapStats;
   Capturer: new (options?: NativeCapturerOptions) => NativeCapturer;
   Injector: new (options?: { display?: string; monitor?: string }) => NativeInjector;
   backend: 'x11' | 'unsupported';

@@ -7,6 +7,7 @@
 // be set before the module creates the objects that read it (its first RTCPeerConnection).
 #pragma once
 
+#include <cstdint>
 #include <string>
 
 namespace tether {
@@ -35,6 +36,29 @@ FieldTrialsResult GetWebRtcFieldTrials(const std::string& module_suffix, std::st
 // it (VP8 at 1080p: 1 thread below 3 cores). Call before the first peer connection, like the trials.
 FieldTrialsResult SetWebRtcCoreCount(const std::string& module_suffix, int cores, int* detected,
                                      std::string* detail);
+
+// Makes libwebrtc's VP8 encoder in the loaded module encode only the macroblocks that changed
+// since its last reference frame (a libvpx active map per frame, see tether/vp8_active_map.h), by
+// hooking three entries of the vtable of its LibvpxFacade (libwebrtc's only path to libvpx):
+// codec_encode, codec_get_cx_data and codec_destroy. Every entry is checked to hold the function
+// the symbol table names before it is replaced; the originals are called from the hooks. Stays on
+// for the process; calling it again is a no-op. Call before the first peer connection.
+FieldTrialsResult EnableVp8ActiveMap(const std::string& module_suffix, std::string* detail);
+
+struct Vp8ActiveMapStats {
+  bool hooked = false;   // the hooks are in place
+  bool enabled = false;  // and maps are set
+  uint64_t frames = 0;         // VP8 frames the hook saw
+  uint64_t mapped_frames = 0;  // of them, encoded with a map (the others: every macroblock)
+  uint64_t active_mbs = 0;     // macroblocks marked active in the mapped frames
+  uint64_t total_mbs = 0;      // macroblocks in all frames seen
+  uint64_t errors = 0;         // maps libvpx refused (then the frame is encoded whole)
+  uint64_t compare_ns = 0;     // time spent comparing frames and setting maps
+  uint64_t encode_ns = 0;      // time in libvpx's vpx_codec_encode for the frames seen
+  int last_q = -1;             // quantizer index (0-127) of the last encoded frame
+};
+
+Vp8ActiveMapStats GetVp8ActiveMapStats();
 
 const char* FieldTrialsResultName(FieldTrialsResult result);
 

@@ -62,6 +62,37 @@ Napi::Value SetCoreCount(const Napi::CallbackInfo& info) {
   return out;
 }
 
+// enableVp8ActiveMap(moduleSuffix) -> {result, detail}
+Napi::Value EnableActiveMap(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 1 || !info[0].IsString())
+    throw MakeError(env, ErrorCode::kBadArgument, "enableVp8ActiveMap(moduleSuffix) takes a string");
+  std::string detail;
+  const FieldTrialsResult r = EnableVp8ActiveMap(info[0].As<Napi::String>(), &detail);
+  Napi::Object out = Napi::Object::New(env);
+  out.Set("result", FieldTrialsResultName(r));
+  out.Set("detail", detail);
+  return out;
+}
+
+// vp8ActiveMapStats() -> {hooked, enabled, frames, mappedFrames, activeMbs, totalMbs, errors}
+Napi::Value ActiveMapStats(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const Vp8ActiveMapStats s = GetVp8ActiveMapStats();
+  Napi::Object out = Napi::Object::New(env);
+  out.Set("hooked", s.hooked);
+  out.Set("enabled", s.enabled);
+  out.Set("frames", static_cast<double>(s.frames));
+  out.Set("mappedFrames", static_cast<double>(s.mapped_frames));
+  out.Set("activeMbs", static_cast<double>(s.active_mbs));
+  out.Set("totalMbs", static_cast<double>(s.total_mbs));
+  out.Set("errors", static_cast<double>(s.errors));
+  out.Set("compareMs", static_cast<double>(s.compare_ns) / 1e6);
+  out.Set("encodeMs", static_cast<double>(s.encode_ns) / 1e6);
+  out.Set("lastQuantizer", s.last_q);
+  return out;
+}
+
 }  // namespace
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
@@ -73,6 +104,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
               Napi::Function::New(env, SetFieldTrials, "setWebRtcFieldTrials"));
   exports.Set("webRtcFieldTrials", Napi::Function::New(env, GetFieldTrials, "webRtcFieldTrials"));
   exports.Set("setWebRtcCoreCount", Napi::Function::New(env, SetCoreCount, "setWebRtcCoreCount"));
+  exports.Set("enableVp8ActiveMap", Napi::Function::New(env, EnableActiveMap, "enableVp8ActiveMap"));
+  exports.Set("vp8ActiveMapStats", Napi::Function::New(env, ActiveMapStats, "vp8ActiveMapStats"));
   return exports;
 }
 

@@ -1,15 +1,25 @@
-// Linux/ELF: find webrtc::field_trial functions in a loaded module's .symtab and call them.
+// Linux/ELF: find webrtc::field_trial functions in a loaded module's .symtab and call them; hook
+// libwebrtc's libvpx calls to give VP8 an active map (see tether/vp8_active_map.h).
 #include <elf.h>
 #include <fcntl.h>
 #include <link.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
+#include <atomic>
+#include <cstdio>
 #include <cstring>
+#include <memory>
 #include <mutex>
+#include <unordered_map>
 #include <vector>
 
+#include <vpx/vp8cx.h>
+#include <vpx/vpx_encoder.h>
+
+#include "tether/vp8_active_map.h"
 #include "tether/webrtc_field_trials.h"
 
 namespace tether {
@@ -99,7 +109,8 @@ class MappedFile {
 // Resolves the runtime addresses of `names` (defined functions or objects in .symtab). Returns kOk
 // only if the file is the one loaded (same program headers) and every name was found.
 FieldTrialsResult Resolve(const std::string& suffix, const std::vector<Wanted>& names,
-                          std::vector<void*>* addrs, std::string* detail) {
+                          std::vector<void*>* addrs, std::string* detail,
+                          std::vector<size_t>* sizes = nullptr) {
   LoadedModule mod;
   if (!FindModule(suffix, &mod)) {
     *detail = "no loaded module ends with " + suffix;
@@ -119,6 +130,7 @@ FieldTrialsResult Resolve(const std::string& suffix, const std::vector<Wanted>& 
   }
   const auto* sh = file.At<ElfW(Shdr)>(eh->e_shoff, eh->e_shnum);
   addrs->assign(names.size(), nullptr);
+  if (sizes != nullptr) sizes->assign(names.size(), 0);
   size_t found = 0;
   for (size_t i = 0; sh != nullptr && i < eh->e_shnum && found < names.size(); ++i) {
     if (sh[i].sh_type != SHT_SYMTAB || sh[i].sh_entsize != sizeof(ElfW(Sym)) ||
@@ -139,6 +151,7 @@ FieldTrialsResult Resolve(const std::string& suffix, const std::vector<Wanted>& 
             sym.st_size >= names[n].min_size && strnlen(name, max) < max &&
             std::strcmp(name, names[n].name) == 0) {
           (*addrs)[n] = reinterpret_cast<void*>(mod.bias + sym.st_value);
+          if (sizes != nullptr) (*sizes)[n] = sym.st_size;
           ++found;
         }
       }
@@ -154,6 +167,158 @@ FieldTrialsResult Resolve(const std::string& suffix, const std::vector<Wanted>& 
 }
 
 std::mutex g_mutex;
+
+// ---- VP8 active map: hooks in the vtable of libwebrtc's LibvpxFacade (its only path to libvpx).
+
+constexpr const char kFacadeVtable[] = "_ZTVN6webrtc12_GLOBAL__N_112LibvpxFacadeE";
+constexpr const char kFacadeEncode[] =
+    "_ZNK6webrtc12_GLOBAL__N_112LibvpxFacade12codec_encodeEP13vpx_codec_ctxPK9vpx_imagelmlm";
+constexpr const char kFacadeGetCxData[] =
+    "_ZNK6webrtc12_GLOBAL__N_112LibvpxFacade17codec_get_cx_dataEP13vpx_codec_ctxPPKv";
+constexpr const char kFacadeDestroy[] =
+    "_ZNK6webrtc12_GLOBAL__N_112LibvpxFacade13codec_destroyEP13vpx_codec_ctx";
+constexpr const char kCodecControl[] = "vpx_codec_control_";
+constexpr const char kVp8EncoderName[] = "WebM Project VP8 Encoder";
+
+// The facade's member functions as called through the vtable: `this` first.
+using EncodeFn = vpx_codec_err_t (*)(const void*, vpx_codec_ctx_t*, const vpx_image_t*,
+                                     vpx_codec_pts_t, unsigned long, vpx_enc_frame_flags_t,
+                                     unsigned long);
+using GetCxDataFn = const vpx_codec_cx_pkt_t* (*)(const void*, vpx_codec_ctx_t*,
+                                                  vpx_codec_iter_t*);
+using DestroyFn = vpx_codec_err_t (*)(const void*, vpx_codec_ctx_t*);
+using ControlFn = vpx_codec_err_t (*)(vpx_codec_ctx_t*, int, ...);
+
+std::atomic<EncodeFn> g_encode{nullptr};
+std::atomic<GetCxDataFn> g_get_cx_data{nullptr};
+std::atomic<DestroyFn> g_destroy{nullptr};
+std::atomic<ControlFn> g_control{nullptr};
+std::atomic<bool> g_map_enabled{false};
+
+struct EncoderState {
+  Vp8ActiveMapTracker tracker;
+  bool awaiting_frame = false;  // encoded, its frame packet not seen yet
+  bool updates_last = false;
+};
+
+std::mutex g_states_mutex;
+std::unordered_map<vpx_codec_ctx_t*, std::unique_ptr<EncoderState>>* g_states = nullptr;
+
+std::atomic<uint64_t> g_frames{0}, g_mapped{0}, g_active_mbs{0}, g_total_mbs{0}, g_errors{0};
+std::atomic<uint64_t> g_compare_ns{0}, g_encode_ns{0};
+std::atomic<int> g_last_q{-1};
+
+uint64_t NowNs() {
+  timespec ts{};
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<uint64_t>(ts.tv_sec) * 1000000000u + static_cast<uint64_t>(ts.tv_nsec);
+}
+
+bool IsVp8Encoder(const vpx_codec_ctx_t* ctx) {
+  return ctx != nullptr && ctx->name != nullptr &&
+         std::strncmp(ctx->name, kVp8EncoderName, sizeof(kVp8EncoderName) - 1) == 0;
+}
+
+vpx_codec_err_t HookedEncode(const void* self, vpx_codec_ctx_t* ctx, const vpx_image_t* img,
+                             vpx_codec_pts_t pts, unsigned long duration,
+                             vpx_enc_frame_flags_t flags, unsigned long deadline) {
+  if (img != nullptr && IsVp8Encoder(ctx) && g_map_enabled.load(std::memory_order_relaxed)) {
+    const uint64_t t0 = NowNs();
+    std::lock_guard<std::mutex> lock(g_states_mutex);
+    auto& slot = (*g_states)[ctx];
+    if (!slot) slot = std::make_unique<EncoderState>();
+    EncoderState& st = *slot;
+    const bool key = (flags & VPX_EFLAG_FORCE_KF) != 0;
+    const auto decision =
+        st.tracker.Prepare(*img, (flags & VP8_EFLAG_NO_REF_LAST) == 0, key);
+    vpx_active_map_t map{};
+    map.rows = st.tracker.rows();
+    map.cols = st.tracker.cols();
+    map.active_map = decision == Vp8ActiveMapTracker::Decision::kUseMap ? st.tracker.map() : nullptr;
+    // A map of nullptr with the right size turns the map off (libvpx vp8_set_active_map).
+    const vpx_codec_err_t err = g_control.load()(ctx, VP8E_SET_ACTIVEMAP, &map);
+    if (err != VPX_CODEC_OK) {
+      ++g_errors;
+      if (map.active_map != nullptr) {  // never leave an older map in force
+        map.active_map = nullptr;
+        g_control.load()(ctx, VP8E_SET_ACTIVEMAP, &map);
+      }
+    } else if (map.active_map != nullptr) {
+      ++g_mapped;
+      g_active_mbs += st.tracker.active();
+    }
+    ++g_frames;
+    g_total_mbs += static_cast<uint64_t>(map.rows) * map.cols;
+    st.awaiting_frame = true;
+    st.updates_last = key || (flags & VP8_EFLAG_NO_UPD_LAST) == 0;
+    const uint64_t t1 = NowNs();
+    g_compare_ns += t1 - t0;
+    const vpx_codec_err_t r = g_encode.load()(self, ctx, img, pts, duration, flags, deadline);
+    g_encode_ns += NowNs() - t1;
+    return r;
+  }
+  return g_encode.load()(self, ctx, img, pts, duration, flags, deadline);
+}
+
+const vpx_codec_cx_pkt_t* HookedGetCxData(const void* self, vpx_codec_ctx_t* ctx,
+                                          vpx_codec_iter_t* iter) {
+  const vpx_codec_cx_pkt_t* pkt = g_get_cx_data.load()(self, ctx, iter);
+  if (pkt != nullptr && pkt->kind == VPX_CODEC_CX_FRAME_PKT && IsVp8Encoder(ctx)) {
+    std::lock_guard<std::mutex> lock(g_states_mutex);
+    auto it = g_states->find(ctx);
+    if (it != g_states->end() && it->second->awaiting_frame) {
+      it->second->awaiting_frame = false;
+      int q = -1;
+      if (g_control.load()(ctx, VP8E_GET_LAST_QUANTIZER, &q) != VPX_CODEC_OK) q = -1;
+      g_last_q = q;
+      it->second->tracker.Encoded(it->second->updates_last, q);
+    }
+  }
+  return pkt;
+}
+
+vpx_codec_err_t HookedDestroy(const void* self, vpx_codec_ctx_t* ctx) {
+  {
+    std::lock_guard<std::mutex> lock(g_states_mutex);
+    g_states->erase(ctx);  // a new encoder at the same address starts over
+  }
+  return g_destroy.load()(self, ctx);
+}
+
+// The protection of the page holding `addr` (PROT_* bits), from /proc/self/maps; -1 if unknown.
+int PageProtection(uintptr_t addr) {
+  std::unique_ptr<FILE, int (*)(FILE*)> f(std::fopen("/proc/self/maps", "re"), &std::fclose);
+  if (!f) return -1;
+  char line[512];
+  while (std::fgets(line, sizeof(line), f.get()) != nullptr) {
+    unsigned long lo = 0, hi = 0;
+    char perms[5] = {};
+    if (std::sscanf(line, "%lx-%lx %4s", &lo, &hi, perms) != 3) continue;
+    if (addr < lo || addr >= hi) continue;
+    return (perms[0] == 'r' ? PROT_READ : 0) | (perms[1] == 'w' ? PROT_WRITE : 0) |
+           (perms[2] == 'x' ? PROT_EXEC : 0);
+  }
+  return -1;
+}
+
+// Replaces the vtable slot `slot` (holding `expected`) with `hook`, restoring the page protection.
+bool WriteSlot(void** slot, void* hook, std::string* detail) {
+  const auto addr = reinterpret_cast<uintptr_t>(slot);
+  const int prot = PageProtection(addr);
+  if (prot < 0) {
+    *detail = "cannot read the page protection of the vtable";
+    return false;
+  }
+  const long page = sysconf(_SC_PAGESIZE);
+  void* start = reinterpret_cast<void*>(addr & ~static_cast<uintptr_t>(page - 1));
+  if ((prot & PROT_WRITE) == 0 && mprotect(start, static_cast<size_t>(page), prot | PROT_WRITE) != 0) {
+    *detail = "cannot make the vtable writable";
+    return false;
+  }
+  __atomic_store_n(slot, hook, __ATOMIC_SEQ_CST);
+  if ((prot & PROT_WRITE) == 0) mprotect(start, static_cast<size_t>(page), prot);
+  return true;
+}
 
 }  // namespace
 
@@ -199,6 +364,72 @@ FieldTrialsResult SetWebRtcCoreCount(const std::string& module_suffix, int cores
     return FieldTrialsResult::kSymbolNotFound;
   }
   return FieldTrialsResult::kOk;
+}
+
+FieldTrialsResult EnableVp8ActiveMap(const std::string& module_suffix, std::string* detail) {
+  std::lock_guard<std::mutex> lock(g_mutex);
+  if (g_encode.load() != nullptr) {  // hooked before: just on again
+    g_map_enabled = true;
+    return FieldTrialsResult::kOk;
+  }
+  std::vector<void*> addrs;
+  std::vector<size_t> sizes;
+  const FieldTrialsResult r =
+      Resolve(module_suffix,
+              {{kFacadeVtable, STT_OBJECT, 8 * sizeof(void*)},
+               {kFacadeEncode, STT_FUNC, 0},
+               {kFacadeGetCxData, STT_FUNC, 0},
+               {kFacadeDestroy, STT_FUNC, 0},
+               {kCodecControl, STT_FUNC, 0}},
+              &addrs, detail, &sizes);
+  if (r != FieldTrialsResult::kOk) return r;
+  // Find each function's slot in the vtable: exactly one each, or the layout is not the one known.
+  auto** table = static_cast<void**>(addrs[0]);
+  void** slots[3] = {nullptr, nullptr, nullptr};
+  for (size_t i = 0; i < sizes[0] / sizeof(void*); ++i) {
+    for (int f = 0; f < 3; ++f) {
+      if (table[i] != addrs[1 + f]) continue;
+      if (slots[f] != nullptr) {
+        *detail = "the LibvpxFacade vtable holds a function twice";
+        return FieldTrialsResult::kSymbolNotFound;
+      }
+      slots[f] = &table[i];
+    }
+    if (slots[0] && slots[1] && slots[2]) break;
+  }
+  if (!slots[0] || !slots[1] || !slots[2]) {
+    *detail = "the LibvpxFacade vtable does not hold codec_encode, codec_get_cx_data and codec_destroy";
+    return FieldTrialsResult::kSymbolNotFound;
+  }
+  g_states = new std::unordered_map<vpx_codec_ctx_t*, std::unique_ptr<EncoderState>>();  // for the process
+  g_control = reinterpret_cast<ControlFn>(addrs[4]);
+  g_encode = reinterpret_cast<EncodeFn>(addrs[1]);
+  g_get_cx_data = reinterpret_cast<GetCxDataFn>(addrs[2]);
+  g_destroy = reinterpret_cast<DestroyFn>(addrs[3]);
+  g_map_enabled = true;
+  // Destroy and frame-packet hooks first, so that an encode seen by the hook always gets both.
+  if (!WriteSlot(slots[2], reinterpret_cast<void*>(&HookedDestroy), detail) ||
+      !WriteSlot(slots[1], reinterpret_cast<void*>(&HookedGetCxData), detail) ||
+      !WriteSlot(slots[0], reinterpret_cast<void*>(&HookedEncode), detail)) {
+    g_map_enabled = false;
+    return FieldTrialsResult::kModuleMismatch;
+  }
+  return FieldTrialsResult::kOk;
+}
+
+Vp8ActiveMapStats GetVp8ActiveMapStats() {
+  Vp8ActiveMapStats s;
+  s.hooked = g_encode.load() != nullptr;
+  s.enabled = g_map_enabled.load();
+  s.frames = g_frames.load();
+  s.mapped_frames = g_mapped.load();
+  s.active_mbs = g_active_mbs.load();
+  s.total_mbs = g_total_mbs.load();
+  s.errors = g_errors.load();
+  s.compare_ns = g_compare_ns.load();
+  s.last_q = g_last_q.load();
+  s.encode_ns = g_encode_ns.load();
+  return s;
 }
 
 }  // namespace tether

@@ -98,4 +98,11 @@ FieldTrialsResult SetWebRtcCoreCount(const std::string&, int, int* detected, std
   return FieldTrialsResult::kUnsupported;
 }
 
+FieldTrialsResult EnableVp8ActiveMap(const std::string&, std::string* detail) {
+  *detail = "hooking libvpx in a WebRTC module is only implemented for Linux";
+  return FieldTrialsResult::kUnsupported;
+}
+
+Vp8ActiveMapStats GetVp8ActiveMapStats() { return Vp8ActiveMapStats{}; }
+
 }  // namespace tether
