@@ -25,8 +25,10 @@
 // Everything started here is stopped on the way out, also on failure and on Ctrl+C. Loopback only.
 //
 // Environment: BENCH_CHANGES (changes per scenario, default 200), BENCH_IDLE_S (default 8),
-// BENCH_SYSTEMS (comma list of tether,tether-chromium,tether-webrtc-defaults,x11vnc,x11vnc-tuned; default tether,tether-chromium,x11vnc;
-// tether-webrtc-defaults runs the agent with TETHER_WEBRTC_FIELD_TRIALS="" and TETHER_WEBRTC_CORES="" (libwebrtc's defaults: no
+// BENCH_SYSTEMS (comma list of tether,tether-chromium,tether-webrtc-defaults,tether-no-active-map,tether-no-burst,x11vnc,x11vnc-tuned;
+// default tether,tether-chromium,x11vnc; tether-no-active-map runs the agent with TETHER_VP8_ACTIVE_MAP=0, tether-no-burst
+// without WebRTC-BurstyPacer (A/B of one tuning in the same run);
+// tether-webrtc-defaults runs the agent with TETHER_WEBRTC_FIELD_TRIALS="", TETHER_WEBRTC_CORES="" and TETHER_VP8_ACTIVE_MAP=0 (libwebrtc's defaults: no
 // zero playout delay, one VP8 thread on 2 cores); x11vnc-tuned adds x11vnc with -defer 0 -wait 1 -nowait_bog),
 // BENCH_NOTE (a line recorded with the results), BENCH_OUT (file stem, default latency), BENCH_DEBUG=1 (stack traces),
 // BENCH_TRACE_FILE (append the agent's trace lines to this file, for timelines with perf).
@@ -42,6 +44,7 @@ import type { Browser, CDPSession, Page } from 'playwright-core';
 import WebSocket from 'ws';
 
 import { pb, type BrokerToConsole } from '../src/proto/wire.js';
+import { AGENT_FIELD_TRIALS } from '../src/native/field-trials.js';
 import { startXvfb, type Xvfb } from '../test/support/xvfb.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -317,15 +320,20 @@ class NodeReceiver implements Viewer {
       return this.lastInbound;
     }
     let out: Record<string, number> = {};
+    let transport = 0;
     report.forEach((v: Record<string, unknown>) => {
       if (v['type'] === 'inbound-rtp' && (v['kind'] === 'video' || v['mediaType'] === 'video')) out = v as Record<string, number>;
+      if (v['type'] === 'transport') transport += Number(v['bytesReceived'] ?? 0);
     });
+    out = { ...out, transportBytesReceived: transport };
     this.lastInbound = out;
     return out;
   }
 
+  /** Everything the viewer's transport received (video with its padding, RTCP, data channels). */
   async bytesReceived(): Promise<number> {
-    return (await this.inbound())['bytesReceived'] ?? 0;
+    const s = await this.inbound();
+    return s['transportBytesReceived'] ?? s['bytesReceived'] ?? 0;
   }
 
   click(x: number, y: number): void {
@@ -639,8 +647,12 @@ class ChromiumViewer implements Viewer {
       const pc = ${PAGE_PC};
       if (!pc) return null;
       let out = null;
-      (await pc.getStats()).forEach((v) => { if (v.type === 'inbound-rtp' && v.kind === 'video') out = v; });
-      return out && JSON.parse(JSON.stringify(out));
+      let transport = 0;
+      (await pc.getStats()).forEach((v) => {
+        if (v.type === 'inbound-rtp' && v.kind === 'video') out = v;
+        if (v.type === 'transport') transport += v.bytesReceived ?? 0;
+      });
+      return out && { ...JSON.parse(JSON.stringify(out)), transportBytesReceived: transport };
     })()`;
     const report = await Promise.race([this.page.evaluate(script).catch(() => null), sleep(2000).then(() => undefined)]);
     if (report === undefined) console.error('  (getStats in the page did not answer within 2 s)');
@@ -648,8 +660,10 @@ class ChromiumViewer implements Viewer {
     return this.lastInbound;
   }
 
+  /** Everything the viewer's transport received (video with its padding, RTCP, data channels). */
   async bytesReceived(): Promise<number> {
-    return (await this.inbound())['bytesReceived'] ?? 0;
+    const s = await this.inbound();
+    return s['transportBytesReceived'] ?? s['bytesReceived'] ?? 0;
   }
 
   click(x: number, y: number): void {
@@ -1420,9 +1434,16 @@ function rtpDelta(a: Record<string, number> | undefined, b: Record<string, numbe
 const fmt = (n: number | null | undefined, d = 1): string => (n === null || n === undefined || Number.isNaN(n) ? '–' : n.toFixed(d));
 const fmtBps = (b: number): string => (b >= 1e6 ? `${(b / 1e6).toFixed(2)} Mbit/s` : `${(b / 1e3).toFixed(1)} kbit/s`);
 
+/** Agent variants for an A/B in the same run: the environment each one's agent gets. */
+const AGENT_VARIANTS: Record<string, Record<string, string>> = {
+  'tether-webrtc-defaults': { TETHER_WEBRTC_FIELD_TRIALS: '', TETHER_WEBRTC_CORES: '', TETHER_VP8_ACTIVE_MAP: '0' },
+  'tether-no-active-map': { TETHER_VP8_ACTIVE_MAP: '0' },
+  'tether-no-burst': { TETHER_WEBRTC_FIELD_TRIALS: AGENT_FIELD_TRIALS.replace(/WebRTC-BurstyPacer\/[^/]*\//, '') },
+};
+
 /** What each system needs from Debian, checked before anything starts: one readable line if missing. */
 function checkSystems(): void {
-  const known = ['tether', 'tether-chromium', 'tether-webrtc-defaults', 'x11vnc', 'x11vnc-tuned'];
+  const known = ['tether', 'tether-chromium', ...Object.keys(AGENT_VARIANTS), 'x11vnc', 'x11vnc-tuned'];
   const unknown = SYSTEMS.filter((s) => !known.includes(s));
   if (unknown.length) throw new Error(`BENCH_SYSTEMS: unknown ${unknown.join(', ')} (known: ${known.join(', ')})`);
   if (SYSTEMS.includes('tether-chromium') && !existsSync('/usr/bin/chromium')) {
@@ -1449,10 +1470,10 @@ async function main(): Promise<void> {
 
     for (const system of SYSTEMS) {
       await paintBackground(painter);
-      if (system === 'tether' || system === 'tether-webrtc-defaults' || system === 'tether-chromium') {
+      if (system === 'tether' || system === 'tether-chromium' || system in AGENT_VARIANTS) {
         const kind = system === 'tether-chromium' ? 'chromium' : 'node';
         console.error(`${system}: broker, agent, ${kind === 'chromium' ? 'console in headless Chromium' : 'Node receiver'}…`);
-        const { viewer, trace } = await startTether(xvfb.display, system === 'tether-webrtc-defaults' ? { TETHER_WEBRTC_FIELD_TRIALS: '', TETHER_WEBRTC_CORES: '' } : {}, kind);
+        const { viewer, trace } = await startTether(xvfb.display, AGENT_VARIANTS[system] ?? {}, kind);
         const in0 = await viewer.inbound();
         const st0 = await agentStats(trace, viewer.serverPid);
         // Sender and receiver stats between the scenarios, so that encode, pacing and decode can be
@@ -1518,7 +1539,7 @@ async function main(): Promise<void> {
   const base = (scenario: string, sys = 'x11vnc') => results.find((r) => r.system === sys && r.scenario === scenario);
   const lines: string[] = [];
   lines.push(`Latency benchmark, ${date.slice(0, 10)} (${date}), ${cores} cores (${model}), Node ${process.version}, ${W}x${H}x24 Xvfb, loopback.`);
-  lines.push(`${CHANGES} changes per scenario, each after the previous was seen plus a random 15–50 ms gap; latency = X server drew the change (painter's XSync returned) → decoded frame at the viewer whose pixels show the new colour (tether-chromium: the console page's requestVideoFrameCallback for that frame). CPU = the agent (or x11vnc) process, user+sys from /proc/<pid>/stat over the scenario, % of one core. bit/s = RTP bytesReceived (getStats) for Tether, socket bytes for RFB. Idle: after ${IDLE_SETTLE_MS / 1000} s without change, over ${IDLE_S} s.`);
+  lines.push(`${CHANGES} changes per scenario, each after the previous was seen plus a random 15–50 ms gap; latency = X server drew the change (painter's XSync returned) → decoded frame at the viewer whose pixels show the new colour (tether-chromium: the console page's requestVideoFrameCallback for that frame). CPU = the agent (or x11vnc) process, user+sys from /proc/<pid>/stat over the scenario, % of one core. bit/s = everything the viewer's transport received for Tether (getStats transport bytesReceived: video and its padding, RTCP, data channels), socket bytes for RFB. Idle: after ${IDLE_SETTLE_MS / 1000} s without change, over ${IDLE_S} s.`);
   if (process.env['BENCH_NOTE']) lines.push(`Note: ${process.env['BENCH_NOTE']}`);
   lines.push('');
   lines.push('| system | scenario | p50 ms | p95 ms | max ms | n (missed) | fps | CPU % of a core | bit/s | p50 vs x11vnc | p50 vs x11vnc tuned |');

@@ -251,6 +251,45 @@ describe('native screen capture (X11, Xvfb)', () => {
     }
   });
 
+  it('ends a wait when the pointer moves on a still screen (XInput 2), so the pointer needs no polling', async () => {
+    const injector = InputInjector.open({ display: xvfb.display });
+    const capturer = ScreenCapturer.open({ display: xvfb.display });
+    try {
+      expect(capturer.pointerEvents).toBe(true);
+      injector.moveMouse(100, 100);
+      bgra(await capturer.capture({ cursor: true })).release();
+      bgra(await capturer.capture({ cursor: true })).release(); // settled
+
+      // Nothing moves: the wait runs its length.
+      let t = performance.now();
+      const still = bgra(await capturer.capture({ waitMs: 300, cursor: true }));
+      expect(performance.now() - t).toBeGreaterThanOrEqual(290);
+      still.release();
+
+      // A move (XTest, like the agent's own input) ends an 8 s wait at once, with the new position.
+      t = performance.now();
+      const pending = capturer.capture({ waitMs: 8000, cursor: true });
+      await new Promise((r) => setTimeout(r, 100));
+      injector.moveMouse(640, 360);
+      const moved = bgra(await pending);
+      expect(performance.now() - t).toBeLessThan(2000);
+      expect(moved.cursor).toMatchObject({ x: 640, y: 360 });
+      expect(moved.updatedRects).toEqual([]);
+      moved.release();
+
+      // A second move right after is held back to the 16 ms cadence, not dropped.
+      injector.moveMouse(650, 370);
+      t = performance.now();
+      const next = bgra(await capturer.capture({ waitMs: 8000, cursor: true }));
+      expect(performance.now() - t).toBeLessThan(1000);
+      expect(next.cursor).toMatchObject({ x: 650, y: 370 });
+      next.release();
+    } finally {
+      injector.close();
+      capturer.close();
+    }
+  });
+
   it('rejects a waitMs outside 0..10000 with ERR_BAD_ARGUMENT', async () => {
     const capturer = ScreenCapturer.open({ display: xvfb.display });
     try {

@@ -100,9 +100,10 @@ export function withBitrateHints(sdp: string): string {
 }
 
 /**
- * How long one capture waits for the display to report a change (ms), while the screen or pointer
- * moved recently and once it has been still for IDLE_AFTER_MS. X reports no event for a pointer
- * move alone, so these bound how late such a move is seen; a screen change ends the wait at once.
+ * Without XInput 2 (capturer.pointerEvents false), how long one capture waits for the display to
+ * report a change (ms), while the screen or pointer moved recently and once it has been still for
+ * IDLE_AFTER_MS: core X reports no event for a pointer move alone, so these bound how late such a
+ * move is seen. A screen change ends the wait at once; with XInput 2 a pointer move does too.
  */
 const ACTIVE_WAIT_MS = 33;
 const IDLE_AFTER_MS = 5000;
@@ -110,10 +111,15 @@ const IDLE_WAIT_MS = 100;
 /**
  * Once this long without a frame, one goes out anyway (a repeat), so that a receiver that lost the
  * last one recovers: while the screen is busy, and once it has been still for IDLE_AFTER_MS (lost
- * packets are re-sent by NACK anyway; each repeat costs a 1080p encode, ~1.5 % of a core a second).
+ * packets are re-sent by NACK anyway). The idle one stays below libwebrtc's receive timeout: a
+ * receiver (Chromium's too) that gets no frame for 3 s asks for a key frame, and that key frame
+ * cost ≈40 ms of CPU and ≈100 kB at every idle repeat (seen at 5 s: keyFramesEncoded rose by one
+ * per repeat). An unchanged repeat is cheap: the VP8 active map marks nothing in it.
  */
 const KEEPALIVE_MS = 1000;
-const IDLE_KEEPALIVE_MS = 5000;
+const IDLE_KEEPALIVE_MS = 2500;
+/** Unchanged stats (see sendStats) are repeated this often. */
+const STATS_REPEAT_MS = 10_000;
 
 const clamp01 = (v: number | null | undefined) => Math.min(Math.max(Number.isFinite(v) ? (v as number) : 0, 0), 0.999999);
 
@@ -132,6 +138,8 @@ export class RemoteAccess {
   private lastShape = -1;
   private framesSent = 0;
   private inputsDropped = 0;
+  private lastStatsKey = "";
+  private lastStatsAt = 0;
   private area = { width: 0, height: 0 };
 
   constructor(
@@ -279,7 +287,10 @@ export class RemoteAccess {
         if (!incremental) buf = new Uint8Array(bytes);
         const idle = started - lastActivity >= IDLE_AFTER_MS;
         const keepalive = idle ? IDLE_KEEPALIVE_MS : KEEPALIVE_MS;
-        const waitMs = Math.max(0, Math.min(idle ? IDLE_WAIT_MS : ACTIVE_WAIT_MS, Math.ceil(lastSent + keepalive - started)));
+        // With pointer events (XInput 2) the wait ends on a change or a pointer move: no polling,
+        // only the keepalive bounds it. Without, short waits poll the pointer.
+        const bound = this.capturer.pointerEvents === true ? keepalive : idle ? IDLE_WAIT_MS : ACTIVE_WAIT_MS;
+        const waitMs = Math.max(0, Math.min(bound, Math.ceil(lastSent + keepalive - started)));
         const r = await this.capturer.capture({ format: "i420", into: buf!, incremental, cursor: true, waitMs });
         if (this.stopped) break;
         let sent = false;
@@ -468,16 +479,27 @@ export class RemoteAccess {
     );
   }
 
+  /**
+   * Once a second, the capture rate and counters for the viewer's status line; when nothing changed
+   * (an idle screen: "0 fps" again) only every STATS_REPEAT_MS, so that a still screen costs no
+   * data-channel traffic (each message is SCTP work on both sides).
+   */
   private sendStats(): void {
-    this.sendControl({
-      stats: {
-        captureFps: this.framesSent,
-        width: this.area.width,
-        height: this.area.height,
-        inputsDropped: this.inputsDropped,
-        sentAtMs: Date.now(),
-      },
-    });
+    const now = Date.now();
+    const key = `${this.framesSent} ${this.area.width}x${this.area.height} ${this.inputsDropped}`;
+    if (key !== this.lastStatsKey || now - this.lastStatsAt >= STATS_REPEAT_MS) {
+      this.sendControl({
+        stats: {
+          captureFps: this.framesSent,
+          width: this.area.width,
+          height: this.area.height,
+          inputsDropped: this.inputsDropped,
+          sentAtMs: now,
+        },
+      });
+      this.lastStatsKey = key;
+      this.lastStatsAt = now;
+    }
     this.framesSent = 0;
   }
 }

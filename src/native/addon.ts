@@ -70,6 +70,8 @@ export interface NativeCapturer {
   stats(): { captures: number; cpuMs: number };
   readonly area: NativeRect;
   readonly damageTracking: boolean;
+  /** The display reports pointer motion (XInput 2): a capture wait also ends when the pointer moved. */
+  readonly pointerEvents: boolean;
   readonly closed: boolean;
 }
 

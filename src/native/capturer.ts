@@ -144,6 +144,15 @@ export class ScreenCapturer {
     return this.native.area;
   }
 
+  /**
+   * True when the display reports pointer motion: a capture's wait (waitMs) then also ends when the
+   * pointer moved (at most every 16 ms), so the pointer is followed on a still screen without
+   * polling. False (no XInput 2): poll with short waits to follow the pointer.
+   */
+  get pointerEvents(): boolean {
+    return this.native.pointerEvents;
+  }
+
   /** False when the display lacks XDamage and every frame is a full grab. */
   get damageTracking(): boolean {
     return this.native.damageTracking;

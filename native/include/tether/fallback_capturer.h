@@ -23,6 +23,8 @@ class FallbackScreenCapturer final : public ScreenCapturer {
   bool damage_tracking() const override;
   void Close() override;
   bool ChangePending() override;
+  bool pointer_events() const override;
+  int HeldBackMs() override;
   bool WaitForChange(int timeout_ms) override;
   void Wake() override;
 

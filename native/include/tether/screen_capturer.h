@@ -74,6 +74,14 @@ class ScreenCapturer {
   // so a caller waits without holding its lock. Wait returns true when woken before the timeout.
   // Defaults, for capturers that cannot tell: always pending, no waiting.
   virtual bool ChangePending() { return true; }
+  // True when the display reports pointer motion: then ChangePending() also answers a moved
+  // pointer (at most once per kCursorIntervalMs, counted from the last CaptureCursor), and a
+  // caller need not poll to follow the pointer on a still screen.
+  virtual bool pointer_events() const { return false; }
+  // How long until a change held back by that interval becomes pending (ms), or -1 for none: a
+  // waiting caller waits at most this long before asking ChangePending() again.
+  virtual int HeldBackMs() { return -1; }
+  static constexpr int kCursorIntervalMs = 16;
   virtual bool WaitForChange(int timeout_ms) {
     (void)timeout_ms;
     return true;

@@ -91,13 +91,17 @@ class CaptureWorker final : public Napi::AsyncWorker {
     if (wait_ms_ <= 0) return;
     const int64_t deadline = MonotonicNs() + int64_t{wait_ms_} * 1000000;
     for (;;) {
+      int held_ms = -1;  // a held-back change (pointer motion) is due in this long
       {
         std::lock_guard<std::mutex> lock(core_->mutex);
         if (core_->closed.load() || core_->capturer->ChangePending()) return;
+        held_ms = core_->capturer->HeldBackMs();
       }
       const int64_t left_ns = deadline - MonotonicNs();
       if (left_ns <= 0) return;
-      core_->capturer->WaitForChange(static_cast<int>((left_ns + 999999) / 1000000));
+      int wait_ms = static_cast<int>((left_ns + 999999) / 1000000);
+      if (held_ms >= 0) wait_ms = std::min(wait_ms, std::max(1, held_ms));
+      core_->capturer->WaitForChange(wait_ms);
     }
   }
 
@@ -243,6 +247,7 @@ Napi::Function CapturerWrap::Define(Napi::Env env) {
                          InstanceMethod<&CapturerWrap::Stats>("stats"),
                          InstanceAccessor<&CapturerWrap::GetArea>("area"),
                          InstanceAccessor<&CapturerWrap::GetDamageTracking>("damageTracking"),
+                         InstanceAccessor<&CapturerWrap::GetPointerEvents>("pointerEvents"),
                          InstanceAccessor<&CapturerWrap::GetClosed>("closed"),
                      });
 }
@@ -411,6 +416,13 @@ Napi::Value CapturerWrap::GetDamageTracking(const Napi::CallbackInfo& info) {
   RequireOpen(env);
   std::lock_guard<std::mutex> lock(core_->mutex);
   return Napi::Boolean::New(env, core_->capturer->damage_tracking());
+}
+
+Napi::Value CapturerWrap::GetPointerEvents(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  RequireOpen(env);
+  std::lock_guard<std::mutex> lock(core_->mutex);
+  return Napi::Boolean::New(env, core_->capturer->pointer_events());
 }
 
 Napi::Value CapturerWrap::GetClosed(const Napi::CallbackInfo& info) {

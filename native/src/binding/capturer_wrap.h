@@ -47,6 +47,7 @@ class CapturerWrap final : public Napi::ObjectWrap<CapturerWrap> {
   Napi::Value Stats(const Napi::CallbackInfo& info);
   Napi::Value GetArea(const Napi::CallbackInfo& info);
   Napi::Value GetDamageTracking(const Napi::CallbackInfo& info);
+  Napi::Value GetPointerEvents(const Napi::CallbackInfo& info);
   Napi::Value GetClosed(const Napi::CallbackInfo& info);
 
   std::shared_ptr<CapturerCore> core_;

@@ -37,6 +37,12 @@ bool FallbackScreenCapturer::damage_tracking() const {
 bool FallbackScreenCapturer::ChangePending() {
   return active()->ChangePending();
 }
+bool FallbackScreenCapturer::pointer_events() const {
+  return active()->pointer_events();
+}
+int FallbackScreenCapturer::HeldBackMs() {
+  return active()->HeldBackMs();
+}
 // Start() chose the active capturer before any capture could wait, so reading it here is safe.
 bool FallbackScreenCapturer::WaitForChange(int timeout_ms) {
   return active()->WaitForChange(timeout_ms);

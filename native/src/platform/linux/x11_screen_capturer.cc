@@ -79,6 +79,25 @@ Status X11ScreenCapturer::Start() {
   if (has_xfixes_) {
     XFixesSelectCursorInput(dpy, conn_->root(), XFixesDisplayCursorNotifyMask);
   }
+  // Pointer motion as events (XInput 2.2), so that the pointer is followed without polling: raw
+  // motion from every device (also XTest's), and motion on the root window (also warps, which
+  // make no raw motion). Without XInput 2 the caller polls (pointer_events() false).
+  int xi_event = 0, xi_error = 0, xi_major = 2, xi_minor = 2;
+  if (XQueryExtension(dpy, "XInputExtension", &xi_opcode_, &xi_event, &xi_error) &&
+      XIQueryVersion(dpy, &xi_major, &xi_minor) == 0 &&
+      (xi_major > 2 || (xi_major == 2 && xi_minor >= 2))) {
+    unsigned char bits[XIMaskLen(XI_LASTEVENT)] = {};
+    XISetMask(bits, XI_RawMotion);
+    XISetMask(bits, XI_Motion);
+    XIEventMask mask{};
+    mask.deviceid = XIAllMasterDevices;
+    mask.mask_len = sizeof bits;
+    mask.mask = bits;
+    XErrorTrap trap(dpy);
+    XISelectEvents(dpy, conn_->root(), &mask, 1);
+    XSync(dpy, False);
+    has_xi2_ = trap.error_code() == 0;
+  }
   has_randr_ = XRRQueryExtension(dpy, &randr_event_base_, &error_base);
   if (has_randr_) XRRSelectInput(dpy, conn_->root(), RRScreenChangeNotifyMask);
 
@@ -92,8 +111,16 @@ Status X11ScreenCapturer::Start() {
 bool X11ScreenCapturer::ChangePending() {
   if (!CheckOpen().ok()) return true;  // CaptureFrame says what is wrong
   ProcessEvents();                     // XPending: flushes requests, reads what has arrived
+  const bool pointer_due =
+      pointer_moved_ && MonotonicNs() - last_cursor_ns_ >= int64_t{kCursorIntervalMs} * 1000000;
   return conn_->lost() || !use_damage_ || damage_pending_ || cursor_dirty_ || geometry_dirty_ ||
-         force_full_;
+         force_full_ || pointer_due;
+}
+
+int X11ScreenCapturer::HeldBackMs() {
+  if (!pointer_moved_) return -1;
+  const int64_t left = last_cursor_ns_ + int64_t{kCursorIntervalMs} * 1000000 - MonotonicNs();
+  return left <= 0 ? 0 : static_cast<int>((left + 999999) / 1000000);
 }
 
 bool X11ScreenCapturer::WaitForChange(int timeout_ms) {
@@ -182,6 +209,8 @@ void X11ScreenCapturer::ProcessEvents() {
       damage_pending_ = true;
     } else if (has_xfixes_ && event.type == xfixes_event_base_ + XFixesCursorNotify) {
       cursor_dirty_ = true;
+    } else if (has_xi2_ && event.type == GenericEvent && event.xcookie.extension == xi_opcode_) {
+      pointer_moved_ = true;  // the event's data is not needed (XNextEvent frees it)
     } else if (has_randr_ && event.type == randr_event_base_ + RRScreenChangeNotify) {
       XRRUpdateConfiguration(&event);  // refreshes DisplayWidth/DisplayHeight
       geometry_dirty_ = true;
@@ -332,6 +361,8 @@ Status X11ScreenCapturer::CaptureCursor(CursorState* cursor) {
   Status open = CheckOpen();
   if (!open.ok()) return open;
   ProcessEvents();
+  pointer_moved_ = false;  // this reads the position: motion so far is reported
+  last_cursor_ns_ = MonotonicNs();
   Display* dpy = conn_->display();
   cursor->shape_changed = false;
   if (has_xfixes_ && cursor_dirty_) {
