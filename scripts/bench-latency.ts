@@ -25,9 +25,10 @@
 // Everything started here is stopped on the way out, also on failure and on Ctrl+C. Loopback only.
 //
 // Environment: BENCH_CHANGES (changes per scenario, default 200), BENCH_IDLE_S (default 8),
-// BENCH_SYSTEMS (comma list of tether,tether-chromium,tether-webrtc-defaults,tether-no-active-map,tether-no-burst,x11vnc,x11vnc-tuned;
-// default tether,tether-chromium,x11vnc; tether-no-active-map runs the agent with TETHER_VP8_ACTIVE_MAP=0, tether-no-burst
-// without WebRTC-BurstyPacer (A/B of one tuning in the same run);
+// BENCH_SYSTEMS (comma list of tether,tether-chromium,tether-webrtc-defaults,tether-no-active-map,tether-no-burst,
+// tether-libwebrtc-cores,x11vnc,x11vnc-tuned; default tether,tether-chromium,x11vnc; tether-no-active-map runs the agent with
+// TETHER_VP8_ACTIVE_MAP=0, tether-no-burst without WebRTC-BurstyPacer, tether-libwebrtc-cores with TETHER_WEBRTC_CORES=""
+// (A/B of one tuning in the same run);
 // tether-webrtc-defaults runs the agent with TETHER_WEBRTC_FIELD_TRIALS="", TETHER_WEBRTC_CORES="" and TETHER_VP8_ACTIVE_MAP=0 (libwebrtc's defaults: no
 // zero playout delay, one VP8 thread on 2 cores); x11vnc-tuned adds x11vnc with -defer 0 -wait 1 -nowait_bog),
 // BENCH_NOTE (a line recorded with the results), BENCH_OUT (file stem, default latency), BENCH_DEBUG=1 (stack traces),
@@ -1205,6 +1206,7 @@ interface AgentTrace {
   stats: Array<Record<string, number>>;
   fieldTrials?: { trials: string; outcome: string };
   cores?: { cores: number; outcome: string };
+  activeMap?: { outcome: string };
 }
 
 /** Every point a scenario checks (the console page samples exactly these on every frame). */
@@ -1256,6 +1258,7 @@ async function startTether(display: string, extraEnv: Record<string, string>, ki
     else if (line.startsWith('TETHER_TRACE_STATS ')) trace.stats.push(JSON.parse(line.slice(19)));
     else if (line.startsWith('TETHER_FIELD_TRIALS ')) trace.fieldTrials = JSON.parse(line.slice(20));
     else if (line.startsWith('TETHER_WEBRTC_CORES ')) trace.cores = JSON.parse(line.slice(20));
+    else if (line.startsWith('TETHER_VP8_ACTIVE_MAP ')) trace.activeMap = JSON.parse(line.slice(22));
     else console.error(`agent: ${line}`);
   };
   await out.waitFor(/^Connected\./);
@@ -1438,6 +1441,7 @@ const fmtBps = (b: number): string => (b >= 1e6 ? `${(b / 1e6).toFixed(2)} Mbit/
 const AGENT_VARIANTS: Record<string, Record<string, string>> = {
   'tether-webrtc-defaults': { TETHER_WEBRTC_FIELD_TRIALS: '', TETHER_WEBRTC_CORES: '', TETHER_VP8_ACTIVE_MAP: '0' },
   'tether-no-active-map': { TETHER_VP8_ACTIVE_MAP: '0' },
+  'tether-libwebrtc-cores': { TETHER_WEBRTC_CORES: '' },
   'tether-no-burst': { TETHER_WEBRTC_FIELD_TRIALS: AGENT_FIELD_TRIALS.replace(/WebRTC-BurstyPacer\/[^/]*\//, '') },
 };
 
@@ -1493,6 +1497,7 @@ async function main(): Promise<void> {
         profile[system] = {
           fieldTrials: trace.fieldTrials ?? null,
           webrtcCores: trace.cores ?? null,
+          vp8ActiveMap: trace.activeMap ?? null,
           stages: stageRows,
           receiver: {
             decodeMsPerFrame: rtpDelta(in0, in1, 'totalDecodeTime', 'framesDecoded'),
@@ -1553,14 +1558,15 @@ async function main(): Promise<void> {
     );
   }
   for (const [system, p] of Object.entries(profile)) {
-    const prof = p as { fieldTrials?: { trials: string; outcome: string } | null; webrtcCores?: { cores: number; outcome: string } | null; stages?: Stages[]; receiver?: Record<string, unknown>; sender?: Record<string, unknown>; page?: Record<string, number | null> };
+    const prof = p as { fieldTrials?: { trials: string; outcome: string } | null; webrtcCores?: { cores: number; outcome: string } | null; vp8ActiveMap?: { outcome: string } | null; stages?: Stages[]; receiver?: Record<string, unknown>; sender?: Record<string, unknown>; page?: Record<string, number | null> };
     const sender = prof.sender ?? {};
     const receiver = prof.receiver ?? {};
     const str = (v: unknown) => (v === null || v === undefined ? '–' : String(v));
     lines.push('');
     lines.push(
       `${system}: WebRTC field trials ${prof.fieldTrials ? `"${prof.fieldTrials.trials}" (${prof.fieldTrials.outcome})` : 'not reported'}; ` +
-        `core count for libwebrtc ${prof.webrtcCores ? `${prof.webrtcCores.cores} (${prof.webrtcCores.outcome})` : "its own"}.`,
+        `core count for libwebrtc ${prof.webrtcCores ? `${prof.webrtcCores.cores} (${prof.webrtcCores.outcome})` : "its own"}; ` +
+        `VP8 active map ${prof.vp8ActiveMap ? prof.vp8ActiveMap.outcome : 'off'}.`,
     );
     lines.push('');
     lines.push(

@@ -11,6 +11,14 @@ namespace tether {
 
 namespace {
 
+// {result, detail}: what every WebRTC-module call answers.
+Napi::Object ResultObject(Napi::Env env, FieldTrialsResult r, const std::string& detail) {
+  Napi::Object out = Napi::Object::New(env);
+  out.Set("result", FieldTrialsResultName(r));
+  out.Set("detail", detail);
+  return out;
+}
+
 // setWebRtcFieldTrials(moduleSuffix, trials) -> {result, detail}
 Napi::Value SetFieldTrials(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -20,10 +28,7 @@ Napi::Value SetFieldTrials(const Napi::CallbackInfo& info) {
   std::string detail;
   const FieldTrialsResult r =
       SetWebRtcFieldTrials(info[0].As<Napi::String>(), info[1].As<Napi::String>(), &detail);
-  Napi::Object out = Napi::Object::New(env);
-  out.Set("result", FieldTrialsResultName(r));
-  out.Set("detail", detail);
-  return out;
+  return ResultObject(env, r, detail);
 }
 
 // webRtcFieldTrials(moduleSuffix) -> {result, detail, trials?}
@@ -34,9 +39,7 @@ Napi::Value GetFieldTrials(const Napi::CallbackInfo& info) {
   std::string detail;
   std::string trials;
   const FieldTrialsResult r = GetWebRtcFieldTrials(info[0].As<Napi::String>(), &trials, &detail);
-  Napi::Object out = Napi::Object::New(env);
-  out.Set("result", FieldTrialsResultName(r));
-  out.Set("detail", detail);
+  Napi::Object out = ResultObject(env, r, detail);
   if (r == FieldTrialsResult::kOk) out.Set("trials", trials);
   return out;
 }
@@ -55,9 +58,7 @@ Napi::Value SetCoreCount(const Napi::CallbackInfo& info) {
   int detected = 0;
   const FieldTrialsResult r = SetWebRtcCoreCount(info[0].As<Napi::String>(),
                                                  static_cast<int>(cores), &detected, &detail);
-  Napi::Object out = Napi::Object::New(env);
-  out.Set("result", FieldTrialsResultName(r));
-  out.Set("detail", detail);
+  Napi::Object out = ResultObject(env, r, detail);
   if (r == FieldTrialsResult::kOk) out.Set("detected", detected);
   return out;
 }
@@ -69,13 +70,11 @@ Napi::Value EnableActiveMap(const Napi::CallbackInfo& info) {
     throw MakeError(env, ErrorCode::kBadArgument, "enableVp8ActiveMap(moduleSuffix) takes a string");
   std::string detail;
   const FieldTrialsResult r = EnableVp8ActiveMap(info[0].As<Napi::String>(), &detail);
-  Napi::Object out = Napi::Object::New(env);
-  out.Set("result", FieldTrialsResultName(r));
-  out.Set("detail", detail);
-  return out;
+  return ResultObject(env, r, detail);
 }
 
-// vp8ActiveMapStats() -> {hooked, enabled, frames, mappedFrames, activeMbs, totalMbs, errors}
+// vp8ActiveMapStats() -> {hooked, enabled, frames, mappedFrames, activeMbs, totalMbs, errors,
+//                        compareMs, encodeMs, lastQuantizer}
 Napi::Value ActiveMapStats(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   const Vp8ActiveMapStats s = GetVp8ActiveMapStats();
