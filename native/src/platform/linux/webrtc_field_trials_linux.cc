@@ -222,20 +222,23 @@ bool IsVp8Encoder(const vpx_codec_ctx_t* ctx) {
 vpx_codec_err_t HookedEncode(const void* self, vpx_codec_ctx_t* ctx, const vpx_image_t* img,
                              vpx_codec_pts_t pts, unsigned long duration,
                              vpx_enc_frame_flags_t flags, unsigned long deadline) {
-  if (img != nullptr && IsVp8Encoder(ctx) && g_map_enabled.load(std::memory_order_relaxed)) {
-    const uint64_t t0 = NowNs();
+  if (img == nullptr || !IsVp8Encoder(ctx) || !g_map_enabled.load(std::memory_order_relaxed))
+    return g_encode.load()(self, ctx, img, pts, duration, flags, deadline);
+  const uint64_t t0 = NowNs();
+  {
     std::lock_guard<std::mutex> lock(g_states_mutex);
     auto& slot = (*g_states)[ctx];
     if (!slot) slot = std::make_unique<EncoderState>();
     EncoderState& st = *slot;
     const bool key = (flags & VPX_EFLAG_FORCE_KF) != 0;
-    const auto decision =
-        st.tracker.Prepare(*img, (flags & VP8_EFLAG_NO_REF_LAST) == 0, key);
+    const bool use = st.tracker.Prepare(*img, (flags & VP8_EFLAG_NO_REF_LAST) == 0, key) ==
+                     Vp8ActiveMapTracker::Decision::kUseMap;
     vpx_active_map_t map{};
-    map.rows = st.tracker.rows();
-    map.cols = st.tracker.cols();
-    map.active_map = decision == Vp8ActiveMapTracker::Decision::kUseMap ? st.tracker.map() : nullptr;
+    // The encoder's macroblock grid is the image's (libwebrtc never has libvpx scale VP8 input).
+    map.rows = (img->d_h + 15) / 16;
+    map.cols = (img->d_w + 15) / 16;
     // A map of nullptr with the right size turns the map off (libvpx vp8_set_active_map).
+    map.active_map = use ? st.tracker.map() : nullptr;
     const vpx_codec_err_t err = g_control.load()(ctx, VP8E_SET_ACTIVEMAP, &map);
     if (err != VPX_CODEC_OK) {
       ++g_errors;
@@ -251,13 +254,12 @@ vpx_codec_err_t HookedEncode(const void* self, vpx_codec_ctx_t* ctx, const vpx_i
     g_total_mbs += static_cast<uint64_t>(map.rows) * map.cols;
     st.awaiting_frame = true;
     st.updates_last = key || (flags & VP8_EFLAG_NO_UPD_LAST) == 0;
-    const uint64_t t1 = NowNs();
-    g_compare_ns += t1 - t0;
-    const vpx_codec_err_t r = g_encode.load()(self, ctx, img, pts, duration, flags, deadline);
-    g_encode_ns += NowNs() - t1;
-    return r;
   }
-  return g_encode.load()(self, ctx, img, pts, duration, flags, deadline);
+  const uint64_t t1 = NowNs();
+  g_compare_ns += t1 - t0;
+  const vpx_codec_err_t r = g_encode.load()(self, ctx, img, pts, duration, flags, deadline);
+  g_encode_ns += NowNs() - t1;
+  return r;
 }
 
 const vpx_codec_cx_pkt_t* HookedGetCxData(const void* self, vpx_codec_ctx_t* ctx,
