@@ -103,9 +103,9 @@ let fieldTrialsSet = false;
 /**
  * libwebrtc tuning that @roamhq/wrtc has no API for (see src/native/field-trials.ts), set once
  * before the first peer connection. TETHER_WEBRTC_FIELD_TRIALS replaces the string ("" = libwebrtc's
- * defaults; the latency benchmark compares both), and the same for the core count libwebrtc assumes.
- * When the module cannot be changed, WebRTC runs with its defaults: slower to show frames, nothing
- * else; TETHER_TRACE_FRAMES=1 says why on stderr.
+ * defaults; the latency benchmark compares both), and the same for the core count libwebrtc assumes
+ * and the VP8 active map. When the module cannot be changed, WebRTC runs with its defaults: slower to
+ * show frames, nothing else; TETHER_TRACE_FRAMES=1 says why on stderr.
  */
 function applyFieldTrials(native: typeof import("../native/index.js")): void {
   if (fieldTrialsSet) return;
@@ -119,8 +119,6 @@ function applyFieldTrials(native: typeof import("../native/index.js")): void {
     outcome = (err as Error).message.split("\n")[0]!;
   }
   if (process.env["TETHER_TRACE_FRAMES"] === "1") process.stderr.write(`TETHER_FIELD_TRIALS ${JSON.stringify({ trials, outcome })}\n`);
-  // The core count libwebrtc sizes its encoder threads by (see agentWebRtcCores).
-  // TETHER_WEBRTC_CORES replaces it ("" = libwebrtc's own count).
   // VP8 encodes only the changed macroblocks (see enableVp8ActiveMap); TETHER_VP8_ACTIVE_MAP=0 turns it off.
   if (process.env["TETHER_VP8_ACTIVE_MAP"] !== "0") {
     let mapOutcome: string;
@@ -132,6 +130,8 @@ function applyFieldTrials(native: typeof import("../native/index.js")): void {
     }
     if (process.env["TETHER_TRACE_FRAMES"] === "1") process.stderr.write(`TETHER_VP8_ACTIVE_MAP ${JSON.stringify({ outcome: mapOutcome })}\n`);
   }
+  // The core count libwebrtc sizes its encoder threads by (see agentWebRtcCores).
+  // TETHER_WEBRTC_CORES replaces it ("" = libwebrtc's own count).
   const env = process.env["TETHER_WEBRTC_CORES"];
   const cores = env === undefined ? native.agentWebRtcCores(cpus().length) : env === "" ? null : Number(env);
   if (cores === null) return;
