@@ -80,15 +80,17 @@ Status X11ScreenCapturer::Start() {
     XFixesSelectCursorInput(dpy, conn_->root(), XFixesDisplayCursorNotifyMask);
   }
   // Pointer motion as events (XInput 2.2), so that the pointer is followed without polling: raw
-  // motion from every device (also XTest's), and motion on the root window (also warps, which
-  // make no raw motion). Without XInput 2 the caller polls (pointer_events() false).
+  // motion, from every device (also XTest's). Raw events go to every client that selects them and
+  // take nothing from anyone (a motion selection on the root window would: the server stops at the
+  // first selection that takes an event, so window managers would lose their core motion). Warps
+  // make no raw motion: those are seen at the next change or repeat. Without XInput 2 the caller
+  // polls (pointer_events() false).
   int xi_event = 0, xi_error = 0, xi_major = 2, xi_minor = 2;
   if (XQueryExtension(dpy, "XInputExtension", &xi_opcode_, &xi_event, &xi_error) &&
       XIQueryVersion(dpy, &xi_major, &xi_minor) == 0 &&
       (xi_major > 2 || (xi_major == 2 && xi_minor >= 2))) {
     unsigned char bits[XIMaskLen(XI_LASTEVENT)] = {};
     XISetMask(bits, XI_RawMotion);
-    XISetMask(bits, XI_Motion);
     XIEventMask mask{};
     mask.deviceid = XIAllMasterDevices;
     mask.mask_len = sizeof bits;
