@@ -26,8 +26,9 @@
 //
 // Environment: BENCH_CHANGES (changes per scenario, default 200), BENCH_IDLE_S (default 8),
 // BENCH_SYSTEMS (comma list of tether,tether-chromium,tether-webrtc-defaults,tether-no-active-map,tether-no-burst,
-// tether-libwebrtc-cores,x11vnc,x11vnc-tuned; default tether,tether-chromium,x11vnc; tether-no-active-map runs the agent with
-// TETHER_VP8_ACTIVE_MAP=0, tether-no-burst without WebRTC-BurstyPacer, tether-libwebrtc-cores with TETHER_WEBRTC_CORES=""
+// tether-libwebrtc-cores,tether-alr-60s,x11vnc,x11vnc-tuned; default tether,tether-chromium,x11vnc; tether-no-active-map runs
+// the agent with TETHER_VP8_ACTIVE_MAP=0, tether-no-burst without WebRTC-BurstyPacer, tether-alr-60s with libwebrtc's
+// bandwidth probing on a still screen once a minute instead of every 5 s, tether-libwebrtc-cores with TETHER_WEBRTC_CORES=""
 // (A/B of one tuning in the same run);
 // tether-webrtc-defaults runs the agent with TETHER_WEBRTC_FIELD_TRIALS="", TETHER_WEBRTC_CORES="" and TETHER_VP8_ACTIVE_MAP=0 (libwebrtc's defaults: no
 // zero playout delay, one VP8 thread on 2 cores); x11vnc-tuned adds x11vnc with -defer 0 -wait 1 -nowait_bog),
@@ -1443,6 +1444,7 @@ const AGENT_VARIANTS: Record<string, Record<string, string>> = {
   'tether-no-active-map': { TETHER_VP8_ACTIVE_MAP: '0' },
   'tether-libwebrtc-cores': { TETHER_WEBRTC_CORES: '' },
   'tether-no-burst': { TETHER_WEBRTC_FIELD_TRIALS: AGENT_FIELD_TRIALS.replace(/WebRTC-BurstyPacer\/[^/]*\//, '') },
+  'tether-alr-60s': { TETHER_WEBRTC_FIELD_TRIALS: `${AGENT_FIELD_TRIALS}WebRTC-Bwe-ProbingConfiguration/alr_interval:60s/` },
 };
 
 /** What each system needs from Debian, checked before anything starts: one readable line if missing. */
