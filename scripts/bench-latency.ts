@@ -33,7 +33,8 @@
 // tether-webrtc-defaults runs the agent with TETHER_WEBRTC_FIELD_TRIALS="", TETHER_WEBRTC_CORES="" and TETHER_VP8_ACTIVE_MAP=0 (libwebrtc's defaults: no
 // zero playout delay, one VP8 thread on 2 cores); x11vnc-tuned adds x11vnc with -defer 0 -wait 1 -nowait_bog),
 // BENCH_NOTE (a line recorded with the results), BENCH_OUT (file stem, default latency), BENCH_DEBUG=1 (stack traces),
-// BENCH_TRACE_FILE (append the agent's trace lines to this file, for timelines with perf).
+// BENCH_TRACE_FILE (append the agent's trace lines to this file, for timelines with perf), BENCH_DEADLINE_S (limit for the
+// whole run, default 1800: then everything it started is stopped and it exits 1).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
@@ -1622,6 +1623,15 @@ async function main(): Promise<void> {
 
 // Exit explicitly: letting Node tear the environment down runs @roamhq/wrtc's finalizers outside a
 // HandleScope, which aborts the process after the results are written (the agent exits the same way).
+// A whole-run deadline: whatever hangs (an agent whose real-time encoder threads spin and starve
+// everything else once did), the run ends with one line and everything it started is killed.
+const DEADLINE_S = Number(process.env['BENCH_DEADLINE_S'] ?? 1800);
+setTimeout(() => {
+  console.error(`bench:latency: gave up after ${DEADLINE_S} s (BENCH_DEADLINE_S); everything it started is stopped`);
+  for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+  void cleanup().finally(() => process.exit(1));
+}, DEADLINE_S * 1000).unref();
+
 main().then(
   () => process.exit(0),
   async (error: unknown) => {
