@@ -136,6 +136,13 @@ it('sends every change, and only the changed macroblocks, through a real VP8 enc
   push();
   await settle('after the bursts');
 
+  // Repeats of an unchanged frame refine what is still pending, then release it: nothing stays
+  // active for ever (which would quietly turn the map into whole-frame encoding).
+  await until(() => {
+    push();
+    return vp8ActiveMapStats().pendingMbs === 0;
+  }, 10_000, 'every macroblock released after repeats');
+
   // Small changes one at a time: only the few macroblocks around each one are encoded.
   const s1 = vp8ActiveMapStats();
   expect(s1.mappedFrames).toBeGreaterThan(s0.mappedFrames);

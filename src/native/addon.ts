@@ -140,6 +140,8 @@ export interface NativeVp8ActiveMapStats {
   encodeMs: number;
   /** Quantizer index (0–127) of the last encoded frame (-1: none yet). */
   lastQuantizer: number;
+  /** After the last encoded frame, macroblocks still waiting for frames at a fine quantizer (a repeat refines them). */
+  pendingMbs: number;
 }
 
 export interface NativeAddon {

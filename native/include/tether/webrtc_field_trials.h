@@ -56,6 +56,7 @@ struct Vp8ActiveMapStats {
   uint64_t compare_ns = 0;     // time spent comparing frames and setting maps
   uint64_t encode_ns = 0;      // time in libvpx's vpx_codec_encode for the frames seen
   int last_q = -1;             // quantizer index (0-127) of the last encoded frame
+  uint64_t pending_mbs = 0;    // after it, macroblocks still waiting for fine frames
 };
 
 Vp8ActiveMapStats GetVp8ActiveMapStats();

@@ -89,6 +89,7 @@ Napi::Value ActiveMapStats(const Napi::CallbackInfo& info) {
   out.Set("compareMs", static_cast<double>(s.compare_ns) / 1e6);
   out.Set("encodeMs", static_cast<double>(s.encode_ns) / 1e6);
   out.Set("lastQuantizer", s.last_q);
+  out.Set("pendingMbs", static_cast<double>(s.pending_mbs));
   return out;
 }
 

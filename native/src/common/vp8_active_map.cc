@@ -121,6 +121,11 @@ Vp8ActiveMapTracker::Decision Vp8ActiveMapTracker::Prepare(const vpx_image_t& im
   return Decision::kUseMap;
 }
 
+size_t Vp8ActiveMapTracker::pending() const {
+  if (!have_copy_) return 0;
+  return static_cast<size_t>(pending_.size() - std::count(pending_.begin(), pending_.end(), 0));
+}
+
 void Vp8ActiveMapTracker::Encoded(bool updated_last, int q) {
   if (!updated_last || !have_copy_ || q < 0 || q > kFineQuantizer) return;
   for (unsigned char& p : pending_)

@@ -207,6 +207,7 @@ std::unordered_map<vpx_codec_ctx_t*, std::unique_ptr<EncoderState>>* g_states = 
 std::atomic<uint64_t> g_frames{0}, g_mapped{0}, g_active_mbs{0}, g_total_mbs{0}, g_errors{0};
 std::atomic<uint64_t> g_compare_ns{0}, g_encode_ns{0};
 std::atomic<int> g_last_q{-1};
+std::atomic<uint64_t> g_pending_mbs{0};
 
 uint64_t NowNs() {
   timespec ts{};
@@ -274,6 +275,7 @@ const vpx_codec_cx_pkt_t* HookedGetCxData(const void* self, vpx_codec_ctx_t* ctx
       if (g_control.load()(ctx, VP8E_GET_LAST_QUANTIZER, &q) != VPX_CODEC_OK) q = -1;
       g_last_q = q;
       it->second->tracker.Encoded(it->second->updates_last, q);
+      g_pending_mbs = it->second->tracker.pending();
     }
   }
   return pkt;
@@ -282,7 +284,7 @@ const vpx_codec_cx_pkt_t* HookedGetCxData(const void* self, vpx_codec_ctx_t* ctx
 vpx_codec_err_t HookedDestroy(const void* self, vpx_codec_ctx_t* ctx) {
   {
     std::lock_guard<std::mutex> lock(g_states_mutex);
-    g_states->erase(ctx);  // a new encoder at the same address starts over
+    if (g_states->erase(ctx) > 0) g_pending_mbs = 0;  // a new encoder at the same address starts over
   }
   return g_destroy.load()(self, ctx);
 }
@@ -430,6 +432,7 @@ Vp8ActiveMapStats GetVp8ActiveMapStats() {
   s.errors = g_errors.load();
   s.compare_ns = g_compare_ns.load();
   s.last_q = g_last_q.load();
+  s.pending_mbs = g_pending_mbs.load();
   s.encode_ns = g_encode_ns.load();
   return s;
 }
