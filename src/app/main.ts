@@ -66,12 +66,14 @@ async function main(argv: string[]): Promise<number> {
     if (nativeOk) out(`native: ok (${process.env.TETHER_NATIVE_PATH ?? "from the build folder"})`);
     if (wrtcOk && nativeOk) {
       // Not fatal: without it WebRTC runs with libwebrtc's defaults (frames shown a little later).
-      const { enableVp8ActiveMap, webRtcFieldTrials } = await import("../native/field-trials.js");
+      const { AGENT_VP8_PROFILE, enableVp8ActiveMap, setVp8Profile, webRtcFieldTrials } = await import("../native/field-trials.js");
       const t = webRtcFieldTrials();
       out(`webrtc tuning: ${t.result === "ok" ? "available" : `unavailable (${t.result}: ${t.detail}); WebRTC runs with its defaults`}`);
       // Hooking is harmless here: this process ends right after the check.
       const m = enableVp8ActiveMap();
       out(`vp8 active map: ${m.result === "ok" ? "available" : `unavailable (${m.result}: ${m.detail}); VP8 encodes whole frames`}`);
+      const p = setVp8Profile(AGENT_VP8_PROFILE);
+      out(`vp8 profile ${AGENT_VP8_PROFILE}: ${p.result === "ok" ? "available" : `unavailable (${p.result}: ${p.detail}); VP8 keeps libwebrtc's profile 0`}`);
     }
     return wrtcOk && nativeOk ? 0 : 1;
   }

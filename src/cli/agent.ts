@@ -104,7 +104,7 @@ let fieldTrialsSet = false;
  * libwebrtc tuning that @roamhq/wrtc has no API for (see src/native/field-trials.ts), set once
  * before the first peer connection. TETHER_WEBRTC_FIELD_TRIALS replaces the string ("" = libwebrtc's
  * defaults; the latency benchmark compares both), and the same for the core count libwebrtc assumes
- * and the VP8 active map. When the module cannot be changed, WebRTC runs with its defaults: slower to
+ * the VP8 active map and profile. When the module cannot be changed, WebRTC runs with its defaults: slower to
  * show frames, nothing else; TETHER_TRACE_FRAMES=1 says why on stderr.
  */
 function applyFieldTrials(native: typeof import("../native/index.js")): void {
@@ -129,6 +129,20 @@ function applyFieldTrials(native: typeof import("../native/index.js")): void {
       mapOutcome = (err as Error).message.split("\n")[0]!;
     }
     if (process.env["TETHER_TRACE_FRAMES"] === "1") process.stderr.write(`TETHER_VP8_ACTIVE_MAP ${JSON.stringify({ outcome: mapOutcome })}\n`);
+  }
+  // VP8 bitstream profile 2: no loop filter (see AGENT_VP8_PROFILE); TETHER_VP8_PROFILE=0..3 picks
+  // another, "" leaves libwebrtc's (0).
+  const profileEnv = process.env["TETHER_VP8_PROFILE"];
+  if (profileEnv !== "") {
+    const profile = profileEnv === undefined ? native.AGENT_VP8_PROFILE : Number(profileEnv);
+    let profileOutcome: string;
+    try {
+      const r = native.setVp8Profile(profile);
+      profileOutcome = r.result === "ok" ? "ok" : `${r.result}: ${r.detail}`;
+    } catch (err) {
+      profileOutcome = (err as Error).message.split("\n")[0]!;
+    }
+    if (process.env["TETHER_TRACE_FRAMES"] === "1") process.stderr.write(`TETHER_VP8_PROFILE ${JSON.stringify({ profile, outcome: profileOutcome })}\n`);
   }
   // The core count libwebrtc sizes its encoder threads by (see agentWebRtcCores).
   // TETHER_WEBRTC_CORES replaces it ("" = libwebrtc's own count).

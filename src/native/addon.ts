@@ -142,6 +142,12 @@ export interface NativeVp8ActiveMapStats {
   lastQuantizer: number;
   /** After the last encoded frame, macroblocks still waiting for frames at a fine quantizer (a repeat refines them). */
   pendingMbs: number;
+  /** The bitstream profile setVp8Profile() gives every VP8 encoder (-1: libwebrtc's, 0). */
+  profile: number;
+  /** Times the hook gave an encoder that profile again (libwebrtc resets it on every rate change). */
+  profileSets: number;
+  /** The version (profile) field of the last VP8 frame encoded, read from its header (-1: none yet). */
+  lastVersion: number;
 }
 
 export interface NativeAddon {
@@ -152,6 +158,8 @@ export interface NativeAddon {
   setWebRtcCoreCount(moduleSuffix: string, cores: number): NativeFieldTrialsResult;
   /** Hooks libwebrtc's libvpx calls so that VP8 encodes only the changed macroblocks. */
   enableVp8ActiveMap(moduleSuffix: string): NativeFieldTrialsResult;
+  /** Makes libwebrtc's VP8 encoders write bitstream profile `profile` (0–3; -1: libwebrtc's). */
+  setVp8Profile(moduleSuffix: string, profile: number): NativeFieldTrialsResult;
   vp8ActiveMapStats(): NativeVp8ActiveMapStats;
   Capturer: new (options?: NativeCapturerOptions) => NativeCapturer;
   Injector: new (options?: { display?: string; monitor?: string }) => NativeInjector;

@@ -84,6 +84,30 @@ export function enableVp8ActiveMap(options: FieldTrialsOptions = {}): NativeFiel
   return loadNative(options).enableVp8ActiveMap(options.moduleSuffix ?? WRTC_MODULE_SUFFIX);
 }
 
+/**
+ * The VP8 bitstream profile the agent's encoder writes. libwebrtc always writes profile 0 (six-tap
+ * motion filter, loop filter). Profile 2 has no loop filter and bilinear motion filters (RFC 6386
+ * 9.1; every VP8 decoder must accept profiles 0–3): on screen content the loop filter buys little
+ * (sharp edges at fine quantizers), and skipping it saves the encoder and every decoder a pass over
+ * the whole frame. Measured in the same run (scripts/bench-latency.ts, variant tether-profile-0):
+ * see the README's latency section.
+ */
+export const AGENT_VP8_PROFILE = 2;
+
+/**
+ * Makes libwebrtc's VP8 encoders in a loaded WebRTC module write bitstream profile `profile`
+ * (0–3; -1 gives the choice back to libwebrtc) by the same hooks as enableVp8ActiveMap (installed
+ * if not yet). Needs libvpx 1.12 in the module (the result says why not otherwise). Same rules as
+ * setWebRtcFieldTrials: call before the first RTCPeerConnection; never throws for a module it
+ * cannot hook.
+ */
+export function setVp8Profile(profile: number, options: FieldTrialsOptions = {}): NativeFieldTrialsResult {
+  if (![-1, 0, 1, 2, 3].includes(profile)) {
+    throw nativeError('ERR_BAD_ARGUMENT', `not a VP8 profile (0, 1, 2 or 3; -1: libwebrtc's): ${String(profile)}`);
+  }
+  return loadNative(options).setVp8Profile(options.moduleSuffix ?? WRTC_MODULE_SUFFIX, profile);
+}
+
 /** What the VP8 active-map hooks have done in this process so far (all zero when not enabled). */
 export function vp8ActiveMapStats(options: LoadOptions = {}): NativeVp8ActiveMapStats {
   return loadNative(options).vp8ActiveMapStats();

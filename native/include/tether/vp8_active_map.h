@@ -34,6 +34,9 @@ class Vp8ActiveMapTracker {
   // `key`: a key frame is requested. Updates the copy and the pending macroblocks.
   Decision Prepare(const vpx_image_t& img, bool refs_last, bool key);
 
+  // Forgets the copy: for a frame encoded whole without asking Prepare; the next one starts over.
+  void Reset() { have_copy_ = false; }
+
   // Called when the encoder produced the frame (a frame packet came out). `updated_last`: the
   // frame became the new last reference (it did not carry VP8_EFLAG_NO_UPD_LAST); `q`: its
   // quantizer index (0–127, VP8E_GET_LAST_QUANTIZER). A frame at q <= kFineQuantizer counts

@@ -45,6 +45,12 @@ FieldTrialsResult SetWebRtcCoreCount(const std::string& module_suffix, int cores
 // for the process; calling it again is a no-op. Call before the first peer connection.
 FieldTrialsResult EnableVp8ActiveMap(const std::string& module_suffix, std::string* detail);
 
+// Makes every VP8 encoder of libwebrtc in the loaded module write bitstream profile `profile`
+// (0-3; RFC 6386 9.1: 1-3 use bilinear prediction, 2-3 have no loop filter, 3 whole-pixel motion
+// only), through the same hooks (installed if not yet). libwebrtc always asks for profile 0. -1
+// leaves libwebrtc's choice to frames encoded from then on. Call before the first peer connection.
+FieldTrialsResult SetVp8Profile(const std::string& module_suffix, int profile, std::string* detail);
+
 struct Vp8ActiveMapStats {
   bool hooked = false;   // the hooks are in place
   bool enabled = false;  // and maps are set
@@ -57,6 +63,9 @@ struct Vp8ActiveMapStats {
   uint64_t encode_ns = 0;      // time in libvpx's vpx_codec_encode for the frames seen
   int last_q = -1;             // quantizer index (0-127) of the last encoded frame
   uint64_t pending_mbs = 0;    // after it, macroblocks still waiting for fine frames
+  int profile = -1;            // the profile set by SetVp8Profile (-1: libwebrtc's)
+  uint64_t profile_sets = 0;   // times the hook gave an encoder that profile again
+  int last_version = -1;       // the version field of the last VP8 frame encoded (-1: none yet)
 };
 
 Vp8ActiveMapStats GetVp8ActiveMapStats();

@@ -73,8 +73,25 @@ Napi::Value EnableActiveMap(const Napi::CallbackInfo& info) {
   return ResultObject(env, r, detail);
 }
 
+// setVp8Profile(moduleSuffix, profile) -> {result, detail}
+Napi::Value SetProfile(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 2 || !info[0].IsString() || !info[1].IsNumber())
+    throw MakeError(env, ErrorCode::kBadArgument,
+                    "setVp8Profile(moduleSuffix, profile) takes a string and a number");
+  const double profile = info[1].As<Napi::Number>().DoubleValue();
+  if (!(profile == -1 || profile == 0 || profile == 1 || profile == 2 || profile == 3))
+    throw MakeError(env, ErrorCode::kBadArgument,
+                    "setVp8Profile: profile must be 0, 1, 2 or 3 (-1: libwebrtc's)");
+  std::string detail;
+  const FieldTrialsResult r =
+      SetVp8Profile(info[0].As<Napi::String>(), static_cast<int>(profile), &detail);
+  return ResultObject(env, r, detail);
+}
+
 // vp8ActiveMapStats() -> {hooked, enabled, frames, mappedFrames, activeMbs, totalMbs, errors,
-//                        compareMs, encodeMs, lastQuantizer}
+//                        compareMs, encodeMs, lastQuantizer, pendingMbs, profile, profileSets,
+//                        lastVersion}
 Napi::Value ActiveMapStats(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   const Vp8ActiveMapStats s = GetVp8ActiveMapStats();
@@ -90,6 +107,9 @@ Napi::Value ActiveMapStats(const Napi::CallbackInfo& info) {
   out.Set("encodeMs", static_cast<double>(s.encode_ns) / 1e6);
   out.Set("lastQuantizer", s.last_q);
   out.Set("pendingMbs", static_cast<double>(s.pending_mbs));
+  out.Set("profile", s.profile);
+  out.Set("profileSets", static_cast<double>(s.profile_sets));
+  out.Set("lastVersion", s.last_version);
   return out;
 }
 
@@ -105,6 +125,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("webRtcFieldTrials", Napi::Function::New(env, GetFieldTrials, "webRtcFieldTrials"));
   exports.Set("setWebRtcCoreCount", Napi::Function::New(env, SetCoreCount, "setWebRtcCoreCount"));
   exports.Set("enableVp8ActiveMap", Napi::Function::New(env, EnableActiveMap, "enableVp8ActiveMap"));
+  exports.Set("setVp8Profile", Napi::Function::New(env, SetProfile, "setVp8Profile"));
   exports.Set("vp8ActiveMapStats", Napi::Function::New(env, ActiveMapStats, "vp8ActiveMapStats"));
   return exports;
 }

@@ -1,5 +1,6 @@
 // Linux/ELF: find webrtc::field_trial functions in a loaded module's .symtab and call them; hook
-// libwebrtc's libvpx calls to give VP8 an active map (see tether/vp8_active_map.h).
+// libwebrtc's libvpx calls to give VP8 an active map (see tether/vp8_active_map.h) and to choose
+// its bitstream profile.
 #include <elf.h>
 #include <fcntl.h>
 #include <link.h>
@@ -13,6 +14,7 @@
 #include <cstring>
 #include <memory>
 #include <mutex>
+#include <string>
 #include <unordered_map>
 #include <vector>
 
@@ -178,6 +180,12 @@ constexpr const char kFacadeGetCxData[] =
 constexpr const char kFacadeDestroy[] =
     "_ZNK6webrtc12_GLOBAL__N_112LibvpxFacade13codec_destroyEP13vpx_codec_ctx";
 constexpr const char kCodecControl[] = "vpx_codec_control_";
+constexpr const char kEncConfigSet[] = "vpx_codec_enc_config_set";
+constexpr const char kCodecVersion[] = "vpx_codec_version";
+// SetVp8Profile copies libvpx's encoder configuration, so the module's libvpx must have the layout
+// of the headers built against: libvpx 1.12 (the one inside @roamhq/wrtc 0.10 and Debian 12's).
+static_assert(VPX_ENCODER_ABI_VERSION == 25, "built against libvpx headers other than 1.12");
+constexpr int kVpxMajor = 1, kVpxMinor = 12;
 constexpr const char kVp8EncoderName[] = "WebM Project VP8 Encoder";
 
 // The facade's member functions as called through the vtable: `this` first.
@@ -188,12 +196,15 @@ using GetCxDataFn = const vpx_codec_cx_pkt_t* (*)(const void*, vpx_codec_ctx_t*,
                                                   vpx_codec_iter_t*);
 using DestroyFn = vpx_codec_err_t (*)(const void*, vpx_codec_ctx_t*);
 using ControlFn = vpx_codec_err_t (*)(vpx_codec_ctx_t*, int, ...);
+using ConfigSetFn = vpx_codec_err_t (*)(vpx_codec_ctx_t*, const vpx_codec_enc_cfg_t*);
 
 std::atomic<EncodeFn> g_encode{nullptr};
 std::atomic<GetCxDataFn> g_get_cx_data{nullptr};
 std::atomic<DestroyFn> g_destroy{nullptr};
 std::atomic<ControlFn> g_control{nullptr};
+std::atomic<ConfigSetFn> g_config_set{nullptr};
 std::atomic<bool> g_map_enabled{false};
+std::atomic<int> g_profile{-1};  // the bitstream profile every VP8 encoder gets; -1: libwebrtc's
 
 struct EncoderState {
   Vp8ActiveMapTracker tracker;
@@ -208,6 +219,8 @@ std::atomic<uint64_t> g_frames{0}, g_mapped{0}, g_active_mbs{0}, g_total_mbs{0},
 std::atomic<uint64_t> g_compare_ns{0}, g_encode_ns{0};
 std::atomic<int> g_last_q{-1};
 std::atomic<uint64_t> g_pending_mbs{0};
+std::atomic<uint64_t> g_profile_sets{0};
+std::atomic<int> g_last_version{-1};
 
 uint64_t NowNs() {
   timespec ts{};
@@ -220,10 +233,30 @@ bool IsVp8Encoder(const vpx_codec_ctx_t* ctx) {
          std::strncmp(ctx->name, kVp8EncoderName, sizeof(kVp8EncoderName) - 1) == 0;
 }
 
+// Gives the encoder the wanted bitstream profile (libvpx: the VP8 "version" of each frame header).
+// libwebrtc sets its whole configuration again on every rate change (profile 0), so this checks
+// the encoder's own copy (ctx->config.enc points to it after init) before every frame. Runs on
+// the encoder's thread, the one libwebrtc configures it from.
+void ApplyProfile(vpx_codec_ctx_t* ctx) {
+  const int profile = g_profile.load(std::memory_order_relaxed);
+  if (profile < 0 || ctx->config.enc == nullptr ||
+      ctx->config.enc->g_profile == static_cast<unsigned>(profile))
+    return;
+  vpx_codec_enc_cfg_t cfg = *ctx->config.enc;
+  cfg.g_profile = static_cast<unsigned>(profile);
+  if (g_config_set.load()(ctx, &cfg) == VPX_CODEC_OK)
+    ++g_profile_sets;
+  else
+    ++g_errors;
+}
+
 vpx_codec_err_t HookedEncode(const void* self, vpx_codec_ctx_t* ctx, const vpx_image_t* img,
                              vpx_codec_pts_t pts, unsigned long duration,
                              vpx_enc_frame_flags_t flags, unsigned long deadline) {
-  if (img == nullptr || !IsVp8Encoder(ctx) || !g_map_enabled.load(std::memory_order_relaxed))
+  if (img == nullptr || !IsVp8Encoder(ctx))
+    return g_encode.load()(self, ctx, img, pts, duration, flags, deadline);
+  ApplyProfile(ctx);
+  if (!g_map_enabled.load(std::memory_order_relaxed))
     return g_encode.load()(self, ctx, img, pts, duration, flags, deadline);
   const uint64_t t0 = NowNs();
   {
@@ -232,8 +265,16 @@ vpx_codec_err_t HookedEncode(const void* self, vpx_codec_ctx_t* ctx, const vpx_i
     if (!slot) slot = std::make_unique<EncoderState>();
     EncoderState& st = *slot;
     const bool key = (flags & VPX_EFLAG_FORCE_KF) != 0;
-    const bool use = st.tracker.Prepare(*img, (flags & VP8_EFLAG_NO_REF_LAST) == 0, key) ==
-                     Vp8ActiveMapTracker::Decision::kUseMap;
+    // Only without the loop filter (profiles 2 and 3): it also changes the pixels next to every
+    // macroblock edge of a skipped macroblock, frame after frame, and an inactive macroblock never
+    // gets the residual that would correct that (the pixel test failed 2 runs in 73 that way, at
+    // a chroma edge next to a change). With the filter, the frame is encoded whole, as libwebrtc
+    // would (no compare; the tracker starts over when the filter is off again).
+    const bool unfiltered = ctx->config.enc != nullptr && ctx->config.enc->g_profile >= 2;
+    if (!unfiltered) st.tracker.Reset();
+    const bool use = unfiltered &&
+                     st.tracker.Prepare(*img, (flags & VP8_EFLAG_NO_REF_LAST) == 0, key) ==
+                         Vp8ActiveMapTracker::Decision::kUseMap;
     vpx_active_map_t map{};
     // The encoder's macroblock grid is the image's (libwebrtc never has libvpx scale VP8 input).
     map.rows = (img->d_h + 15) / 16;
@@ -266,7 +307,12 @@ vpx_codec_err_t HookedEncode(const void* self, vpx_codec_ctx_t* ctx, const vpx_i
 const vpx_codec_cx_pkt_t* HookedGetCxData(const void* self, vpx_codec_ctx_t* ctx,
                                           vpx_codec_iter_t* iter) {
   const vpx_codec_cx_pkt_t* pkt = g_get_cx_data.load()(self, ctx, iter);
-  if (pkt != nullptr && pkt->kind == VPX_CODEC_CX_FRAME_PKT && IsVp8Encoder(ctx)) {
+  if (pkt != nullptr && pkt->kind == VPX_CODEC_CX_FRAME_PKT && IsVp8Encoder(ctx) &&
+      pkt->data.frame.sz > 0) {
+    // RFC 6386 9.1: bits 1-3 of a frame's first byte are its version (= the profile). libwebrtc
+    // asks for each partition in its own packet; the header is in the first (partition 0).
+    if (pkt->data.frame.partition_id <= 0)
+      g_last_version = (static_cast<const uint8_t*>(pkt->data.frame.buf)[0] >> 1) & 7;
     std::lock_guard<std::mutex> lock(g_states_mutex);
     auto it = g_states->find(ctx);
     if (it != g_states->end() && it->second->awaiting_frame) {
@@ -370,12 +416,11 @@ FieldTrialsResult SetWebRtcCoreCount(const std::string& module_suffix, int cores
   return FieldTrialsResult::kOk;
 }
 
-FieldTrialsResult EnableVp8ActiveMap(const std::string& module_suffix, std::string* detail) {
-  std::lock_guard<std::mutex> lock(g_mutex);
-  if (g_encode.load() != nullptr) {  // hooked before: just on again
-    g_map_enabled = true;
-    return FieldTrialsResult::kOk;
-  }
+namespace {
+
+// Puts the hooks in place once per process (g_mutex held); later calls only report success.
+FieldTrialsResult InstallEncoderHooks(const std::string& module_suffix, std::string* detail) {
+  if (g_encode.load() != nullptr) return FieldTrialsResult::kOk;
   std::vector<void*> addrs;
   std::vector<size_t> sizes;
   const FieldTrialsResult r =
@@ -384,7 +429,8 @@ FieldTrialsResult EnableVp8ActiveMap(const std::string& module_suffix, std::stri
                {kFacadeEncode, STT_FUNC, 0},
                {kFacadeGetCxData, STT_FUNC, 0},
                {kFacadeDestroy, STT_FUNC, 0},
-               {kCodecControl, STT_FUNC, 0}},
+               {kCodecControl, STT_FUNC, 0},
+               {kEncConfigSet, STT_FUNC, 0}},
               &addrs, detail, &sizes);
   if (r != FieldTrialsResult::kOk) return r;
   // Find each function's slot in the vtable: exactly one each, or the layout is not the one known.
@@ -407,18 +453,42 @@ FieldTrialsResult EnableVp8ActiveMap(const std::string& module_suffix, std::stri
   }
   g_states = new std::unordered_map<vpx_codec_ctx_t*, std::unique_ptr<EncoderState>>();  // for the process
   g_control = reinterpret_cast<ControlFn>(addrs[4]);
+  g_config_set = reinterpret_cast<ConfigSetFn>(addrs[5]);
   g_encode = reinterpret_cast<EncodeFn>(addrs[1]);
   g_get_cx_data = reinterpret_cast<GetCxDataFn>(addrs[2]);
   g_destroy = reinterpret_cast<DestroyFn>(addrs[3]);
-  g_map_enabled = true;
   // Destroy and frame-packet hooks first, so that an encode seen by the hook always gets both.
   if (!WriteSlot(slots[2], reinterpret_cast<void*>(&HookedDestroy), detail) ||
       !WriteSlot(slots[1], reinterpret_cast<void*>(&HookedGetCxData), detail) ||
       !WriteSlot(slots[0], reinterpret_cast<void*>(&HookedEncode), detail)) {
-    g_map_enabled = false;
     return FieldTrialsResult::kModuleMismatch;
   }
   return FieldTrialsResult::kOk;
+}
+
+}  // namespace
+
+FieldTrialsResult EnableVp8ActiveMap(const std::string& module_suffix, std::string* detail) {
+  std::lock_guard<std::mutex> lock(g_mutex);
+  const FieldTrialsResult r = InstallEncoderHooks(module_suffix, detail);
+  if (r == FieldTrialsResult::kOk) g_map_enabled = true;
+  return r;
+}
+
+FieldTrialsResult SetVp8Profile(const std::string& module_suffix, int profile, std::string* detail) {
+  std::vector<void*> addrs;
+  FieldTrialsResult r = Resolve(module_suffix, {{kCodecVersion, STT_FUNC, 0}}, &addrs, detail);
+  if (r != FieldTrialsResult::kOk) return r;
+  const int v = reinterpret_cast<int (*)()>(addrs[0])();
+  if ((v >> 16) != kVpxMajor || ((v >> 8) & 0xff) != kVpxMinor) {
+    *detail = "the module has libvpx " + std::to_string(v >> 16) + "." +
+              std::to_string((v >> 8) & 0xff) + "; the profile hook knows the encoder settings of 1.12";
+    return FieldTrialsResult::kModuleMismatch;
+  }
+  std::lock_guard<std::mutex> lock(g_mutex);
+  r = InstallEncoderHooks(module_suffix, detail);
+  if (r == FieldTrialsResult::kOk) g_profile = profile;
+  return r;
 }
 
 Vp8ActiveMapStats GetVp8ActiveMapStats() {
@@ -434,6 +504,9 @@ Vp8ActiveMapStats GetVp8ActiveMapStats() {
   s.last_q = g_last_q.load();
   s.pending_mbs = g_pending_mbs.load();
   s.encode_ns = g_encode_ns.load();
+  s.profile = g_profile.load();
+  s.profile_sets = g_profile_sets.load();
+  s.last_version = g_last_version.load();
   return s;
 }
 

@@ -103,6 +103,11 @@ FieldTrialsResult EnableVp8ActiveMap(const std::string&, std::string* detail) {
   return FieldTrialsResult::kUnsupported;
 }
 
+FieldTrialsResult SetVp8Profile(const std::string&, int, std::string* detail) {
+  *detail = "hooking libvpx in a WebRTC module is only implemented for Linux";
+  return FieldTrialsResult::kUnsupported;
+}
+
 Vp8ActiveMapStats GetVp8ActiveMapStats() { return Vp8ActiveMapStats{}; }
 
 }  // namespace tether
