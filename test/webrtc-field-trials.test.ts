@@ -7,6 +7,7 @@ import {
   agentWebRtcCores,
   enableVp8ActiveMap,
   loadNative,
+  setMinTransmitBitrate,
   setWebRtcCoreCount,
   setWebRtcFieldTrials,
   vp8ActiveMapStats,
@@ -77,6 +78,10 @@ describe('WebRTC field trials', () => {
     expect(() => addon['setWebRtcFieldTrials']!(1, 'a/b/')).toThrow(code('ERR_BAD_ARGUMENT'));
     expect(() => addon['webRtcFieldTrials']!()).toThrow(code('ERR_BAD_ARGUMENT'));
     expect(() => addon['enableVp8ActiveMap']!(3)).toThrow(code('ERR_BAD_ARGUMENT'));
+    expect(() => addon['setVp8Profile']!('/wrtc.node', 7)).toThrow(code('ERR_BAD_ARGUMENT'));
+    expect(() => addon['setMinTransmitBitrate']!('/wrtc.node', -5)).toThrow(code('ERR_BAD_ARGUMENT'));
+    expect(() => addon['setMinTransmitBitrate']!('/wrtc.node')).toThrow(code('ERR_BAD_ARGUMENT'));
+    for (const bad of [-2, 0.5, 2e9, Number.NaN]) expect(() => setMinTransmitBitrate(bad), String(bad)).toThrow(code('ERR_BAD_ARGUMENT'));
   });
 
   it('answers unsupported-platform from the build with no platform backend', () => {
@@ -86,5 +91,8 @@ describe('WebRTC field trials', () => {
     expect(stub.setWebRtcCoreCount(WRTC_MODULE_SUFFIX, 3)).toMatchObject({ result: 'unsupported-platform' });
     expect(stub.enableVp8ActiveMap(WRTC_MODULE_SUFFIX)).toMatchObject({ result: 'unsupported-platform' });
     expect(stub.vp8ActiveMapStats()).toMatchObject({ hooked: false, frames: 0 });
+    expect(stub.setVp8Profile(WRTC_MODULE_SUFFIX, 2)).toMatchObject({ result: 'unsupported-platform' });
+    expect(stub.setMinTransmitBitrate(WRTC_MODULE_SUFFIX, 0)).toMatchObject({ result: 'unsupported-platform' });
+    expect(stub.minTransmitBitrateStats()).toMatchObject({ hooked: false, calls: 0 });
   });
 });

@@ -104,7 +104,7 @@ let fieldTrialsSet = false;
  * libwebrtc tuning that @roamhq/wrtc has no API for (see src/native/field-trials.ts), set once
  * before the first peer connection. TETHER_WEBRTC_FIELD_TRIALS replaces the string ("" = libwebrtc's
  * defaults; the latency benchmark compares both), and the same for the core count libwebrtc assumes
- * the VP8 active map and profile. When the module cannot be changed, WebRTC runs with its defaults: slower to
+ * the VP8 active map and profile, and the padding floor. When the module cannot be changed, WebRTC runs with its defaults: slower to
  * show frames, nothing else; TETHER_TRACE_FRAMES=1 says why on stderr.
  */
 function applyFieldTrials(native: typeof import("../native/index.js")): void {
@@ -143,6 +143,20 @@ function applyFieldTrials(native: typeof import("../native/index.js")): void {
       profileOutcome = (err as Error).message.split("\n")[0]!;
     }
     if (process.env["TETHER_TRACE_FRAMES"] === "1") process.stderr.write(`TETHER_VP8_PROFILE ${JSON.stringify({ profile, outcome: profileOutcome })}\n`);
+  }
+  // No padding on a still screen (see AGENT_MIN_TRANSMIT_BPS); TETHER_WEBRTC_MIN_TRANSMIT_KBPS sets
+  // another floor, "" leaves libwebrtc's (100 kbit/s for a screen share).
+  const padEnv = process.env["TETHER_WEBRTC_MIN_TRANSMIT_KBPS"];
+  if (padEnv !== "") {
+    const bps = padEnv === undefined ? native.AGENT_MIN_TRANSMIT_BPS : Number(padEnv) * 1000;
+    let padOutcome: string;
+    try {
+      const r = native.setMinTransmitBitrate(bps);
+      padOutcome = r.result === "ok" ? "ok" : `${r.result}: ${r.detail}`;
+    } catch (err) {
+      padOutcome = (err as Error).message.split("\n")[0]!;
+    }
+    if (process.env["TETHER_TRACE_FRAMES"] === "1") process.stderr.write(`TETHER_WEBRTC_MIN_TRANSMIT ${JSON.stringify({ bps, outcome: padOutcome })}\n`);
   }
   // The core count libwebrtc sizes its encoder threads by (see agentWebRtcCores).
   // TETHER_WEBRTC_CORES replaces it ("" = libwebrtc's own count).

@@ -150,6 +150,17 @@ export interface NativeVp8ActiveMapStats {
   lastVersion: number;
 }
 
+/** What the min-transmit-bitrate hook has done in this process (minTransmitBitrateStats()). */
+export interface NativeMinTransmitBitrateStats {
+  hooked: boolean;
+  /** The value set (bits/s; -1: libwebrtc's). */
+  bps: number;
+  /** Video send stream configurations seen. */
+  calls: number;
+  /** The highest floor libwebrtc asked for (-1: none yet; a stopped track is configured with 0). */
+  libwebrtcMaxBps: number;
+}
+
 export interface NativeAddon {
   /** Sets libwebrtc's field-trial string in the loaded module whose path ends with moduleSuffix. */
   setWebRtcFieldTrials(moduleSuffix: string, trials: string): NativeFieldTrialsResult;
@@ -161,6 +172,9 @@ export interface NativeAddon {
   /** Makes libwebrtc's VP8 encoders write bitstream profile `profile` (0–3; -1: libwebrtc's). */
   setVp8Profile(moduleSuffix: string, profile: number): NativeFieldTrialsResult;
   vp8ActiveMapStats(): NativeVp8ActiveMapStats;
+  /** Replaces the min transmit bitrate (padding floor) of libwebrtc's video send streams (-1: libwebrtc's). */
+  setMinTransmitBitrate(moduleSuffix: string, bps: number): NativeFieldTrialsResult;
+  minTransmitBitrateStats(): NativeMinTransmitBitrateStats;
   Capturer: new (options?: NativeCapturerOptions) => NativeCapturer;
   Injector: new (options?: { display?: string; monitor?: string }) => NativeInjector;
   backend: 'x11' | 'unsupported';

@@ -1,6 +1,6 @@
 // libwebrtc "field trials" in @roamhq/wrtc's module: process-wide tuning switches that the module
 // offers no API for (see native/include/tether/webrtc_field_trials.h for how they are set).
-import type { NativeFieldTrialsResult, NativeVp8ActiveMapStats } from './addon.js';
+import type { NativeFieldTrialsResult, NativeMinTransmitBitrateStats, NativeVp8ActiveMapStats } from './addon.js';
 import { nativeError } from './errors.js';
 import { loadNative, type LoadOptions } from './loader.js';
 
@@ -106,6 +106,33 @@ export function setVp8Profile(profile: number, options: FieldTrialsOptions = {})
     throw nativeError('ERR_BAD_ARGUMENT', `not a VP8 profile (0, 1, 2 or 3; -1: libwebrtc's): ${String(profile)}`);
   }
   return loadNative(options).setVp8Profile(options.moduleSuffix ?? WRTC_MODULE_SUFFIX, profile);
+}
+
+/**
+ * The min transmit bitrate the agent gives its video stream: 0. libwebrtc pads a screen-share
+ * stream up to 100 kbit/s whatever the screen does: on a still screen a 258-byte padding packet
+ * every 24 ms (traced with perf on the agent's sendto calls), which keeps libwebrtc's pacer,
+ * network and transport threads busy (most of the idle agent's CPU). The bandwidth estimate stays
+ * fresh without it: libwebrtc still probes a screen share in ALR every 5 s.
+ */
+export const AGENT_MIN_TRANSMIT_BPS = 0;
+
+/**
+ * Replaces the "min transmit bitrate" (libwebrtc's padding floor) of video send streams that a
+ * loaded WebRTC module configures from now on (bits/s; -1 gives libwebrtc's back). Same rules as
+ * setWebRtcFieldTrials: call before the first RTCPeerConnection; never throws for a module it
+ * cannot hook (the result says why).
+ */
+export function setMinTransmitBitrate(bps: number, options: FieldTrialsOptions = {}): NativeFieldTrialsResult {
+  if (!(bps === -1 || (Number.isInteger(bps) && bps >= 0 && bps <= 1e9))) {
+    throw nativeError('ERR_BAD_ARGUMENT', `not a bitrate (a whole number of bits/s from 0 to 1e9; -1: libwebrtc's): ${String(bps)}`);
+  }
+  return loadNative(options).setMinTransmitBitrate(options.moduleSuffix ?? WRTC_MODULE_SUFFIX, bps);
+}
+
+/** What the min-transmit-bitrate hook has done in this process so far. */
+export function minTransmitBitrateStats(options: LoadOptions = {}): NativeMinTransmitBitrateStats {
+  return loadNative(options).minTransmitBitrateStats();
 }
 
 /** What the VP8 active-map hooks have done in this process so far (all zero when not enabled). */

@@ -51,6 +51,23 @@ FieldTrialsResult EnableVp8ActiveMap(const std::string& module_suffix, std::stri
 // leaves libwebrtc's choice to frames encoded from then on. Call before the first peer connection.
 FieldTrialsResult SetVp8Profile(const std::string& module_suffix, int profile, std::string* detail);
 
+// Replaces the "min transmit bitrate" libwebrtc gives every video send stream of the loaded
+// module from now on (`bps` >= 0; -1 gives libwebrtc's back): libwebrtc pads a screen-share stream
+// up to it (100 kbit/s) even when nothing changes on the screen, a steady stream of padding packets
+// that keeps three of its threads busy. Hooks VideoSendStreamImpl::OnEncoderConfigurationChanged in
+// the class's vtable (each entry checked to hold the function the symbol table names). Applies to
+// streams configured after the call: call before the first peer connection.
+FieldTrialsResult SetMinTransmitBitrate(const std::string& module_suffix, int bps,
+                                        std::string* detail);
+
+struct MinTransmitBitrateStats {
+  bool hooked = false;
+  int bps = -1;            // the value set (-1: libwebrtc's)
+  uint64_t calls = 0;      // stream configurations seen
+  int libwebrtc_max_bps = -1;  // the highest floor libwebrtc asked for (a stopped track: 0)
+};
+MinTransmitBitrateStats GetMinTransmitBitrateStats();
+
 struct Vp8ActiveMapStats {
   bool hooked = false;   // the hooks are in place
   bool enabled = false;  // and maps are set

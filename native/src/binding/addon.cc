@@ -89,6 +89,34 @@ Napi::Value SetProfile(const Napi::CallbackInfo& info) {
   return ResultObject(env, r, detail);
 }
 
+// setMinTransmitBitrate(moduleSuffix, bps) -> {result, detail}
+Napi::Value SetMinTransmit(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 2 || !info[0].IsString() || !info[1].IsNumber())
+    throw MakeError(env, ErrorCode::kBadArgument,
+                    "setMinTransmitBitrate(moduleSuffix, bps) takes a string and a number");
+  const double bps = info[1].As<Napi::Number>().DoubleValue();
+  if (!(bps == -1 || (bps >= 0 && bps <= 1e9 && bps == static_cast<double>(static_cast<int>(bps)))))
+    throw MakeError(env, ErrorCode::kBadArgument,
+                    "setMinTransmitBitrate: bps must be a whole number from 0 to 1e9 (-1: libwebrtc's)");
+  std::string detail;
+  const FieldTrialsResult r =
+      SetMinTransmitBitrate(info[0].As<Napi::String>(), static_cast<int>(bps), &detail);
+  return ResultObject(env, r, detail);
+}
+
+// minTransmitBitrateStats() -> {hooked, bps, calls, libwebrtcMaxBps}
+Napi::Value MinTransmitStats(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const MinTransmitBitrateStats s = GetMinTransmitBitrateStats();
+  Napi::Object out = Napi::Object::New(env);
+  out.Set("hooked", s.hooked);
+  out.Set("bps", s.bps);
+  out.Set("calls", static_cast<double>(s.calls));
+  out.Set("libwebrtcMaxBps", s.libwebrtc_max_bps);
+  return out;
+}
+
 // vp8ActiveMapStats() -> {hooked, enabled, frames, mappedFrames, activeMbs, totalMbs, errors,
 //                        compareMs, encodeMs, lastQuantizer, pendingMbs, profile, profileSets,
 //                        lastVersion}
@@ -125,6 +153,10 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("webRtcFieldTrials", Napi::Function::New(env, GetFieldTrials, "webRtcFieldTrials"));
   exports.Set("setWebRtcCoreCount", Napi::Function::New(env, SetCoreCount, "setWebRtcCoreCount"));
   exports.Set("enableVp8ActiveMap", Napi::Function::New(env, EnableActiveMap, "enableVp8ActiveMap"));
+  exports.Set("setMinTransmitBitrate",
+              Napi::Function::New(env, SetMinTransmit, "setMinTransmitBitrate"));
+  exports.Set("minTransmitBitrateStats",
+              Napi::Function::New(env, MinTransmitStats, "minTransmitBitrateStats"));
   exports.Set("setVp8Profile", Napi::Function::New(env, SetProfile, "setVp8Profile"));
   exports.Set("vp8ActiveMapStats", Napi::Function::New(env, ActiveMapStats, "vp8ActiveMapStats"));
   return exports;

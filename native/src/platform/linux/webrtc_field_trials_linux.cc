@@ -370,6 +370,47 @@ bool WriteSlot(void** slot, void* hook, std::string* detail) {
   return true;
 }
 
+// ---- Screen-share padding: libwebrtc pads a screen-share stream up to its "min transmit bitrate"
+// (100 kbit/s from WebRtcVideoChannel for screencasts; no API of @roamhq/wrtc sets it). The value
+// reaches VideoSendStreamImpl::OnEncoderConfigurationChanged(streams, is_svc, content_type,
+// min_transmit_bitrate_bps), called by the encoder through its EncoderSink base (a non-virtual
+// thunk in the vtable); the hook replaces the last argument.
+
+constexpr const char kSendStreamVtable[] = "_ZTVN6webrtc8internal19VideoSendStreamImplE";
+constexpr const char kOnEncoderConfig[] =
+    "_ZN6webrtc8internal19VideoSendStreamImpl29OnEncoderConfigurationChangedENSt2Cr6vectorINS_"
+    "11VideoStreamENS2_9allocatorIS4_EEEEbNS_18VideoEncoderConfig11ContentTypeEi";
+constexpr const char kOnEncoderConfigThunk[] =
+    "_ZThn8_N6webrtc8internal19VideoSendStreamImpl29OnEncoderConfigurationChangedENSt2Cr6vectorINS_"
+    "11VideoStreamENS2_9allocatorIS4_EEEEbNS_18VideoEncoderConfig11ContentTypeEi";
+
+// The vector is passed by value, which the x86-64 C++ ABI does through a pointer to the caller's
+// copy (the caller destroys it): forwarding that pointer hands the original the same object.
+using OnEncoderConfigFn = void (*)(void* self, void* streams, bool is_svc, int content_type,
+                                   int min_transmit_bitrate_bps);
+
+std::atomic<OnEncoderConfigFn> g_on_config{nullptr}, g_on_config_thunk{nullptr};
+std::atomic<int> g_min_transmit_bps{-1};  // -1: libwebrtc's value
+std::atomic<uint64_t> g_config_calls{0};
+std::atomic<int> g_config_libwebrtc_max_bps{-1};
+
+int MinTransmit(int libwebrtc_bps) {
+  ++g_config_calls;
+  int seen = g_config_libwebrtc_max_bps.load();
+  while (libwebrtc_bps > seen && !g_config_libwebrtc_max_bps.compare_exchange_weak(seen, libwebrtc_bps)) {
+  }
+  const int want = g_min_transmit_bps.load();
+  return want >= 0 ? want : libwebrtc_bps;
+}
+
+void HookedOnConfig(void* self, void* streams, bool is_svc, int content_type, int bps) {
+  g_on_config.load()(self, streams, is_svc, content_type, MinTransmit(bps));
+}
+
+void HookedOnConfigThunk(void* self, void* streams, bool is_svc, int content_type, int bps) {
+  g_on_config_thunk.load()(self, streams, is_svc, content_type, MinTransmit(bps));
+}
+
 }  // namespace
 
 FieldTrialsResult SetWebRtcFieldTrials(const std::string& module_suffix, const std::string& trials,
@@ -489,6 +530,58 @@ FieldTrialsResult SetVp8Profile(const std::string& module_suffix, int profile, s
   r = InstallEncoderHooks(module_suffix, detail);
   if (r == FieldTrialsResult::kOk) g_profile = profile;
   return r;
+}
+
+FieldTrialsResult SetMinTransmitBitrate(const std::string& module_suffix, int bps,
+                                        std::string* detail) {
+  std::lock_guard<std::mutex> lock(g_mutex);
+  if (g_on_config_thunk.load() == nullptr) {
+    std::vector<void*> addrs;
+    std::vector<size_t> sizes;
+    const FieldTrialsResult r = Resolve(module_suffix,
+                                        {{kSendStreamVtable, STT_OBJECT, 8 * sizeof(void*)},
+                                         {kOnEncoderConfig, STT_FUNC, 0},
+                                         {kOnEncoderConfigThunk, STT_FUNC, 0}},
+                                        &addrs, detail, &sizes);
+    if (r != FieldTrialsResult::kOk) return r;
+    // The thunk (the EncoderSink entry every caller uses) exactly once; the function itself at
+    // most once (the primary vtable's own entry).
+    auto** table = static_cast<void**>(addrs[0]);
+    void** slot_fn = nullptr;
+    void** slot_thunk = nullptr;
+    for (size_t i = 0; i < sizes[0] / sizeof(void*); ++i) {
+      void*** slot = table[i] == addrs[1] ? &slot_fn : table[i] == addrs[2] ? &slot_thunk : nullptr;
+      if (slot == nullptr) continue;
+      if (*slot != nullptr) {
+        *detail = "the VideoSendStreamImpl vtable holds OnEncoderConfigurationChanged twice";
+        return FieldTrialsResult::kSymbolNotFound;
+      }
+      *slot = &table[i];
+    }
+    if (slot_thunk == nullptr) {
+      *detail = "the VideoSendStreamImpl vtable does not hold OnEncoderConfigurationChanged";
+      return FieldTrialsResult::kSymbolNotFound;
+    }
+    g_on_config = reinterpret_cast<OnEncoderConfigFn>(addrs[1]);
+    g_on_config_thunk = reinterpret_cast<OnEncoderConfigFn>(addrs[2]);
+    if ((slot_fn != nullptr &&
+         !WriteSlot(slot_fn, reinterpret_cast<void*>(&HookedOnConfig), detail)) ||
+        !WriteSlot(slot_thunk, reinterpret_cast<void*>(&HookedOnConfigThunk), detail)) {
+      g_on_config_thunk = nullptr;
+      return FieldTrialsResult::kModuleMismatch;
+    }
+  }
+  g_min_transmit_bps = bps;
+  return FieldTrialsResult::kOk;
+}
+
+MinTransmitBitrateStats GetMinTransmitBitrateStats() {
+  MinTransmitBitrateStats s;
+  s.hooked = g_on_config_thunk.load() != nullptr;
+  s.bps = g_min_transmit_bps.load();
+  s.calls = g_config_calls.load();
+  s.libwebrtc_max_bps = g_config_libwebrtc_max_bps.load();
+  return s;
 }
 
 Vp8ActiveMapStats GetVp8ActiveMapStats() {

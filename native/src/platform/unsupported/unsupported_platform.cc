@@ -110,4 +110,11 @@ FieldTrialsResult SetVp8Profile(const std::string&, int, std::string* detail) {
 
 Vp8ActiveMapStats GetVp8ActiveMapStats() { return Vp8ActiveMapStats{}; }
 
+FieldTrialsResult SetMinTransmitBitrate(const std::string&, int, std::string* detail) {
+  *detail = "hooking libwebrtc in a WebRTC module is only implemented for Linux";
+  return FieldTrialsResult::kUnsupported;
+}
+
+MinTransmitBitrateStats GetMinTransmitBitrateStats() { return MinTransmitBitrateStats{}; }
+
 }  // namespace tether
