@@ -26,3 +26,11 @@ it('sends every change, and only the changed macroblocks, through a real VP8 enc
   expect(s).toMatchObject({ profile: 2, lastVersion: 2, errors: 0 });
   expect(s.profileSets).toBeGreaterThanOrEqual(1);
 }, 60_000);
+
+it('keeps two encoders apart: two streams at once both arrive pixel for pixel', async () => {
+  // One session has one video stream, but a renegotiation (monitor switch) can overlap an old and
+  // a new encoder; each encoder's map state is its own.
+  await Promise.all([streamThroughVp8(wrtc, true, false), streamThroughVp8(wrtc, true, false)]);
+  expect(vp8ActiveMapStats()).toMatchObject({ errors: 0, lastVersion: 2 });
+}, 90_000);
+

@@ -42,7 +42,7 @@ function i420(f: Frame): Uint8ClampedArray {
 }
 
 /** Where the received frame differs from `want` by more than `tol` (sampled every 4 px, all planes). */
-function mismatches(got: { width: number; height: number; data: Uint8Array }, want: Frame, tol = 14): string[] {
+function mismatches(got: { width: number; height: number; data: Uint8Array }, want: Frame, tol = 10): string[] {
   const bad: string[] = [];
   if (got.width !== W || got.height !== H) return [`size ${got.width}x${got.height}`];
   const d = got.data;
@@ -63,9 +63,10 @@ function mismatches(got: { width: number; height: number; data: Uint8Array }, wa
 /**
  * Streams the frames and checks them; the peer connections are closed on the way out. `mapped`:
  * the encoder must use active maps (and encode only a few macroblocks per text cell); otherwise it
- * must never use one.
+ * must never use one. `alone`: no other stream encodes meanwhile (the hooks' counters are
+ * process-wide, so the per-text-cell share is only checked then).
  */
-export async function streamThroughVp8(wrtc: Any, mapped: boolean): Promise<void> {
+export async function streamThroughVp8(wrtc: Any, mapped: boolean, alone = true): Promise<void> {
   let pcs: Any[] = [];
   try {
     const a = new wrtc.RTCPeerConnection({ iceServers: [] });
@@ -151,7 +152,7 @@ export async function streamThroughVp8(wrtc: Any, mapped: boolean): Promise<void
       expect(s2.errors).toBe(s0.errors);
       if (mapped) {
         expect(s2.mappedFrames - s1.mappedFrames).toBeGreaterThanOrEqual(10);
-        expect((s2.activeMbs - s1.activeMbs) / (s2.mappedFrames - s1.mappedFrames)).toBeLessThan(mbs / 10);
+        if (alone) expect((s2.activeMbs - s1.activeMbs) / (s2.mappedFrames - s1.mappedFrames)).toBeLessThan(mbs / 10);
       } else {
         expect(s2.mappedFrames).toBe(0);
         expect(s2.frames - s0.frames).toBeGreaterThanOrEqual(10);

@@ -44,11 +44,14 @@ class Vp8ActiveMapTracker {
   void Encoded(bool updated_last, int q);
 
   // The quantizer index at or below which a frame counts as fine, and how many such frames an
-  // active macroblock must be carried in after its last change. One or two passes were not enough:
-  // near sharp colour edges chroma stayed 15 levels off after two frames at index 15
-  // (test/vp8-active-map.test.ts failed 2 runs in 5); eight at ≤ 20 passed 20 of 20.
+  // active macroblock must be carried in after its last change. libvpx refines a changed
+  // macroblock over many frames (libwebrtc's screen share stops at index 15, so later passes are
+  // not finer, only more): with 8 frames at <= 20, colour edges inside a macroblock were still up to
+  // 15 levels off in chroma when it was released (the pixel test failed at tolerance 8 in 10 runs
+  // of 10, and at 14 once in 40-100); with 24 it passed 20 of 20 at tolerance 8, as libvpx without
+  // a map does (its own error after refining: up to 7).
   static constexpr int kFineQuantizer = 20;
-  static constexpr unsigned char kFineFrames = 8;
+  static constexpr unsigned char kFineFrames = 24;
 
   // The map for kUseMap: one byte per macroblock, row by row, 1 = encode it.
   unsigned char* map() { return map_.data(); }
