@@ -111,66 +111,43 @@ function applyFieldTrials(native: typeof import("../native/index.js")): void {
   if (fieldTrialsSet) return;
   fieldTrialsSet = true;
   const trials = process.env["TETHER_WEBRTC_FIELD_TRIALS"] ?? native.AGENT_FIELD_TRIALS;
-  let outcome: string;
-  try {
-    const r = native.setWebRtcFieldTrials(trials);
-    outcome = r.result === "ok" ? "ok" : `${r.result}: ${r.detail}`;
-  } catch (err) {
-    outcome = (err as Error).message.split("\n")[0]!;
-  }
-  if (process.env["TETHER_TRACE_FRAMES"] === "1") process.stderr.write(`TETHER_FIELD_TRIALS ${JSON.stringify({ trials, outcome })}\n`);
+  tune("TETHER_FIELD_TRIALS", { trials }, () => native.setWebRtcFieldTrials(trials));
   // VP8 encodes only the changed macroblocks (see enableVp8ActiveMap); TETHER_VP8_ACTIVE_MAP=0 turns it off.
-  if (process.env["TETHER_VP8_ACTIVE_MAP"] !== "0") {
-    let mapOutcome: string;
-    try {
-      const r = native.enableVp8ActiveMap();
-      mapOutcome = r.result === "ok" ? "ok" : `${r.result}: ${r.detail}`;
-    } catch (err) {
-      mapOutcome = (err as Error).message.split("\n")[0]!;
-    }
-    if (process.env["TETHER_TRACE_FRAMES"] === "1") process.stderr.write(`TETHER_VP8_ACTIVE_MAP ${JSON.stringify({ outcome: mapOutcome })}\n`);
-  }
+  if (process.env["TETHER_VP8_ACTIVE_MAP"] !== "0") tune("TETHER_VP8_ACTIVE_MAP", {}, () => native.enableVp8ActiveMap());
   // VP8 bitstream profile 2: no loop filter (see AGENT_VP8_PROFILE); TETHER_VP8_PROFILE=0..3 picks
   // another, "" leaves libwebrtc's (0).
   const profileEnv = process.env["TETHER_VP8_PROFILE"];
   if (profileEnv !== "") {
     const profile = profileEnv === undefined ? native.AGENT_VP8_PROFILE : Number(profileEnv);
-    let profileOutcome: string;
-    try {
-      const r = native.setVp8Profile(profile);
-      profileOutcome = r.result === "ok" ? "ok" : `${r.result}: ${r.detail}`;
-    } catch (err) {
-      profileOutcome = (err as Error).message.split("\n")[0]!;
-    }
-    if (process.env["TETHER_TRACE_FRAMES"] === "1") process.stderr.write(`TETHER_VP8_PROFILE ${JSON.stringify({ profile, outcome: profileOutcome })}\n`);
+    tune("TETHER_VP8_PROFILE", { profile }, () => native.setVp8Profile(profile));
   }
   // No padding on a still screen (see AGENT_MIN_TRANSMIT_BPS); TETHER_WEBRTC_MIN_TRANSMIT_KBPS sets
   // another floor, "" leaves libwebrtc's (100 kbit/s for a screen share).
   const padEnv = process.env["TETHER_WEBRTC_MIN_TRANSMIT_KBPS"];
   if (padEnv !== "") {
     const bps = padEnv === undefined ? native.AGENT_MIN_TRANSMIT_BPS : Number(padEnv) * 1000;
-    let padOutcome: string;
-    try {
-      const r = native.setMinTransmitBitrate(bps);
-      padOutcome = r.result === "ok" ? "ok" : `${r.result}: ${r.detail}`;
-    } catch (err) {
-      padOutcome = (err as Error).message.split("\n")[0]!;
-    }
-    if (process.env["TETHER_TRACE_FRAMES"] === "1") process.stderr.write(`TETHER_WEBRTC_MIN_TRANSMIT ${JSON.stringify({ bps, outcome: padOutcome })}\n`);
+    tune("TETHER_WEBRTC_MIN_TRANSMIT", { bps }, () => native.setMinTransmitBitrate(bps));
   }
   // The core count libwebrtc sizes its encoder threads by (see agentWebRtcCores).
   // TETHER_WEBRTC_CORES replaces it ("" = libwebrtc's own count).
   const env = process.env["TETHER_WEBRTC_CORES"];
   const cores = env === undefined ? native.agentWebRtcCores(cpus().length) : env === "" ? null : Number(env);
-  if (cores === null) return;
-  let coresOutcome: string;
+  if (cores !== null) tune("TETHER_WEBRTC_CORES", { cores }, () => native.setWebRtcCoreCount(cores));
+}
+
+/**
+ * Runs one libwebrtc tuning call. Never throws: a module that cannot be changed leaves WebRTC with
+ * its defaults; with TETHER_TRACE_FRAMES=1 the outcome goes to stderr as `<name> {...fields, outcome}`.
+ */
+function tune(name: string, fields: Record<string, unknown>, call: () => { result: string; detail: string; detected?: number }): void {
+  let outcome: string;
   try {
-    const r = native.setWebRtcCoreCount(cores);
-    coresOutcome = r.result === "ok" ? `ok (detected ${r.detected})` : `${r.result}: ${r.detail}`;
+    const r = call();
+    outcome = r.result !== "ok" ? `${r.result}: ${r.detail}` : r.detected === undefined ? "ok" : `ok (detected ${r.detected})`;
   } catch (err) {
-    coresOutcome = (err as Error).message.split("\n")[0]!;
+    outcome = (err as Error).message.split("\n")[0]!;
   }
-  if (process.env["TETHER_TRACE_FRAMES"] === "1") process.stderr.write(`TETHER_WEBRTC_CORES ${JSON.stringify({ cores, outcome: coresOutcome })}\n`);
+  if (process.env["TETHER_TRACE_FRAMES"] === "1") process.stderr.write(`${name} ${JSON.stringify({ ...fields, outcome })}\n`);
 }
 
 /**
