@@ -76,7 +76,9 @@ export function setWebRtcCoreCount(cores: number, options: FieldTrialsOptions = 
  * Makes libwebrtc's VP8 encoder in a loaded WebRTC module encode only the macroblocks that changed
  * (a libvpx active map per frame, computed from the frame itself by comparing it with the last
  * one; see native/include/tether/vp8_active_map.h). On a screen where a text cell changed, libvpx
- * then decides modes for a few macroblocks instead of all 8160 of a 1080p frame. Same rules as
+ * then decides modes for a few macroblocks instead of all 8160 of a 1080p frame. Maps are used only
+ * while the encoder writes VP8 profile 2 or 3 (no loop filter, see setVp8Profile): with libwebrtc's
+ * profile 0 the frames stay whole. Same rules as
  * setWebRtcFieldTrials: call before the first RTCPeerConnection; never throws for a module it
  * cannot hook (the result says why, and VP8 then encodes whole frames as before).
  */

@@ -42,7 +42,8 @@ FieldTrialsResult SetWebRtcCoreCount(const std::string& module_suffix, int cores
 // hooking three entries of the vtable of its LibvpxFacade (libwebrtc's only path to libvpx):
 // codec_encode, codec_get_cx_data and codec_destroy. Every entry is checked to hold the function
 // the symbol table names before it is replaced; the originals are called from the hooks. Stays on
-// for the process; calling it again is a no-op. Call before the first peer connection.
+// for the process; calling it again is a no-op. Call before the first peer connection. Maps are
+// used only while the encoder writes profile 2 or 3 (no loop filter; see SetVp8Profile).
 FieldTrialsResult EnableVp8ActiveMap(const std::string& module_suffix, std::string* detail);
 
 // Makes every VP8 encoder of libwebrtc in the loaded module write bitstream profile `profile`
