@@ -152,6 +152,18 @@ describe("the downloaded support app", () => {
   }, 60_000);
 });
 
+describe("the native addon the app carries", () => {
+  it("needs only libraries every X desktop has (libyuv is linked in: user computers rarely have it)", () => {
+    const allowed = /^(libX11|libXext|libXdamage|libXfixes|libXrandr|libXtst|libXi|libstdc\+\+|libgcc_s|libc|libm|ld-linux-x86-64)\.so\.\d+$/;
+    for (const file of ["tether_native.node", "tether_native_unsupported.node"]) {
+      const dynamic = execFileSync("readelf", ["-d", join(ROOT, "build", "Release", file)], { encoding: "utf8" });
+      const needed = [...dynamic.matchAll(/\(NEEDED\)\s+Shared library: \[([^\]]+)\]/g)].map((m) => m[1]!);
+      expect(needed, file).toContain("libc.so.6");
+      expect(needed.filter((lib) => !allowed.test(lib)), file).toEqual([]);
+    }
+  });
+});
+
 describe("the link page", () => {
   it("names the technician and organisation, warns about scams, offers the download; after closing it is gone", async () => {
     const s = await tech.createSession();
