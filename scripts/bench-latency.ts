@@ -26,14 +26,15 @@
 //
 // Environment: BENCH_CHANGES (changes per scenario, default 200), BENCH_IDLE_S (default 8),
 // BENCH_SYSTEMS (comma list of tether,tether-chromium,tether-webrtc-defaults,tether-no-active-map,tether-profile-0,
-// tether-padding,tether-no-burst,tether-libwebrtc-cores,tether-alr-60s,x11vnc,x11vnc-tuned; default tether,tether-chromium,x11vnc;
+// tether-padding,tether-libwebrtc-vp8,tether-no-burst,tether-libwebrtc-cores,tether-alr-60s,x11vnc,x11vnc-tuned; default
+// tether,tether-chromium,x11vnc; tether-libwebrtc-vp8 runs VP8 on the libvpx inside @roamhq/wrtc instead of Tether's;
 // tether-no-active-map runs the agent with TETHER_VP8_ACTIVE_MAP=0, tether-profile-0 with libwebrtc's VP8 profile 0 (loop
 // filter on; the active map is then unused) instead of 2, tether-padding with libwebrtc's 100 kbit/s padding floor for
 // screen shares, tether-no-burst without WebRTC-BurstyPacer, tether-alr-60s with libwebrtc's
 // bandwidth probing on a still screen once a minute instead of every 5 s, tether-libwebrtc-cores with TETHER_WEBRTC_CORES=""
 // (A/B of one tuning in the same run);
 // tether-webrtc-defaults runs the agent with TETHER_WEBRTC_FIELD_TRIALS="", TETHER_WEBRTC_CORES="", TETHER_VP8_ACTIVE_MAP=0,
-// TETHER_VP8_PROFILE="" and TETHER_WEBRTC_MIN_TRANSMIT_KBPS="" (libwebrtc's defaults: no
+// TETHER_VP8_PROFILE="", TETHER_WEBRTC_MIN_TRANSMIT_KBPS="" and TETHER_VP8_ENCODER=libwebrtc (libwebrtc's defaults: no
 // zero playout delay, one VP8 thread on 2 cores); x11vnc-tuned adds x11vnc with -defer 0 -wait 1 -nowait_bog),
 // BENCH_NOTE (a line recorded with the results), BENCH_OUT (file stem, default latency), BENCH_DEBUG=1 (stack traces),
 // BENCH_TRACE_FILE (append the agent's trace lines to this file, for timelines with perf), BENCH_DEADLINE_S (limit for the
@@ -1213,6 +1214,7 @@ interface AgentTrace {
   cores?: { cores: number; outcome: string };
   activeMap?: { outcome: string };
   vp8Profile?: { profile: number; outcome: string };
+  vp8Encoder?: { encoder: string; outcome: string };
   minTransmit?: { bps: number; outcome: string };
 }
 
@@ -1267,6 +1269,7 @@ async function startTether(display: string, extraEnv: Record<string, string>, ki
     else if (line.startsWith('TETHER_WEBRTC_CORES ')) trace.cores = JSON.parse(line.slice(20));
     else if (line.startsWith('TETHER_VP8_ACTIVE_MAP ')) trace.activeMap = JSON.parse(line.slice(22));
     else if (line.startsWith('TETHER_VP8_PROFILE ')) trace.vp8Profile = JSON.parse(line.slice(19));
+    else if (line.startsWith('TETHER_VP8_ENCODER ')) trace.vp8Encoder = JSON.parse(line.slice(19));
     else if (line.startsWith('TETHER_WEBRTC_MIN_TRANSMIT ')) trace.minTransmit = JSON.parse(line.slice(27));
     else console.error(`agent: ${line}`);
   };
@@ -1448,10 +1451,11 @@ const fmtBps = (b: number): string => (b >= 1e6 ? `${(b / 1e6).toFixed(2)} Mbit/
 
 /** Agent variants for an A/B in the same run: the environment each one's agent gets. */
 const AGENT_VARIANTS: Record<string, Record<string, string>> = {
-  'tether-webrtc-defaults': { TETHER_WEBRTC_FIELD_TRIALS: '', TETHER_WEBRTC_CORES: '', TETHER_VP8_ACTIVE_MAP: '0', TETHER_VP8_PROFILE: '', TETHER_WEBRTC_MIN_TRANSMIT_KBPS: '' },
+  'tether-webrtc-defaults': { TETHER_WEBRTC_FIELD_TRIALS: '', TETHER_WEBRTC_CORES: '', TETHER_VP8_ACTIVE_MAP: '0', TETHER_VP8_PROFILE: '', TETHER_WEBRTC_MIN_TRANSMIT_KBPS: '', TETHER_VP8_ENCODER: 'libwebrtc' },
   'tether-no-active-map': { TETHER_VP8_ACTIVE_MAP: '0' },
   'tether-profile-0': { TETHER_VP8_PROFILE: '0' },
   'tether-padding': { TETHER_WEBRTC_MIN_TRANSMIT_KBPS: '' },
+  'tether-libwebrtc-vp8': { TETHER_VP8_ENCODER: 'libwebrtc' },
   'tether-libwebrtc-cores': { TETHER_WEBRTC_CORES: '' },
   'tether-no-burst': { TETHER_WEBRTC_FIELD_TRIALS: AGENT_FIELD_TRIALS.replace(/WebRTC-BurstyPacer\/[^/]*\//, '') },
   'tether-alr-60s': { TETHER_WEBRTC_FIELD_TRIALS: `${AGENT_FIELD_TRIALS}WebRTC-Bwe-ProbingConfiguration/alr_interval:60s/` },
@@ -1511,6 +1515,9 @@ async function main(): Promise<void> {
           webrtcCores: trace.cores ?? null,
           vp8ActiveMap: trace.activeMap ?? null,
           minTransmit: trace.minTransmit ?? null,
+          vp8Encoder: trace.vp8Encoder
+            ? { ...trace.vp8Encoder, tetherEncoders: (st1 as unknown as { activeMap?: { tetherEncoders?: number } } | undefined)?.activeMap?.tetherEncoders ?? null }
+            : null,
           vp8Profile: trace.vp8Profile ? { ...trace.vp8Profile, frameVersion: (st1 as unknown as { activeMap?: { lastVersion?: number } } | undefined)?.activeMap?.lastVersion ?? null } : null,
           stages: stageRows,
           receiver: {
@@ -1572,7 +1579,7 @@ async function main(): Promise<void> {
     );
   }
   for (const [system, p] of Object.entries(profile)) {
-    const prof = p as { fieldTrials?: { trials: string; outcome: string } | null; webrtcCores?: { cores: number; outcome: string } | null; vp8ActiveMap?: { outcome: string } | null; vp8Profile?: { profile: number; outcome: string; frameVersion: number | null } | null; minTransmit?: { bps: number; outcome: string } | null; stages?: Stages[]; receiver?: Record<string, unknown>; sender?: Record<string, unknown>; page?: Record<string, number | null> };
+    const prof = p as { fieldTrials?: { trials: string; outcome: string } | null; webrtcCores?: { cores: number; outcome: string } | null; vp8ActiveMap?: { outcome: string } | null; vp8Profile?: { profile: number; outcome: string; frameVersion: number | null } | null; vp8Encoder?: { encoder: string; outcome: string; tetherEncoders: number | null } | null; minTransmit?: { bps: number; outcome: string } | null; stages?: Stages[]; receiver?: Record<string, unknown>; sender?: Record<string, unknown>; page?: Record<string, number | null> };
     const sender = prof.sender ?? {};
     const receiver = prof.receiver ?? {};
     const str = (v: unknown) => (v === null || v === undefined ? '–' : String(v));
@@ -1582,6 +1589,7 @@ async function main(): Promise<void> {
         `core count for libwebrtc ${prof.webrtcCores ? `${prof.webrtcCores.cores} (${prof.webrtcCores.outcome})` : "its own"}; ` +
         `VP8 active map ${prof.vp8ActiveMap ? prof.vp8ActiveMap.outcome : 'off'}; ` +
         `VP8 profile ${prof.vp8Profile ? `${prof.vp8Profile.profile} (${prof.vp8Profile.outcome}; the last frame's header said ${str(prof.vp8Profile.frameVersion)})` : "libwebrtc's (0)"}; ` +
+        `VP8 encoder ${prof.vp8Encoder ? `${prof.vp8Encoder.encoder === 'tether' ? "Tether's libvpx" : "libwebrtc's libvpx"} (${prof.vp8Encoder.outcome}; encoders on Tether's libvpx: ${str(prof.vp8Encoder.tetherEncoders)})` : "libwebrtc's libvpx"}; ` +
         `padding floor ${prof.minTransmit ? `${prof.minTransmit.bps / 1000} kbit/s (${prof.minTransmit.outcome})` : "libwebrtc's (100 kbit/s)"}.`,
     );
     lines.push('');

@@ -104,7 +104,7 @@ let fieldTrialsSet = false;
  * libwebrtc tuning that @roamhq/wrtc has no API for (see src/native/field-trials.ts), set once
  * before the first peer connection. TETHER_WEBRTC_FIELD_TRIALS replaces the string ("" = libwebrtc's
  * defaults; the latency benchmark compares both), and the same for the core count libwebrtc assumes
- * the VP8 active map and profile, and the padding floor. When the module cannot be changed, WebRTC runs with its defaults: slower to
+ * the VP8 active map, profile and encoder, and the padding floor. When the module cannot be changed, WebRTC runs with its defaults: slower to
  * show frames, nothing else; TETHER_TRACE_FRAMES=1 says why on stderr.
  */
 function applyFieldTrials(native: typeof import("../native/index.js")): void {
@@ -121,6 +121,11 @@ function applyFieldTrials(native: typeof import("../native/index.js")): void {
     const profile = profileEnv === undefined ? native.AGENT_VP8_PROFILE : Number(profileEnv);
     tune("TETHER_VP8_PROFILE", { profile }, () => native.setVp8Profile(profile));
   }
+  // Tether's libvpx for VP8 (see AGENT_VP8_ENCODER); TETHER_VP8_ENCODER=libwebrtc keeps the
+  // module's own.
+  const encoderEnv = process.env["TETHER_VP8_ENCODER"];
+  const encoder = encoderEnv === "libwebrtc" ? "libwebrtc" : native.AGENT_VP8_ENCODER;
+  tune("TETHER_VP8_ENCODER", { encoder }, () => native.setVp8Encoder(encoder));
   // No padding on a still screen (see AGENT_MIN_TRANSMIT_BPS); TETHER_WEBRTC_MIN_TRANSMIT_KBPS sets
   // another floor, "" leaves libwebrtc's (100 kbit/s for a screen share).
   const padEnv = process.env["TETHER_WEBRTC_MIN_TRANSMIT_KBPS"];

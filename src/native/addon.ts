@@ -148,6 +148,10 @@ export interface NativeVp8ActiveMapStats {
   profileSets: number;
   /** The version (profile) field of the last VP8 frame encoded, read from its header (-1: none yet). */
   lastVersion: number;
+  /** Which libvpx new VP8 encoders get (setVp8Encoder): Tether's, or the module's own. */
+  encoder: 'tether' | 'libwebrtc';
+  /** VP8 encoders created with Tether's libvpx so far. */
+  tetherEncoders: number;
 }
 
 /** What the min-transmit-bitrate hook has done in this process (minTransmitBitrateStats()). */
@@ -171,6 +175,8 @@ export interface NativeAddon {
   enableVp8ActiveMap(moduleSuffix: string): NativeFieldTrialsResult;
   /** Makes libwebrtc's VP8 encoders write bitstream profile `profile` (0–3; -1: libwebrtc's). */
   setVp8Profile(moduleSuffix: string, profile: number): NativeFieldTrialsResult;
+  /** Gives libwebrtc's VP8 encoders created from now on Tether's libvpx ("tether") or the module's ("libwebrtc"). */
+  setVp8Encoder(moduleSuffix: string, encoder: 'tether' | 'libwebrtc'): NativeFieldTrialsResult;
   vp8ActiveMapStats(): NativeVp8ActiveMapStats;
   /** Replaces the min transmit bitrate (padding floor) of libwebrtc's video send streams (-1: libwebrtc's). */
   setMinTransmitBitrate(moduleSuffix: string, bps: number): NativeFieldTrialsResult;

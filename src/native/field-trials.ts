@@ -111,6 +111,30 @@ export function setVp8Profile(profile: number, options: FieldTrialsOptions = {})
 }
 
 /**
+ * The libvpx the agent's VP8 encoder runs on: Tether's ("tether"), libvpx 1.12 with Tether's
+ * patches (native/libvpx/) linked into the native addon, instead of the one inside @roamhq/wrtc.
+ * Its encoder codes the macroblocks the active map marks inactive without mode search; stock
+ * libvpx still runs the search for all 8160 macroblocks of a 1080p frame when one text cell
+ * changed. Measured in the same run (scripts/bench-latency.ts, variant tether-libwebrtc-vp8): see
+ * the README's latency section.
+ */
+export const AGENT_VP8_ENCODER = 'tether' as const;
+
+/**
+ * Gives libwebrtc's VP8 encoders in a loaded WebRTC module that are created from now on Tether's
+ * libvpx ("tether") or the module's own ("libwebrtc"), by the same hooks as enableVp8ActiveMap
+ * (installed if not yet). Needs libvpx 1.12 in the module (the result says why not otherwise).
+ * Same rules as setWebRtcFieldTrials: call before the first RTCPeerConnection; never throws for a
+ * module it cannot hook (the encoder then stays the module's).
+ */
+export function setVp8Encoder(encoder: 'tether' | 'libwebrtc', options: FieldTrialsOptions = {}): NativeFieldTrialsResult {
+  if (encoder !== 'tether' && encoder !== 'libwebrtc') {
+    throw nativeError('ERR_BAD_ARGUMENT', `not a VP8 encoder ("tether" or "libwebrtc"): ${String(encoder)}`);
+  }
+  return loadNative(options).setVp8Encoder(options.moduleSuffix ?? WRTC_MODULE_SUFFIX, encoder);
+}
+
+/**
  * The min transmit bitrate the agent gives its video stream: 0. libwebrtc pads a screen-share
  * stream up to 100 kbit/s whatever the screen does: on a still screen a 258-byte padding packet
  * every 24 ms (traced with perf on the agent's sendto calls), which keeps libwebrtc's pacer,

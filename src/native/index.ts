@@ -18,6 +18,6 @@ export { NATIVE_ERROR_CODES, isNativeError, nativeError } from './errors.js';
 export type { NativeError, NativeErrorCode } from './errors.js';
 export { candidatePaths, loadNative } from './loader.js';
 export type { AddonVariant, LoadOptions } from './loader.js';
-export { AGENT_FIELD_TRIALS, WRTC_MODULE_SUFFIX, agentWebRtcCores, AGENT_MIN_TRANSMIT_BPS, AGENT_VP8_PROFILE, enableVp8ActiveMap, minTransmitBitrateStats, setMinTransmitBitrate, setVp8Profile, setWebRtcCoreCount, setWebRtcFieldTrials, vp8ActiveMapStats, webRtcFieldTrials } from './field-trials.js';
+export { AGENT_FIELD_TRIALS, WRTC_MODULE_SUFFIX, agentWebRtcCores, AGENT_MIN_TRANSMIT_BPS, AGENT_VP8_ENCODER, AGENT_VP8_PROFILE, enableVp8ActiveMap, minTransmitBitrateStats, setMinTransmitBitrate, setVp8Encoder, setVp8Profile, setWebRtcCoreCount, setWebRtcFieldTrials, vp8ActiveMapStats, webRtcFieldTrials } from './field-trials.js';
 export type { FieldTrialsOptions } from './field-trials.js';
 export type { NativeFieldTrialsResult, NativeFieldTrialsStatus } from './addon.js';

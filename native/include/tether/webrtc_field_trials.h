@@ -52,6 +52,14 @@ FieldTrialsResult EnableVp8ActiveMap(const std::string& module_suffix, std::stri
 // leaves libwebrtc's choice to frames encoded from then on. Call before the first peer connection.
 FieldTrialsResult SetVp8Profile(const std::string& module_suffix, int profile, std::string* detail);
 
+// Gives libwebrtc's VP8 encoders created from now on Tether's libvpx (`own`; false: the module's
+// again): libvpx 1.12 with Tether's patches (native/libvpx/, built by scripts/build-libvpx.mjs and
+// linked into this addon), whose encoder codes the macroblocks an active map marks inactive
+// without mode search. Hooks codec_enc_init in the same vtable (installed if not yet); needs the
+// module's libvpx to be 1.12 as well (libwebrtc's control calls go through its front end). Call
+// before the first peer connection.
+FieldTrialsResult SetVp8Encoder(const std::string& module_suffix, bool own, std::string* detail);
+
 // Replaces the "min transmit bitrate" libwebrtc gives every video send stream of the loaded
 // module from now on (`bps` >= 0; -1 gives libwebrtc's back): libwebrtc pads a screen-share stream
 // up to it (100 kbit/s) even when nothing changes on the screen, a steady stream of padding packets
@@ -84,6 +92,8 @@ struct Vp8ActiveMapStats {
   int profile = -1;            // the profile set by SetVp8Profile (-1: libwebrtc's)
   uint64_t profile_sets = 0;   // times the hook gave an encoder that profile again
   int last_version = -1;       // the version field of the last VP8 frame encoded (-1: none yet)
+  bool own_encoder = false;    // SetVp8Encoder(own): new encoders get Tether's libvpx
+  uint64_t own_encoders = 0;   // encoders created with Tether's libvpx
 };
 
 Vp8ActiveMapStats GetVp8ActiveMapStats();

@@ -89,6 +89,21 @@ Napi::Value SetProfile(const Napi::CallbackInfo& info) {
   return ResultObject(env, r, detail);
 }
 
+// setVp8Encoder(moduleSuffix, encoder) -> {result, detail}; encoder "tether" or "libwebrtc"
+Napi::Value SetEncoder(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 2 || !info[0].IsString() || !info[1].IsString())
+    throw MakeError(env, ErrorCode::kBadArgument,
+                    "setVp8Encoder(moduleSuffix, encoder) takes two strings");
+  const std::string encoder = info[1].As<Napi::String>();
+  if (encoder != "tether" && encoder != "libwebrtc")
+    throw MakeError(env, ErrorCode::kBadArgument,
+                    "setVp8Encoder: encoder must be \"tether\" or \"libwebrtc\"");
+  std::string detail;
+  const FieldTrialsResult r = SetVp8Encoder(info[0].As<Napi::String>(), encoder == "tether", &detail);
+  return ResultObject(env, r, detail);
+}
+
 // setMinTransmitBitrate(moduleSuffix, bps) -> {result, detail}
 Napi::Value SetMinTransmit(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -119,7 +134,7 @@ Napi::Value MinTransmitStats(const Napi::CallbackInfo& info) {
 
 // vp8ActiveMapStats() -> {hooked, enabled, frames, mappedFrames, activeMbs, totalMbs, errors,
 //                        compareMs, encodeMs, lastQuantizer, pendingMbs, profile, profileSets,
-//                        lastVersion}
+//                        lastVersion, encoder, tetherEncoders}
 Napi::Value ActiveMapStats(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   const Vp8ActiveMapStats s = GetVp8ActiveMapStats();
@@ -138,6 +153,8 @@ Napi::Value ActiveMapStats(const Napi::CallbackInfo& info) {
   out.Set("profile", s.profile);
   out.Set("profileSets", static_cast<double>(s.profile_sets));
   out.Set("lastVersion", s.last_version);
+  out.Set("encoder", s.own_encoder ? "tether" : "libwebrtc");
+  out.Set("tetherEncoders", static_cast<double>(s.own_encoders));
   return out;
 }
 
@@ -158,6 +175,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("minTransmitBitrateStats",
               Napi::Function::New(env, MinTransmitStats, "minTransmitBitrateStats"));
   exports.Set("setVp8Profile", Napi::Function::New(env, SetProfile, "setVp8Profile"));
+  exports.Set("setVp8Encoder", Napi::Function::New(env, SetEncoder, "setVp8Encoder"));
   exports.Set("vp8ActiveMapStats", Napi::Function::New(env, ActiveMapStats, "vp8ActiveMapStats"));
   return exports;
 }

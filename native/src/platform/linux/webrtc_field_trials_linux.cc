@@ -177,6 +177,8 @@ constexpr const char kFacadeEncode[] =
     "_ZNK6webrtc12_GLOBAL__N_112LibvpxFacade12codec_encodeEP13vpx_codec_ctxPK9vpx_imagelmlm";
 constexpr const char kFacadeGetCxData[] =
     "_ZNK6webrtc12_GLOBAL__N_112LibvpxFacade17codec_get_cx_dataEP13vpx_codec_ctxPPKv";
+constexpr const char kFacadeEncInit[] =
+    "_ZNK6webrtc12_GLOBAL__N_112LibvpxFacade14codec_enc_initEP13vpx_codec_ctxPK15vpx_codec_ifacePK17vpx_codec_enc_cfgl";
 constexpr const char kFacadeDestroy[] =
     "_ZNK6webrtc12_GLOBAL__N_112LibvpxFacade13codec_destroyEP13vpx_codec_ctx";
 constexpr const char kCodecControl[] = "vpx_codec_control_";
@@ -195,12 +197,15 @@ using EncodeFn = vpx_codec_err_t (*)(const void*, vpx_codec_ctx_t*, const vpx_im
 using GetCxDataFn = const vpx_codec_cx_pkt_t* (*)(const void*, vpx_codec_ctx_t*,
                                                   vpx_codec_iter_t*);
 using DestroyFn = vpx_codec_err_t (*)(const void*, vpx_codec_ctx_t*);
+using EncInitFn = vpx_codec_err_t (*)(const void*, vpx_codec_ctx_t*, vpx_codec_iface_t*,
+                                      const vpx_codec_enc_cfg_t*, vpx_codec_flags_t);
 using ControlFn = vpx_codec_err_t (*)(vpx_codec_ctx_t*, int, ...);
 using ConfigSetFn = vpx_codec_err_t (*)(vpx_codec_ctx_t*, const vpx_codec_enc_cfg_t*);
 
 std::atomic<EncodeFn> g_encode{nullptr};
 std::atomic<GetCxDataFn> g_get_cx_data{nullptr};
 std::atomic<DestroyFn> g_destroy{nullptr};
+std::atomic<EncInitFn> g_enc_init{nullptr};
 std::atomic<ControlFn> g_control{nullptr};
 std::atomic<ConfigSetFn> g_config_set{nullptr};
 std::atomic<bool> g_map_enabled{false};
@@ -233,6 +238,22 @@ bool IsVp8Encoder(const vpx_codec_ctx_t* ctx) {
          std::strncmp(ctx->name, kVp8EncoderName, sizeof(kVp8EncoderName) - 1) == 0;
 }
 
+// ---- Tether's VP8 encoder: libvpx 1.12 built by scripts/build-libvpx.mjs with Tether's patches
+// (native/libvpx/), linked into this addon (its symbols stay local: see exports.map). With
+// SetVp8Encoder(own), codec_enc_init gives libwebrtc's VP8 encoders this libvpx's interface
+// instead of the module's; the hooks then call this libvpx for them. libwebrtc's other calls
+// (codec_control, codec_enc_config_set) go through the module's libvpx front end, which only
+// dispatches through the encoder's interface table: that is why both must be libvpx 1.12.
+
+std::atomic<bool> g_own{false};
+std::atomic<uint64_t> g_own_encoders{0};
+
+bool IsOwn(const vpx_codec_ctx_t* ctx) { return ctx != nullptr && ctx->iface == vpx_codec_vp8_cx(); }
+
+vpx_codec_err_t Control(vpx_codec_ctx_t* ctx, int id, void* arg) {
+  return IsOwn(ctx) ? vpx_codec_control_(ctx, id, arg) : g_control.load()(ctx, id, arg);
+}
+
 // Gives the encoder the wanted bitstream profile (libvpx: the VP8 "version" of each frame header).
 // libwebrtc sets its whole configuration again on every rate change (profile 0), so this checks
 // the encoder's own copy (ctx->config.enc points to it after init) before every frame. Runs on
@@ -244,20 +265,27 @@ void ApplyProfile(vpx_codec_ctx_t* ctx) {
     return;
   vpx_codec_enc_cfg_t cfg = *ctx->config.enc;
   cfg.g_profile = static_cast<unsigned>(profile);
-  if (g_config_set.load()(ctx, &cfg) == VPX_CODEC_OK)
+  if ((IsOwn(ctx) ? vpx_codec_enc_config_set(ctx, &cfg) : g_config_set.load()(ctx, &cfg)) == VPX_CODEC_OK)
     ++g_profile_sets;
   else
     ++g_errors;
+}
+
+vpx_codec_err_t Encode(const void* self, vpx_codec_ctx_t* ctx, const vpx_image_t* img,
+                       vpx_codec_pts_t pts, unsigned long duration, vpx_enc_frame_flags_t flags,
+                       unsigned long deadline) {
+  return IsOwn(ctx) ? vpx_codec_encode(ctx, img, pts, duration, flags, deadline)
+                    : g_encode.load()(self, ctx, img, pts, duration, flags, deadline);
 }
 
 vpx_codec_err_t HookedEncode(const void* self, vpx_codec_ctx_t* ctx, const vpx_image_t* img,
                              vpx_codec_pts_t pts, unsigned long duration,
                              vpx_enc_frame_flags_t flags, unsigned long deadline) {
   if (img == nullptr || !IsVp8Encoder(ctx))
-    return g_encode.load()(self, ctx, img, pts, duration, flags, deadline);
+    return Encode(self, ctx, img, pts, duration, flags, deadline);
   ApplyProfile(ctx);
   if (!g_map_enabled.load(std::memory_order_relaxed))
-    return g_encode.load()(self, ctx, img, pts, duration, flags, deadline);
+    return Encode(self, ctx, img, pts, duration, flags, deadline);
   const uint64_t t0 = NowNs();
   {
     std::lock_guard<std::mutex> lock(g_states_mutex);
@@ -282,12 +310,12 @@ vpx_codec_err_t HookedEncode(const void* self, vpx_codec_ctx_t* ctx, const vpx_i
     map.cols = (img->d_w + 15) / 16;
     // A map of nullptr with the right size turns the map off (libvpx vp8_set_active_map).
     map.active_map = use ? st.tracker.map() : nullptr;
-    const vpx_codec_err_t err = g_control.load()(ctx, VP8E_SET_ACTIVEMAP, &map);
+    const vpx_codec_err_t err = Control(ctx, VP8E_SET_ACTIVEMAP, &map);
     if (err != VPX_CODEC_OK) {
       ++g_errors;
       if (map.active_map != nullptr) {  // never leave an older map in force
         map.active_map = nullptr;
-        g_control.load()(ctx, VP8E_SET_ACTIVEMAP, &map);
+        Control(ctx, VP8E_SET_ACTIVEMAP, &map);
       }
     } else if (map.active_map != nullptr) {
       ++g_mapped;
@@ -300,14 +328,15 @@ vpx_codec_err_t HookedEncode(const void* self, vpx_codec_ctx_t* ctx, const vpx_i
   }
   const uint64_t t1 = NowNs();
   g_compare_ns += t1 - t0;
-  const vpx_codec_err_t r = g_encode.load()(self, ctx, img, pts, duration, flags, deadline);
+  const vpx_codec_err_t r = Encode(self, ctx, img, pts, duration, flags, deadline);
   g_encode_ns += NowNs() - t1;
   return r;
 }
 
 const vpx_codec_cx_pkt_t* HookedGetCxData(const void* self, vpx_codec_ctx_t* ctx,
                                           vpx_codec_iter_t* iter) {
-  const vpx_codec_cx_pkt_t* pkt = g_get_cx_data.load()(self, ctx, iter);
+  const vpx_codec_cx_pkt_t* pkt =
+      IsOwn(ctx) ? vpx_codec_get_cx_data(ctx, iter) : g_get_cx_data.load()(self, ctx, iter);
   if (pkt != nullptr && pkt->kind == VPX_CODEC_CX_FRAME_PKT && IsVp8Encoder(ctx) &&
       pkt->data.frame.sz > 0) {
     // RFC 6386 9.1: bits 1-3 of a frame's first byte are its version (= the profile). libwebrtc
@@ -319,7 +348,7 @@ const vpx_codec_cx_pkt_t* HookedGetCxData(const void* self, vpx_codec_ctx_t* ctx
     if (it != g_states->end() && it->second->awaiting_frame) {
       it->second->awaiting_frame = false;
       int q = -1;
-      if (g_control.load()(ctx, VP8E_GET_LAST_QUANTIZER, &q) != VPX_CODEC_OK) q = -1;
+      if (Control(ctx, VP8E_GET_LAST_QUANTIZER, &q) != VPX_CODEC_OK) q = -1;
       g_last_q = q;
       it->second->tracker.Encoded(it->second->updates_last, q);
       g_pending_mbs = it->second->tracker.pending();
@@ -328,12 +357,27 @@ const vpx_codec_cx_pkt_t* HookedGetCxData(const void* self, vpx_codec_ctx_t* ctx
   return pkt;
 }
 
+// libwebrtc creates each VP8 encoder with the module's vpx_codec_vp8_cx(); with SetVp8Encoder(own)
+// it gets this addon's. The interface's name is its first member (vpx_codec_iface_name()).
+vpx_codec_err_t HookedEncInit(const void* self, vpx_codec_ctx_t* ctx, vpx_codec_iface_t* iface,
+                              const vpx_codec_enc_cfg_t* cfg, vpx_codec_flags_t flags) {
+  if (g_own.load() && iface != nullptr && iface != vpx_codec_vp8_cx() &&
+      std::strncmp(*reinterpret_cast<const char* const*>(iface), kVp8EncoderName,
+                   sizeof(kVp8EncoderName) - 1) == 0) {
+    const vpx_codec_err_t r =
+        vpx_codec_enc_init_ver(ctx, vpx_codec_vp8_cx(), cfg, flags, VPX_ENCODER_ABI_VERSION);
+    if (r == VPX_CODEC_OK) ++g_own_encoders;
+    return r;
+  }
+  return g_enc_init.load()(self, ctx, iface, cfg, flags);
+}
+
 vpx_codec_err_t HookedDestroy(const void* self, vpx_codec_ctx_t* ctx) {
   {
     std::lock_guard<std::mutex> lock(g_states_mutex);
     if (g_states->erase(ctx) > 0) g_pending_mbs = 0;  // a new encoder at the same address starts over
   }
-  return g_destroy.load()(self, ctx);
+  return IsOwn(ctx) ? vpx_codec_destroy(ctx) : g_destroy.load()(self, ctx);
 }
 
 // The protection of the page holding `addr` (PROT_* bits), from /proc/self/maps; -1 if unknown.
@@ -472,9 +516,21 @@ FieldTrialsResult InstallEncoderHooks(const std::string& module_suffix, std::str
                {kFacadeGetCxData, STT_FUNC, 0},
                {kFacadeDestroy, STT_FUNC, 0},
                {kCodecControl, STT_FUNC, 0},
-               {kEncConfigSet, STT_FUNC, 0}},
+               {kEncConfigSet, STT_FUNC, 0},
+               {kFacadeEncInit, STT_FUNC, 0}},
               &addrs, detail, &sizes);
   if (r != FieldTrialsResult::kOk) return r;
+  void** init_slot = nullptr;
+  {
+    auto** t = static_cast<void**>(addrs[0]);
+    for (size_t i = 0; i < sizes[0] / sizeof(void*); ++i)
+      if (t[i] == addrs[6]) init_slot = &t[i];
+  }
+  if (init_slot == nullptr) {
+    *detail = "the LibvpxFacade vtable does not hold codec_enc_init";
+    return FieldTrialsResult::kSymbolNotFound;
+  }
+  g_enc_init = reinterpret_cast<EncInitFn>(addrs[6]);
   // Find each function's slot in the vtable: exactly one each, or the layout is not the one known.
   auto** table = static_cast<void**>(addrs[0]);
   void** slots[3] = {nullptr, nullptr, nullptr};
@@ -502,7 +558,8 @@ FieldTrialsResult InstallEncoderHooks(const std::string& module_suffix, std::str
   // Destroy and frame-packet hooks first, so that an encode seen by the hook always gets both.
   if (!WriteSlot(slots[2], reinterpret_cast<void*>(&HookedDestroy), detail) ||
       !WriteSlot(slots[1], reinterpret_cast<void*>(&HookedGetCxData), detail) ||
-      !WriteSlot(slots[0], reinterpret_cast<void*>(&HookedEncode), detail)) {
+      !WriteSlot(slots[0], reinterpret_cast<void*>(&HookedEncode), detail) ||
+      !WriteSlot(init_slot, reinterpret_cast<void*>(&HookedEncInit), detail)) {
     return FieldTrialsResult::kModuleMismatch;
   }
   return FieldTrialsResult::kOk;
@@ -517,19 +574,42 @@ FieldTrialsResult EnableVp8ActiveMap(const std::string& module_suffix, std::stri
   return r;
 }
 
-FieldTrialsResult SetVp8Profile(const std::string& module_suffix, int profile, std::string* detail) {
+namespace {
+
+// kOk if the module's libvpx is 1.12 (what the hooks know the layout of).
+FieldTrialsResult CheckModuleLibvpx(const std::string& module_suffix, const char* what,
+                                    std::string* detail) {
   std::vector<void*> addrs;
   FieldTrialsResult r = Resolve(module_suffix, {{kCodecVersion, STT_FUNC, 0}}, &addrs, detail);
   if (r != FieldTrialsResult::kOk) return r;
   const int v = reinterpret_cast<int (*)()>(addrs[0])();
   if ((v >> 16) != kVpxMajor || ((v >> 8) & 0xff) != kVpxMinor) {
     *detail = "the module has libvpx " + std::to_string(v >> 16) + "." +
-              std::to_string((v >> 8) & 0xff) + "; the profile hook knows the encoder settings of 1.12";
+              std::to_string((v >> 8) & 0xff) + "; " + what;
     return FieldTrialsResult::kModuleMismatch;
   }
+  return FieldTrialsResult::kOk;
+}
+
+}  // namespace
+
+FieldTrialsResult SetVp8Profile(const std::string& module_suffix, int profile, std::string* detail) {
+  FieldTrialsResult r = CheckModuleLibvpx(
+      module_suffix, "the profile hook knows the encoder settings of 1.12", detail);
+  if (r != FieldTrialsResult::kOk) return r;
   std::lock_guard<std::mutex> lock(g_mutex);
   r = InstallEncoderHooks(module_suffix, detail);
   if (r == FieldTrialsResult::kOk) g_profile = profile;
+  return r;
+}
+
+FieldTrialsResult SetVp8Encoder(const std::string& module_suffix, bool own, std::string* detail) {
+  FieldTrialsResult r = CheckModuleLibvpx(
+      module_suffix, "its front end must match Tether's libvpx 1.12 to drive Tether's encoder", detail);
+  if (r != FieldTrialsResult::kOk) return r;
+  std::lock_guard<std::mutex> lock(g_mutex);
+  r = InstallEncoderHooks(module_suffix, detail);
+  if (r == FieldTrialsResult::kOk) g_own = own;
   return r;
 }
 
@@ -601,6 +681,8 @@ Vp8ActiveMapStats GetVp8ActiveMapStats() {
   s.profile = g_profile.load();
   s.profile_sets = g_profile_sets.load();
   s.last_version = g_last_version.load();
+  s.own_encoder = g_own.load();
+  s.own_encoders = g_own_encoders.load();
   return s;
 }
 

@@ -108,6 +108,11 @@ FieldTrialsResult SetVp8Profile(const std::string&, int, std::string* detail) {
   return FieldTrialsResult::kUnsupported;
 }
 
+FieldTrialsResult SetVp8Encoder(const std::string&, bool, std::string* detail) {
+  *detail = "hooking libvpx in a WebRTC module is only implemented for Linux";
+  return FieldTrialsResult::kUnsupported;
+}
+
 Vp8ActiveMapStats GetVp8ActiveMapStats() { return Vp8ActiveMapStats{}; }
 
 FieldTrialsResult SetMinTransmitBitrate(const std::string&, int, std::string* detail) {
