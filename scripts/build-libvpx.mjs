@@ -2,7 +2,8 @@
 // Builds the libvpx that the native addon links statically (native/INTEGRATION.md, "Tether's VP8
 // encoder"): Debian 12's libvpx 1.12.0 source with Debian's own patches (security fixes), then
 // Tether's (native/libvpx/*.patch, applied in name order). Output: build-deps/libvpx/obj/libvpx.a
-// and the public headers in build-deps/libvpx/src/vpx/. Only the VP8 encoder is built.
+// and the public headers in build-deps/libvpx/src/vpx/. Only VP8 is built: the encoder for the
+// addon, the decoder for native/test-vp8 (the addon links only the encoder's objects).
 //
 // The sources come from the Debian mirror (TETHER_DEBIAN_MIRROR, default deb.debian.org) and are
 // checked against the SHA-256 sums below. Nothing is rebuilt when the sources, the patches and the
@@ -34,7 +35,6 @@ const CONFIGURE = [
   "--enable-pic",
   "--enable-runtime-cpu-detect",
   "--disable-vp9",
-  "--disable-vp8-decoder",
   "--disable-examples",
   "--disable-tools",
   "--disable-docs",
