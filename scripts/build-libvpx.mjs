@@ -29,6 +29,7 @@ const FILES = [
   { name: `libvpx_${VERSION}.debian.tar.xz`, sha256: "35cfacecb71f4c4ddfbb29b53b68fb7e82f1e86e28b67327c72683715c5e22f4" },
 ];
 const MIRROR = (process.env["TETHER_DEBIAN_MIRROR"] || "http://deb.debian.org/debian").replace(/\/+$/, "");
+// As Chromium configures its libvpx (the one inside wrtc.node): real-time only, no AVX-512.
 const CONFIGURE = [
   "--enable-static",
   "--disable-shared",
@@ -39,6 +40,8 @@ const CONFIGURE = [
   "--disable-tools",
   "--disable-docs",
   "--disable-unit-tests",
+  "--enable-realtime-only",
+  "--disable-avx512",
   "--as=nasm",
 ];
 

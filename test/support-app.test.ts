@@ -145,6 +145,7 @@ describe("the downloaded support app", () => {
     expect(check.out.all).toContain("vp8 active map: available"); // and the LibvpxFacade vtable the encoder hook needs
     expect(check.out.all).toContain("vp8 profile 2: available"); // and libvpx 1.12 inside it
     expect(check.out.all).toContain("padding floor: can be removed"); // and VideoSendStreamImpl's vtable
+    expect(check.out.all).toContain("vp8 encoder: Tether's libvpx"); // the addon carries it; the module's front end is 1.12
     expect(check.out.text()).toMatch(new RegExp(`native: ok \\(${U.home}/\\.cache/tether/app-[0-9a-f]{16}/tether_native\\.node\\)`));
     const cacheDir = check.out.text().match(/\((\/.*)\/tether_native\.node\)/)![1]!;
     expect(statSync(cacheDir).mode & 0o777).toBe(0o700);
