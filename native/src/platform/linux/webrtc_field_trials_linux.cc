@@ -591,26 +591,29 @@ FieldTrialsResult CheckModuleLibvpx(const std::string& module_suffix, const char
   return FieldTrialsResult::kOk;
 }
 
-}  // namespace
-
-FieldTrialsResult SetVp8Profile(const std::string& module_suffix, int profile, std::string* detail) {
-  FieldTrialsResult r = CheckModuleLibvpx(
-      module_suffix, "the profile hook knows the encoder settings of 1.12", detail);
+// Installs the encoder hooks in a module with libvpx 1.12, then applies `set` (under g_mutex).
+template <typename Set>
+FieldTrialsResult WithEncoderHooks(const std::string& module_suffix, const char* why_1_12,
+                                   std::string* detail, Set set) {
+  FieldTrialsResult r = CheckModuleLibvpx(module_suffix, why_1_12, detail);
   if (r != FieldTrialsResult::kOk) return r;
   std::lock_guard<std::mutex> lock(g_mutex);
   r = InstallEncoderHooks(module_suffix, detail);
-  if (r == FieldTrialsResult::kOk) g_profile = profile;
+  if (r == FieldTrialsResult::kOk) set();
   return r;
 }
 
+}  // namespace
+
+FieldTrialsResult SetVp8Profile(const std::string& module_suffix, int profile, std::string* detail) {
+  return WithEncoderHooks(module_suffix, "the profile hook knows the encoder settings of 1.12",
+                          detail, [profile] { g_profile = profile; });
+}
+
 FieldTrialsResult SetVp8Encoder(const std::string& module_suffix, bool own, std::string* detail) {
-  FieldTrialsResult r = CheckModuleLibvpx(
-      module_suffix, "its front end must match Tether's libvpx 1.12 to drive Tether's encoder", detail);
-  if (r != FieldTrialsResult::kOk) return r;
-  std::lock_guard<std::mutex> lock(g_mutex);
-  r = InstallEncoderHooks(module_suffix, detail);
-  if (r == FieldTrialsResult::kOk) g_own = own;
-  return r;
+  return WithEncoderHooks(module_suffix,
+                          "its front end must match Tether's libvpx 1.12 to drive Tether's encoder",
+                          detail, [own] { g_own = own; });
 }
 
 FieldTrialsResult SetMinTransmitBitrate(const std::string& module_suffix, int bps,
