@@ -23,8 +23,9 @@
 
 namespace {
 
-constexpr int kW = 320, kH = 240;  // 20 x 15 macroblocks
-constexpr int kCols = kW / 16, kRows = kH / 16;
+// 20 x 14.5 macroblocks: the last row is cut (as 1080 is), which the partial source copy must clip.
+constexpr int kW = 320, kH = 232;
+constexpr int kCols = (kW + 15) / 16, kRows = (kH + 15) / 16;
 
 uint32_t g_seed = 12345;
 uint32_t Rnd(uint32_t n) {
@@ -92,8 +93,9 @@ int main(int argc, char** argv) {
   if (vpx_codec_dec_init(&dec, vpx_codec_vp8_dx(), &dcfg, 0) != VPX_CODEC_OK) return Fail("decoder init", 0);
 
   vpx_image_t* src = vpx_img_alloc(nullptr, VPX_IMG_FMT_I420, kW, kH, 16);
-  vpx_image_t* ra = vpx_img_alloc(nullptr, VPX_IMG_FMT_I420, kW, kH, 16);
-  vpx_image_t* rb = vpx_img_alloc(nullptr, VPX_IMG_FMT_I420, kW, kH, 16);
+  // VP8_COPY_REFERENCE copies libvpx's whole internal frame, whose size is rounded up to 16.
+  vpx_image_t* ra = vpx_img_alloc(nullptr, VPX_IMG_FMT_I420, kCols * 16, kRows * 16, 16);
+  vpx_image_t* rb = vpx_img_alloc(nullptr, VPX_IMG_FMT_I420, kCols * 16, kRows * 16, 16);
   // A desktop-like start: flat background, a few windows.
   for (int p = 0; p < 3; ++p) {
     const int w = p ? kW / 2 : kW, h = p ? kH / 2 : kH;
