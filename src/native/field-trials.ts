@@ -113,8 +113,9 @@ export function setVp8Profile(profile: number, options: FieldTrialsOptions = {})
 /**
  * The libvpx the agent's VP8 encoder runs on: Tether's ("tether"), libvpx 1.12 with Tether's
  * patches (native/libvpx/) linked into the native addon, instead of the one inside @roamhq/wrtc.
- * Its encoder codes the macroblocks the active map marks inactive without mode search; stock
- * libvpx still runs the search for all 8160 macroblocks of a 1080p frame when one text cell
+ * Its encoder codes the macroblocks the active map marks inactive without mode search or copies
+ * (of their source, and of their pixels when the reused frame buffer holds them already); stock
+ * libvpx still searches and copies all 8160 macroblocks of a 1080p frame when one text cell
  * changed. Measured in the same run (scripts/bench-latency.ts, variant tether-libwebrtc-vp8): see
  * the README's latency section.
  */

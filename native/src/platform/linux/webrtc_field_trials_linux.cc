@@ -520,15 +520,18 @@ FieldTrialsResult InstallEncoderHooks(const std::string& module_suffix, std::str
                {kFacadeEncInit, STT_FUNC, 0}},
               &addrs, detail, &sizes);
   if (r != FieldTrialsResult::kOk) return r;
+  // codec_enc_init (simulcast's codec_enc_init_multi is left alone: those encoders keep the
+  // module's libvpx): exactly one slot, like the three below.
   void** init_slot = nullptr;
   {
     auto** t = static_cast<void**>(addrs[0]);
+    int found = 0;
     for (size_t i = 0; i < sizes[0] / sizeof(void*); ++i)
-      if (t[i] == addrs[6]) init_slot = &t[i];
-  }
-  if (init_slot == nullptr) {
-    *detail = "the LibvpxFacade vtable does not hold codec_enc_init";
-    return FieldTrialsResult::kSymbolNotFound;
+      if (t[i] == addrs[6]) init_slot = &t[i], ++found;
+    if (found != 1) {
+      *detail = "the LibvpxFacade vtable does not hold codec_enc_init exactly once";
+      return FieldTrialsResult::kSymbolNotFound;
+    }
   }
   g_enc_init = reinterpret_cast<EncInitFn>(addrs[6]);
   // Find each function's slot in the vtable: exactly one each, or the layout is not the one known.
