@@ -5,7 +5,8 @@
 // copies of LAST and skips copies it believes the reused buffer already holds; any wrong belief
 // leaves the encoder predicting from pixels the decoder does not have, which shows up here at once.
 // The stream mixes what libwebrtc can ask for: frames that do not update LAST, golden and alt-ref
-// refreshes, forced key frames, frames without a map, maps that leave changed macroblocks out.
+// refreshes, forced key frames, frames without a map, maps that leave changed macroblocks out;
+// and LAST replaced from outside (VP8_SET_REFERENCE) on both sides.
 //
 // Usage: tether_vp8_consistency [frames] [threads]   (defaults 400, 1)
 // Prints "ok <frames> frames, <compared> references compared, <skipped> frames with a map" and
@@ -134,6 +135,21 @@ int main(int argc, char** argv) {
     am.active_map = use_map ? map.data() : nullptr;
     if (vpx_codec_control(&enc, VP8E_SET_ACTIVEMAP, &am) != VPX_CODEC_OK) return Fail("set active map", f);
     if (use_map) ++mapped;
+
+    // Now and then the application replaces LAST on both sides (VP8_SET_REFERENCE) with a
+    // picture neither has coded: every belief about which buffer holds what must be dropped.
+    if (f % 97 == 50) {
+      vpx_ref_frame_t r{};
+      r.frame_type = VP8_LAST_FRAME;
+      r.img = *ra;
+      for (int p = 0; p < 3; ++p) {
+        const int w = p ? kCols * 8 : kCols * 16, h = p ? kRows * 8 : kRows * 16;
+        for (int y = 0; y < h; ++y)
+          for (int x = 0; x < w; ++x) ra->planes[p][y * ra->stride[p] + x] = static_cast<unsigned char>((x * 7 + y * 3 + f) & 0xff);
+      }
+      if (vpx_codec_control(&enc, VP8_SET_REFERENCE, &r) != VPX_CODEC_OK) return Fail("encoder set reference", f);
+      if (vpx_codec_control(&dec, VP8_SET_REFERENCE, &r) != VPX_CODEC_OK) return Fail("decoder set reference", f);
+    }
 
     vpx_enc_frame_flags_t flags = 0;
     if (f > 0 && f % 37 == 0) flags |= VPX_EFLAG_FORCE_KF;

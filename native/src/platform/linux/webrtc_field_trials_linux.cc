@@ -206,6 +206,7 @@ std::atomic<EncodeFn> g_encode{nullptr};
 std::atomic<GetCxDataFn> g_get_cx_data{nullptr};
 std::atomic<DestroyFn> g_destroy{nullptr};
 std::atomic<EncInitFn> g_enc_init{nullptr};
+std::atomic<bool> g_hooks_installed{false};
 std::atomic<ControlFn> g_control{nullptr};
 std::atomic<ConfigSetFn> g_config_set{nullptr};
 std::atomic<bool> g_map_enabled{false};
@@ -506,7 +507,7 @@ namespace {
 
 // Puts the hooks in place once per process (g_mutex held); later calls only report success.
 FieldTrialsResult InstallEncoderHooks(const std::string& module_suffix, std::string* detail) {
-  if (g_encode.load() != nullptr) return FieldTrialsResult::kOk;
+  if (g_hooks_installed.load()) return FieldTrialsResult::kOk;
   std::vector<void*> addrs;
   std::vector<size_t> sizes;
   const FieldTrialsResult r =
@@ -565,6 +566,7 @@ FieldTrialsResult InstallEncoderHooks(const std::string& module_suffix, std::str
       !WriteSlot(init_slot, reinterpret_cast<void*>(&HookedEncInit), detail)) {
     return FieldTrialsResult::kModuleMismatch;
   }
+  g_hooks_installed = true;  // only now: a failed write above is reported again on the next call
   return FieldTrialsResult::kOk;
 }
 
@@ -673,7 +675,7 @@ MinTransmitBitrateStats GetMinTransmitBitrateStats() {
 
 Vp8ActiveMapStats GetVp8ActiveMapStats() {
   Vp8ActiveMapStats s;
-  s.hooked = g_encode.load() != nullptr;
+  s.hooked = g_hooks_installed.load();
   s.enabled = g_map_enabled.load();
   s.frames = g_frames.load();
   s.mapped_frames = g_mapped.load();
