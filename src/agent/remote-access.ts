@@ -12,8 +12,9 @@ import type { Scope } from "../session/rules.js";
 import { pb } from "../proto/wire.js";
 import type { tether } from "../gen/tether.js";
 import type { ScreenCapturer, Monitor } from "../native/capturer.js";
-import type { InputInjector, MouseButton } from "../native/injector.js";
+import type { InputInjector } from "../native/injector.js";
 import { i420Size } from "../native/capturer.js";
+import { InputDispatcher } from "./input-dispatcher.js";
 
 /** The parts of @roamhq/wrtc used here. */
 export interface Wrtc {
@@ -52,14 +53,6 @@ interface Channel {
   onmessage: ((ev: { data: ArrayBuffer | Uint8Array }) => void) | null;
   onopen: (() => void) | null;
 }
-
-const BUTTONS: Record<number, MouseButton> = {
-  [pb.MouseButton.MOUSE_BUTTON_LEFT]: "left",
-  [pb.MouseButton.MOUSE_BUTTON_MIDDLE]: "middle",
-  [pb.MouseButton.MOUSE_BUTTON_RIGHT]: "right",
-  [pb.MouseButton.MOUSE_BUTTON_BACK]: "back",
-  [pb.MouseButton.MOUSE_BUTTON_FORWARD]: "forward",
-};
 
 /**
  * TETHER_TRACE_FRAMES=1 (the latency benchmark sets it): one stderr line per frame handed to the
@@ -122,15 +115,13 @@ const IDLE_KEEPALIVE_MS = 2500;
 /** Unchanged stats (see sendStats) are repeated this often. */
 const STATS_REPEAT_MS = 10_000;
 
-const clamp01 = (v: number | null | undefined) => Math.min(Math.max(Number.isFinite(v) ? (v as number) : 0, 0), 0.999999);
-
 export class RemoteAccess {
   private scopeNow: Scope;
   private stopped = false;
   private peer: PeerInstance | null = null;
   private capturer: ScreenCapturer | null = null;
-  private injector: InputInjector | null = null;
-  private input: Channel | null = null;
+  private readonly input: InputDispatcher;
+  private inputChannel: Channel | null = null;
   private control: Channel | null = null;
   private statsTimer: NodeJS.Timeout | null = null;
   private monitors: Monitor[] = [];
@@ -138,7 +129,6 @@ export class RemoteAccess {
   private lastCursor = "";
   private lastShape = -1;
   private framesSent = 0;
-  private inputsDropped = 0;
   private lastStatsKey = "";
   private lastStatsAt = 0;
   private area = { width: 0, height: 0 };
@@ -148,6 +138,7 @@ export class RemoteAccess {
     private readonly d: RemoteAccessDeps,
   ) {
     this.scopeNow = scope;
+    this.input = new InputDispatcher(d.openInjector, () => (this.stopped ? null : this.scopeNow));
   }
 
   get scope(): Scope {
@@ -169,10 +160,10 @@ export class RemoteAccess {
     });
     this.peer = peer;
     const pc = (peer as unknown as { _pc: { createDataChannel(label: string, o?: object): Channel } })._pc;
-    this.input = pc.createDataChannel("input", { ordered: true });
+    this.inputChannel = pc.createDataChannel("input", { ordered: true });
     this.control = pc.createDataChannel("control", { ordered: true });
-    for (const ch of [this.input, this.control]) ch.binaryType = "arraybuffer";
-    this.input.onmessage = (ev) => this.onInput(new Uint8Array(ev.data as ArrayBuffer));
+    for (const ch of [this.inputChannel, this.control]) ch.binaryType = "arraybuffer";
+    this.inputChannel.onmessage = (ev) => this.input.handle(new Uint8Array(ev.data as ArrayBuffer));
     this.control.onmessage = (ev) => this.onControl(new Uint8Array(ev.data as ArrayBuffer));
     this.control.onopen = () => {
       this.sendControl({ scope: { scope: this.scopeNow === "control" ? pb.Scope.SCOPE_CONTROL : pb.Scope.SCOPE_VIEW } });
@@ -210,7 +201,7 @@ export class RemoteAccess {
   narrowToView(): void {
     if (this.scopeNow === "view") return;
     this.scopeNow = "view";
-    this.dropInjector();
+    this.input.release();
     this.sendControl({ scope: { scope: pb.Scope.SCOPE_VIEW } });
   }
 
@@ -222,14 +213,14 @@ export class RemoteAccess {
     if (this.statsTimer) clearInterval(this.statsTimer);
     process.off("SIGUSR2", this.onTraceSignal);
     this.statsTimer = null;
-    this.dropInjector();
+    this.input.release();
     try {
       this.capturer?.close();
     } catch {
       // already closed
     }
     this.capturer = null;
-    for (const ch of [this.input, this.control]) {
+    for (const ch of [this.inputChannel, this.control]) {
       if (ch) ch.onmessage = null;
     }
     const peer = this.peer;
@@ -246,17 +237,6 @@ export class RemoteAccess {
     if (this.stopped) return;
     this.stop();
     this.d.onEnded(reason);
-  }
-
-  private dropInjector(): void {
-    if (!this.injector) return;
-    try {
-      this.injector.releaseAll();
-      this.injector.close();
-    } catch {
-      // the display went away: nothing left to release
-    }
-    this.injector = null;
   }
 
   /**
@@ -333,53 +313,6 @@ export class RemoteAccess {
     }
   }
 
-  private onInput(bytes: Uint8Array): void {
-    if (this.stopped) return;
-    if (this.scopeNow !== "control") {
-      this.inputsDropped++;
-      return;
-    }
-    let ev: tether.v1.InputEvent;
-    try {
-      ev = pb.InputEvent.decode(bytes);
-    } catch {
-      this.inputsDropped++;
-      return;
-    }
-    try {
-      this.injector ??= this.d.openInjector();
-      if (this.monitorIndex >= 0) this.injector.selectMonitor(this.monitors[this.monitorIndex]?.name ?? null);
-      const a = this.injector.area;
-      const at = (x: number | null | undefined, y: number | null | undefined) =>
-        this.injector!.moveMouse(Math.floor(clamp01(x) * a.width), Math.floor(clamp01(y) * a.height));
-      switch (ev.event) {
-        case "move":
-          at(ev.move!.x, ev.move!.y);
-          break;
-        case "button": {
-          const b = BUTTONS[ev.button!.button ?? 0];
-          if (!b) throw new Error("unknown button");
-          at(ev.button!.x, ev.button!.y);
-          this.injector.button(b, ev.button!.down ? "down" : "up");
-          break;
-        }
-        case "wheel":
-          this.injector.wheel(Math.max(-20, Math.min(20, ev.wheel!.dx ?? 0)), Math.max(-20, Math.min(20, ev.wheel!.dy ?? 0)));
-          break;
-        case "key":
-          this.injector.key(ev.key!.code ?? "", ev.key!.down ? "down" : "up");
-          break;
-        case "text":
-          this.injector.text((ev.text!.text ?? "").slice(0, 1000));
-          break;
-        default:
-          this.inputsDropped++;
-      }
-    } catch {
-      this.inputsDropped++; // unknown key code, coordinates off screen, display gone: never fatal
-    }
-  }
-
   private onControl(bytes: Uint8Array): void {
     let msg: tether.v1.ControlMessage;
     try {
@@ -393,7 +326,7 @@ export class RemoteAccess {
       if (!m) return;
       try {
         this.capturer.selectMonitor(m.name);
-        this.injector?.selectMonitor(m.name);
+        this.input.selectMonitor(m.name);
         this.monitorIndex = i;
         this.sendMonitors();
       } catch {
@@ -487,14 +420,14 @@ export class RemoteAccess {
    */
   private sendStats(): void {
     const now = Date.now();
-    const key = `${this.framesSent} ${this.area.width}x${this.area.height} ${this.inputsDropped}`;
+    const key = `${this.framesSent} ${this.area.width}x${this.area.height} ${this.input.dropped}`;
     if (key !== this.lastStatsKey || now - this.lastStatsAt >= STATS_REPEAT_MS) {
       this.sendControl({
         stats: {
           captureFps: this.framesSent,
           width: this.area.width,
           height: this.area.height,
-          inputsDropped: this.inputsDropped,
+          inputsDropped: this.input.dropped,
           sentAtMs: now,
         },
       });
