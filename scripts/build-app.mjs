@@ -7,8 +7,11 @@
 //
 // --data is the broker's data folder: the app is built with that broker's app-signing public key
 // and will only run with session data signed by it. Output: <out>/tether-support-linux-x64 and
-// <out>/tether-support-linux-x64.json (the key it was built for, read by the broker at start).
+// <out>/tether-support-linux-x64.json (the manifest: the key it was built for, its size and SHA-256).
+// Both are moved into place by rename, so a broker running meanwhile never sees a half-written
+// file: it picks the new app up at the next link-page or download request (src/broker/downloads.ts).
 import { execFileSync } from "node:child_process";
+import { createHash } from "node:crypto";
 import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -94,6 +97,7 @@ execFileSync(process.execPath, ["--experimental-sea-config", seaConfig], { stdio
 const target = join(outDir, "tether-support-linux-x64");
 const tmp = target + ".tmp";
 rmSync(tmp, { force: true });
+rmSync(target + ".json.tmp", { force: true });
 copyFileSync(process.execPath, tmp);
 chmodSync(tmp, 0o755);
 execFileSync(
@@ -101,8 +105,22 @@ execFileSync(
   [tmp, "NODE_SEA_BLOB", blob, "--sentinel-fuse", "NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2"],
   { stdio: ["ignore", "ignore", "pipe"] }, // postject's "Can't find string offset" warnings are harmless
 );
+// The image's SHA-256: the broker signs it into every download's trailer, and refuses a file that no
+// longer matches it. A hash of the whole file in memory (≈130 MB) is fine for a build step.
+const image = readFileSync(tmp);
+const manifest = {
+  publicKey: publicKeyB64,
+  version: pkg.version,
+  node: process.version,
+  builtAt: new Date().toISOString(),
+  size: image.length,
+  sha256: createHash("sha256").update(image).digest("hex"),
+};
+writeFileSync(target + ".json.tmp", JSON.stringify(manifest, null, 2) + "\n");
 renameSync(tmp, target);
-writeFileSync(target + ".json", JSON.stringify({ publicKey: publicKeyB64, version: pkg.version, node: process.version, builtAt: new Date().toISOString() }, null, 2) + "\n");
+renameSync(target + ".json.tmp", target + ".json");
 for (const f of [bundle, blob, seaConfig]) rmSync(f, { force: true });
 const mb = (statSync(target).size / 1e6).toFixed(1);
-process.stdout.write(`build:app: ${target} (${mb} MB) for the broker key in ${resolve(values.data)}, in ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
+process.stdout.write(
+  `build:app: ${target} (${mb} MB, SHA-256 ${manifest.sha256.slice(0, 16)}…) for the broker key in ${resolve(values.data)}, in ${((Date.now() - started) / 1000).toFixed(1)} s\n`,
+);

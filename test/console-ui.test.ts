@@ -380,6 +380,54 @@ describe("console in Chromium", () => {
     await page.locator("#viewer").waitFor({ state: "hidden" });
   }, 30_000);
 
+  it("cancels a pending request from the row; the row shows the safety code the prompt shows (16.12, 16.15)", async () => {
+    const seen = agent.out.all.length;
+    await row(sessionId).locator('[data-action="request-view"]').click();
+    await agent.out.waitFor(/Jane Doe requests to view your screen/, 15_000);
+    const promptCode = agent.out.all.slice(seen).find((l) => /^Safety code: \d{3} \d{3}\. Your technician sees the same code/.test(l))!;
+    expect(promptCode).toBeTruthy();
+    const code = /(\d{3} \d{3})/.exec(promptCode)![1]!;
+    await row(sessionId).locator(".row-code", { hasText: `Safety code ${code}` }).waitFor({ timeout: 10_000 });
+    await row(sessionId).locator('[data-action="cancel-request"]').click();
+    await agent.out.waitFor(/^Jane Doe withdrew the request\.$/, 10_000);
+    await row(sessionId).locator(".access-status", { hasText: "View request cancelled." }).waitFor();
+    expect(await shmSegmentsOf(agent.child.pid!)).toBe(0); // prepared for the code, never captured
+  }, 30_000);
+
+  it("opens the viewer on a grant made elsewhere (the CLI), and again after a reload, without asking the user again; both ends show one safety code (16.11, 16.15)", async () => {
+    const seen = agent.out.all.length;
+    const r = await fetch(broker.url + `/api/sessions/${sessionId}/access-requests`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+      body: JSON.stringify({ scope: "control" }),
+    }).then((x) => x.json() as Promise<any>);
+    await until(() => agent.out.all.slice(seen).some((l) => /Jane Doe requests to control your screen/.test(l)), 15_000, "the prompt");
+    const asked = agent.out.all.filter((l) => /requests to/.test(l)).length;
+    agent.child.stdin!.write("y\n");
+    await row(sessionId).locator(".access-status", { hasText: "Granted: control" }).waitFor({ timeout: 15_000 });
+    expect(await page.locator("#viewer").isVisible()).toBe(false); // not made here: no viewer on its own
+
+    const watch = async () => {
+      const codes = agent.out.all.filter((l) => l.startsWith("Safety code of this connection")).length;
+      await row(sessionId).locator('[data-action="open-viewer"]').click();
+      await page.locator("#viewer").waitFor();
+      await until(() => page.evaluate(`document.getElementById("video").videoWidth === ${W}`), 30_000, "video frames in the page");
+      await until(() => agent.out.all.filter((l) => l.startsWith("Safety code of this connection")).length > codes, 10_000, "the app's code");
+      const appCode = /(\d{3} \d{3})/.exec(agent.out.all.filter((l) => l.startsWith("Safety code of this connection")).at(-1)!)![1]!;
+      await page.locator("#viewer-code", { hasText: `Safety code ${appCode}` }).waitFor({ timeout: 10_000 });
+    };
+    await watch();
+    await page.reload();
+    await page.locator("#link-state", { hasText: "live" }).waitFor({ timeout: 15_000 });
+    await row(sessionId).locator(".access-status", { hasText: "Granted: control" }).waitFor({ timeout: 15_000 });
+    await watch();
+    expect(agent.out.all.filter((l) => /requests to/.test(l)).length).toBe(asked); // never asked again
+    // Stop viewing ends the grant: the app says so.
+    await page.locator("#viewer-close").click();
+    await until(() => agent.out.all.filter((l) => l === "Jane Doe stopped viewing your screen.").length === 2, 10_000, "stopped viewing");
+    expect((await authed("GET", `/api/sessions/${sessionId}/access-requests/${r.id}`)).status).toBe("ended");
+  }, 90_000);
+
   it("shows agent text as text, never as HTML", async () => {
     const evil = '<img src=x id="pwned"><b>pc-1</b> & "quotes"';
     const created = await fetch(broker.url + "/api/sessions", {
@@ -401,8 +449,17 @@ describe("console in Chromium", () => {
     await screenshot(page, "console.png");
   }, 30_000);
 
-  it("closes from the UI: the app exits 5 with its message and the row says closed; delete removes the row", async () => {
+  it("closes from the UI after asking (Cancel keeps it): the app exits 5 with its message and the row says closed; delete removes the row", async () => {
+    // (Issue 16.12) Close asks first, like Delete; Cancel leaves the session and the app alone.
     await row(sessionId).locator('[data-action="close"]').click();
+    await row(sessionId).locator(".confirm").waitFor();
+    await row(sessionId).locator('[data-action="cancel-close"]').click();
+    await row(sessionId).locator('[data-action="close"]').waitFor();
+    await new Promise((r) => setTimeout(r, 300));
+    expect(agent.child.exitCode).toBeNull();
+    expect((await authed("GET", `/api/sessions/${sessionId}`)).state).toBe("active");
+    await row(sessionId).locator('[data-action="close"]').click();
+    await row(sessionId).locator('[data-action="confirm-close"]').click();
     const { code } = await agent.exited;
     expect(code).toBe(5);
     expect(agent.out.text() + agent.err.text()).toMatch(/The support session was closed by your support technician\./);

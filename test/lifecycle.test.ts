@@ -186,6 +186,10 @@ describe("quitting and consent", () => {
     await until(async () => (await tech.accessStatus(s.id, r2.json.id)).status === "granted", 5000, "granted again");
     expect((await tech.accessStatus(s.id, r2.json.id)).grantedScope).toBe("view");
     await again.out.waitFor(/^You allowed Jane Doe to view your screen\. Type s and Enter to stop sharing\.$/);
+    // Nothing new may be asked while a grant is live; once the user stops, it may.
+    expect((await tech.requestAccess(s.id, "view")).status).toBe(409);
+    again.child.stdin!.write("s\n");
+    await until(async () => (await tech.accessStatus(s.id, r2.json.id)).status === "ended", 5000, "ended");
 
     const r3 = await tech.requestAccess(s.id, "view");
     await again.out.waitFor(/Jane Doe requests to view your screen/);

@@ -51,7 +51,13 @@ describe("broker restarts", () => {
       await a.out.waitFor(/^Connection to the support server lost; reconnecting in \d+ s…$/, 5000);
       broker = await startBroker({ dataDir: broker.dataDir, port: broker.port });
       brokers.push(broker);
-      await until(() => a.out.all.filter((l) => l.startsWith("Connected.")).length === 2, 15_000, "reconnect");
+      // (Issue 16.2) Back online with a live grant, the app says what is shared and how to stop,
+      // never "waiting for your support technician".
+      await a.out.waitFor(
+        /^Connected again\. Jane Doe can still view and control your screen\. Type v and Enter to allow viewing only, s and Enter to stop sharing\.$/,
+        15_000,
+      );
+      expect(a.out.all.filter((l) => l.startsWith("Connected. Waiting"))).toHaveLength(1);
       const after = await until(async () => {
         const v = await tech().session(s.id);
         return v.online ? v : null;
@@ -61,6 +67,14 @@ describe("broker restarts", () => {
       // The grant the app still holds stays live across the restart (the app re-asserts it).
       expect(await tech().accessStatus(s.id, held.json.id)).toMatchObject({ status: "granted", grantedScope: "control" });
 
+      // While control is granted, a request for view narrows it at once; nothing else may be asked.
+      expect((await tech().requestAccess(s.id, "control")).status).toBe(409);
+      const narrowed = await tech().requestAccess(s.id, "view");
+      expect(narrowed.status).toBe(200);
+      expect(narrowed.json).toMatchObject({ id: held.json.id, status: "granted", grantedScope: "view" });
+      await a.out.waitFor(/^Jane Doe switched to viewing only: your mouse and keyboard are yours alone again\./);
+      a.child.stdin!.write("s\n");
+      await until(async () => (await tech().accessStatus(s.id, held.json.id)).status === "ended", 5000, "ended");
       const r = await tech().requestAccess(s.id, "view");
       expect(r.status).toBe(202);
       await a.out.waitFor(/requests to view your screen/);

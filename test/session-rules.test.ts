@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import {
   accessStatus,
-  checkAccessRequest,
+  decideAccessRequest,
   checkExpiresIn,
   consentChange,
   decideActivation,
@@ -113,16 +113,22 @@ describe("access requests", () => {
     expect(accessStatus({ status: "denied", expiresAt: T }, AFTER)).toBe("denied");
   });
 
+  const live = (scope: "view" | "control") => [{ id: "ar_live", grantedScope: scope }];
   it.each([
-    ["allowed on an active, online session", active, true, [], null],
-    ["refused before the app has bound", session({}), true, [], "not-active"],
-    ["refused on a closed session", session({ boundTo: A, closedAt: 1 }), true, [], "not-active"],
-    ["refused while the app is offline", active, false, [], "offline"],
-    ["refused while another request waits", active, true, [pending], "already-pending"],
-    ["allowed when the earlier one has timed out", active, true, [{ status: "pending" as const, expiresAt: BEFORE - 1 }], null],
-    ["allowed after an answered one", active, true, [{ status: "denied" as const, expiresAt: T }], null],
-  ] as const)("%s", (_n, facts, online, reqs, want) => {
-    expect(checkAccessRequest(facts, BEFORE, online, reqs)).toBe(want);
+    ["asks on an active, online session", active, true, [], [], "control", { kind: "ask" }],
+    ["refused before the app has bound", session({}), true, [], [], "view", { kind: "refuse", why: "not-active" }],
+    ["refused on a closed session", session({ boundTo: A, closedAt: 1 }), true, [], [], "view", { kind: "refuse", why: "not-active" }],
+    ["refused while the app is offline", active, false, [], [], "view", { kind: "refuse", why: "offline" }],
+    ["refused while another request waits", active, true, [pending], [], "view", { kind: "refuse", why: "already-pending" }],
+    ["asks when the earlier one has timed out", active, true, [{ status: "pending" as const, expiresAt: BEFORE - 1 }], [], "view", { kind: "ask" }],
+    ["asks after an answered one", active, true, [{ status: "denied" as const, expiresAt: T }], [], "view", { kind: "ask" }],
+    ["refused while control is granted (control again)", active, true, [], live("control"), "control", { kind: "refuse", why: "already-granted" }],
+    ["refused while view is granted (view again)", active, true, [], live("view"), "view", { kind: "refuse", why: "already-granted" }],
+    ["refused while view is granted (a widening to control)", active, true, [], live("view"), "control", { kind: "refuse", why: "already-granted" }],
+    ["view while control is granted narrows it, without asking", active, true, [], live("control"), "view", { kind: "narrow", grantId: "ar_live" }],
+    ["refused on a closed session even with a live grant", session({ boundTo: A, closedAt: 1 }), true, [], live("control"), "view", { kind: "refuse", why: "not-active" }],
+  ] as const)("%s", (_n, facts, online, reqs, grants, scope, want) => {
+    expect(decideAccessRequest(facts, BEFORE, online, reqs, grants, scope)).toEqual(want);
   });
 
   it.each([

@@ -84,7 +84,7 @@ it("a consented stream shows the screen, carries input only with control, surviv
   await xclient.fill(0, 0, 200, 200, COLOUR);
   await rx.frame(W, H, (f) => shows(f, 100, 100, COLOUR), n); // a frame drawn after the broker died
   broker = await startBroker({ dataDir: broker.dataDir, port });
-  await until(() => agent.out.all.filter((l) => l.startsWith("Connected.")).length === 2, 15_000, "reconnect");
+  await agent.out.waitFor(/^Connected again\. Jane Doe can still view and control your screen\./, 15_000);
   await rx.attach(broker.url, token);
   expect(await tech().accessStatus(s.id, r.json.id)).toMatchObject({ status: "granted", grantedScope: "control" });
 

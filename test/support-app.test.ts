@@ -5,13 +5,13 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { execFileSync, spawnSync } from "node:child_process";
-import { chmodSync, readFileSync, statSync, writeFileSync, existsSync } from "node:fs";
+import { chmodSync, copyFileSync, readFileSync, renameSync, statSync, writeFileSync, existsSync } from "node:fs";
 import { join } from "node:path";
-import { chromium, type Browser } from "playwright-core";
+import { chromium, type Browser, type Page } from "playwright-core";
 import { Receiver, shows } from "./support/receiver.js";
 import { startXvfb } from "./support/xvfb.js";
 import { TestXClient } from "./support/x11-client.js";
-import { addTechnician, api, newUserComputer, ROOT, startApp, startBroker, tempDir, until, type Broker, type Proc } from "./support/procs.js";
+import { addTechnician, api, cli, newUserComputer, ROOT, startApp, startBroker, tempDir, until, type Broker, type Proc } from "./support/procs.js";
 
 let broker: Broker;
 let tech: ReturnType<typeof api>;
@@ -20,6 +20,8 @@ let appFile: string;
 let browser: Browser;
 const running: Proc[] = [];
 const LINUX_UA = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0 Safari/537.36";
+const CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"];
+const TAMPERED = "This support app has been modified and will not run. Download it again from the link your technician sent.";
 
 beforeAll(async () => {
   const dataDir = tempDir("tether-app-broker-");
@@ -31,7 +33,7 @@ beforeAll(async () => {
   tech = api(broker.url, techToken);
   browser = await chromium.launch({
     executablePath: "/usr/bin/chromium",
-    args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+    args: CHROMIUM_ARGS,
   });
 }, 180_000);
 afterAll(async () => {
@@ -106,6 +108,57 @@ describe("the downloaded support app", () => {
     expect((await tech.session(s.id)).state).toBe("waiting");
   }, 60_000);
 
+  /** How a started app ends up: "exit N", or "ran: <line>" when it connected (it ran regardless). */
+  const outcome = (p: Proc) =>
+    Promise.race([p.exited.then((e) => `exit ${e.code}`), p.out.waitFor(/^(Connected|Verbunden)\./, 20_000).then((l) => `ran: ${l}`)]);
+  const edited = (bytes: Buffer) => {
+    const file = join(tempDir(), "tether-support-edited");
+    writeFileSync(file, bytes, { mode: 0o755 });
+    return file;
+  };
+
+  it("an edit of its embedded JavaScript (one letter of the consent prompt) refuses to start: one line, exit 2", async () => {
+    const s = await tech.createSession();
+    const bytes = readFileSync(await download(s.link));
+    const at = bytes.indexOf(Buffer.from("requests to control your screen"));
+    expect(at).toBeGreaterThan(0);
+    expect(at).toBeLessThan(statSync(appFile).size); // inside the prebuilt image, not the trailer
+    bytes[at] = "R".charCodeAt(0); // "Requests to control …": same length, trailer untouched
+    const t = app(edited(bytes), newUserComputer());
+    expect(await outcome(t)).toBe("exit 2");
+    expect(t.err.all).toEqual([TAMPERED]);
+    expect((await tech.session(s.id)).state).toBe("waiting");
+  }, 60_000);
+
+  it("a byte flipped in the middle of its Node.js binary refuses to start the same way", async () => {
+    const s = await tech.createSession();
+    const bytes = readFileSync(await download(s.link));
+    const at = Math.floor(statSync(appFile).size / 2); // node's read-only data, far from the JavaScript
+    bytes[at] = bytes[at]! ^ 0x20;
+    const t = app(edited(bytes), newUserComputer(), [], { LANG: "de_DE.UTF-8" });
+    expect(await outcome(t)).toBe("exit 2");
+    expect(t.err.all).toEqual(["Diese Support-App wurde verändert und wird nicht gestartet. Laden Sie sie erneut über den Link Ihres Supportmitarbeiters herunter."]);
+  }, 60_000);
+
+  it("a damaged native addon in its cache is written again before it is loaded", async () => {
+    const s = await tech.createSession();
+    const file = await download(s.link);
+    const U = newUserComputer();
+    const first = app(file, U, ["--check"]);
+    expect((await first.exited).code).toBe(0);
+    const cached = join(first.out.text().match(/\((\/.*)\/tether_native\.node\)/)![1]!, "tether_native.node");
+    const original = readFileSync(join(ROOT, "build", "Release", "tether_native.node"));
+    expect(readFileSync(cached).equals(original)).toBe(true);
+    const damaged = Buffer.from(original);
+    damaged[damaged.length >> 1] = damaged[damaged.length >> 1]! ^ 0xff; // same size, one byte changed
+    writeFileSync(cached, damaged);
+    const again = app(file, U, ["--check"]);
+    const { code } = await again.exited;
+    expect(readFileSync(cached).equals(original)).toBe(true);
+    expect(code).toBe(0);
+    expect(again.out.all).toContain(`native: ok (${cached})`);
+  }, 60_000);
+
   it("streams the screen from its built-in WebRTC and native parts once the user consents", async () => {
     const xvfb = await startXvfb({ width: 320, height: 240 });
     const xclient = await TestXClient.start(xvfb.display);
@@ -140,6 +193,10 @@ describe("the downloaded support app", () => {
     const U = newUserComputer();
     const check = app(file, U, ["--check"]);
     expect((await check.exited).code).toBe(0);
+    // It checked every byte before the trailer against the signed SHA-256 first (the time goes into the report).
+    const integrity = check.out.all.find((l) => l.startsWith("integrity: "));
+    expect(integrity).toMatch(/^integrity: ok \(\d+\.\d MB checked in \d+ ms\)$/);
+    process.stdout.write(`support app ${integrity}\n`);
     expect(check.out.all).toContain("webrtc: ok");
     expect(check.out.all).toContain("webrtc tuning: available"); // its wrtc.node keeps the symbols field-trials.ts needs
     expect(check.out.all).toContain("vp8 active map: available"); // and the LibvpxFacade vtable the encoder hook needs
@@ -224,4 +281,93 @@ describe("the link page", () => {
     expect(new Set(answers).size).toBe(1);
     expect(answers[0]).toMatch(/^404 text\/html.*This support app is no longer available/s);
   });
+});
+
+describe("a broker started before the support app was built", () => {
+  let later: Broker;
+  let laterTech: ReturnType<typeof api>;
+  let password = "";
+  let laterApp: string;
+  let page: Page;
+  const status = async () => (await laterTech.call("GET", "/api/status")).json;
+
+  beforeAll(async () => {
+    const built = spawnSync(process.execPath, [join(ROOT, "scripts", "build-console.mjs")], { encoding: "utf8" });
+    if (built.status !== 0) throw new Error(`build-console failed: ${built.stderr}`);
+    const dataDir = tempDir("tether-later-broker-");
+    // The app-signing key of the broker the app was built for: the same prebuilt app is valid here.
+    copyFileSync(join(broker.dataDir, "app-signing.pem"), join(dataDir, "app-signing.pem"));
+    laterApp = join(tempDir("tether-later-app-"), "tether-support-linux-x64");
+    later = await startBroker({ dataDir, args: ["--app", laterApp] }); // no --organization either
+    const added = await cli(["technician", "add", "sam", "--display-name", "Sam Roe", "--data", dataDir]);
+    if (added.code !== 0) throw new Error(added.stderr);
+    password = /Console password: (\S+)/.exec(added.stdout)![1]!;
+    laterTech = api(later.url, added.stdout.trim().split("\n").at(-1)!);
+    page = await browser.newPage({ viewport: { width: 1280, height: 720 } });
+  }, 60_000);
+  afterAll(async () => {
+    await page?.close();
+    await later?.stop();
+  });
+
+  it("without --organization the link page speaks of the user's support desk, in English and German", async () => {
+    const s = await laterTech.createSession();
+    const get = async (lang: string) => (await fetch(s.link, { headers: { "user-agent": LINUX_UA, "accept-language": lang } })).text();
+    const en = await get("en-US,en;q=0.9");
+    expect(en).toContain("<h1>Remote support</h1>");
+    expect(en).toContain("Sam Roe has invited you to a remote support session.");
+    expect(en).toContain("close this page and call your support desk on a number you already know.");
+    expect(en).not.toContain("Tether");
+    const de = await get("de-DE,de;q=0.9");
+    expect(de).toContain("<h1>Fernsupport</h1>");
+    expect(de).toContain("Sam Roe hat Sie zu einer Fernsupport-Sitzung eingeladen.");
+    expect(de).toContain("rufen Sie Ihren Support unter einer Nummer an, die Sie bereits kennen.");
+    expect(de).not.toContain("Tether");
+  });
+
+  it("the API (authenticated) and the console after sign-in warn that new links would have no download", async () => {
+    expect((await fetch(later.url + "/api/status")).status).toBe(401);
+    const st = await status();
+    expect(st.supportApp).toMatchObject({ available: false, reason: "not-built" });
+    expect(st.supportApp.message).toContain(`npm run build:app -- --data ${later.dataDir}`);
+    await page.goto(later.url + "/");
+    await page.locator("#login-name").fill("sam");
+    await page.locator("#login-password").fill(password);
+    await page.locator("#login-form button[type=submit]").click();
+    await page.locator("#who", { hasText: "Sam Roe (sam)" }).waitFor();
+    const banner = page.locator("#app-status");
+    await banner.waitFor({ timeout: 10_000 });
+    expect(await banner.textContent()).toMatch(/New links have no download[\s\S]*npm run build:app -- --data /);
+  }, 60_000);
+
+  it("picks up the app put in place while it runs: the link offers it, the download runs, the warning goes; no restart", async () => {
+    const earlier = await laterTech.createSession();
+    const before = await fetch(earlier.link, { headers: { "user-agent": LINUX_UA } });
+    expect(await before.text()).not.toContain('class="dl"');
+    expect((await fetch(earlier.link + "/download")).status).toBe(503);
+
+    // As npm run build:app leaves it: the file moved into place by rename (never seen half-written), and its manifest.
+    copyFileSync(appFile, laterApp + ".tmp");
+    renameSync(laterApp + ".tmp", laterApp);
+    copyFileSync(appFile + ".json", laterApp + ".json.tmp");
+    renameSync(laterApp + ".json.tmp", laterApp + ".json");
+
+    // The link sent before the build offers it now.
+    expect(await (await fetch(earlier.link, { headers: { "user-agent": LINUX_UA } })).text()).toContain('class="dl"');
+
+    // The console's next session: its link has a download, and the warning is gone.
+    await page.locator("#create-form button[type=submit]").click();
+    await page.locator("#created").waitFor();
+    const link = await page.locator("#created-link").inputValue();
+    await page.locator("#app-status").waitFor({ state: "hidden", timeout: 10_000 });
+    expect((await status()).supportApp).toEqual({ available: true });
+
+    const file = await download(link);
+    expect(statSync(file).size - statSync(appFile).size).toBeLessThan(1024);
+    const a = app(file, newUserComputer());
+    await a.out.waitFor(/^Connected\. Waiting for your support technician \(Sam Roe\)\.$/, 20_000);
+    a.child.kill("SIGINT");
+    expect((await a.exited).code).toBe(0);
+    expect(later.proc.child.exitCode).toBeNull(); // the same broker process all along
+  }, 60_000);
 });

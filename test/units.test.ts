@@ -172,7 +172,7 @@ describe("support-app trailer", async () => {
   const { privateKey } = generateKeyPairSync("ed25519");
   const pub = createPublicKey(privateKey).export({ format: "jwk" }).x!;
   const other = createPublicKey(generateKeyPairSync("ed25519").privateKey).export({ format: "jwk" }).x!;
-  const payload = { v: 1 as const, broker: "https://help.example.org", code: CODE, session: "s_abc", issuedAt: 1 };
+  const payload = { v: 2 as const, broker: "https://help.example.org", code: CODE, session: "s_abc", issuedAt: 1, image: { size: 5000, sha256: "ab".repeat(32) } };
   const exe = Buffer.concat([Buffer.alloc(5000, 0x7f), makeTrailer(payload, privateKey)]);
 
   it("verifies with the key the app was built with", () => {

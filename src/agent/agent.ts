@@ -6,7 +6,10 @@
  * Everything that varies is injected (output, input lines, identity, clock-free timers), so the
  * same code runs under `tether agent <link>` and inside the single-file support app.
  */
+import { randomBytes } from "node:crypto";
 import WebSocket from "ws";
+import { normalizeFingerprint } from "../session/safety-code.js";
+import { cleanName, MAX_DISPLAY_NAME } from "../util/text.js";
 import { parseConsentAnswer } from "./consent.js";
 import type { Identity } from "./identity.js";
 import type { SupportLink } from "./link.js";
@@ -33,26 +36,46 @@ export interface LineSource {
   onIdleLine(handler: (line: string) => void): void;
 }
 
-/** A running remote-access stream (see remote-access.ts). */
+/**
+ * One connection to a technician's viewer (see remote-access.ts). Prepared when a request arrives
+ * (a DTLS certificate, nothing captured, nothing sent), begun only after consent.
+ */
 export interface AccessHandle {
+  /** This end's DTLS certificate fingerprint ("sha-256 AB:…"), or null if it could not be read. */
+  readonly fingerprint: string | null;
+  /** Starts capture and sends the offer. Throws, with a reason a person can read, if capture is impossible. */
+  begin(scope: Scope): void;
   signal(payload: Uint8Array): void;
   narrowToView(): void;
-  stop(): void;
+  /** Ends it (idempotent); `replaced`: a viewer opened elsewhere takes over, and this one is told. */
+  stop(replaced?: boolean): void;
 }
 
 export interface AccessHooks {
   signal: (payload: Uint8Array) => void;
-  onConnected: () => void;
+  /** The technician's viewer is connected; its certificate fingerprint, from its answer. */
+  onConnected: (remoteFingerprint: string | null) => void;
+  /** The connection ended without stop(); `reason` is CERTIFICATE_MISMATCH or a description. */
   onEnded: (reason: string) => void;
 }
 
+/** onEnded's reason when the answer carried another certificate than the request announced. */
+export const CERTIFICATE_MISMATCH = "certificate-mismatch";
+
 export type IceServers = { urls: string[]; username?: string; credential?: string }[];
+
+/** A connection of a grant: which viewer it serves, and its handle once prepared. */
+interface Connection {
+  readonly viewerId: string;
+  handle: AccessHandle | null;
+}
 
 /** Remote access the user has granted and not (yet) stopped, by access request id. */
 interface Grant {
   technician: string;
   scope: Scope;
-  access?: AccessHandle;
+  /** The connection in use; a viewer opened elsewhere replaces it. */
+  conn: Connection | null;
 }
 
 export interface AgentOptions {
@@ -70,8 +93,16 @@ export interface AgentOptions {
   giveUpAfterMs: number;
   /** Resolves when the user asks to quit (SIGINT/SIGTERM). */
   quit: Promise<void>;
-  /** Starts screen sharing for a grant; throws with a reason a person can read if it cannot. */
-  startAccess: (scope: Scope, hooks: AccessHooks, iceServers: IceServers) => Promise<AccessHandle>;
+  /**
+   * Prepares a connection (no capture, nothing sent until begin). `expectRemote`: the fingerprint
+   * the technician's viewer announced; an answer with another one ends it (CERTIFICATE_MISMATCH).
+   * Throws with a reason a person can read if sharing is impossible here.
+   */
+  prepareAccess: (hooks: AccessHooks, iceServers: IceServers, expectRemote: string | null) => Promise<AccessHandle>;
+  /** The safety code of two fingerprints (src/session/safety-code.ts). */
+  safetyCode: (a: string, b: string) => Promise<string | null>;
+  /** 16 random bytes for this process (Hello.instance_id); injected for tests. */
+  instanceId?: Uint8Array;
 }
 
 type Outcome = { final: number } | { retry: "unreachable" | "lost" | "busy"; reason: string; delayMs?: number };
@@ -87,6 +118,7 @@ export function backoffMs(attempt: number, random = Math.random): number {
 
 export async function runAgent(o: AgentOptions): Promise<number> {
   const m = o.messages;
+  const instanceId = o.instanceId ?? randomBytes(16);
   let quitting = false;
   let current: WebSocket | null = null;
   /** Grants outlive a connection: they are the user's decisions, not the broker's. */
@@ -96,27 +128,63 @@ export async function runAgent(o: AgentOptions): Promise<number> {
     if (current?.readyState === WebSocket.OPEN) current.send(encodeToBroker(msg));
   };
   const ended = (id: string) => toBroker({ consentChanged: { accessRequestId: id, scope: pb.Scope.SCOPE_UNSPECIFIED } });
-  /** Capture starts only now, after consent. */
-  const begin = async (id: string, g: Grant) => {
-    try {
-      const h = await o.startAccess(
-        g.scope,
-        {
-          signal: (payload) => toBroker({ signal: { accessRequestId: id, payload } }),
-          onConnected: () => o.out(m.viewing(g.technician, g.scope)),
-          onEnded: () => {
-            if (grants.get(id) !== g) return;
+  const showCode = async (local: string | null, remote: string | null, line: (code: string) => string) => {
+    const code = local && remote ? await o.safetyCode(local, remote).catch(() => null) : null;
+    if (code) o.out(line(code));
+  };
+  /** The grant this connection serves, if it still does (a stopped grant or a newer viewer retire it). */
+  const owner = (id: string, conn: Connection): Grant | undefined => {
+    const g = grants.get(id);
+    return g && g.conn === conn ? g : undefined;
+  };
+
+  /** Prepares a connection for a request, to the viewer `viewerId`. Nothing is captured or sent yet. */
+  const prepare = async (id: string, viewerId: string, expectRemote: string | null): Promise<Connection> => {
+    const conn: Connection = { viewerId, handle: null };
+    conn.handle = await o.prepareAccess(
+      {
+        signal: (payload) => {
+          if (owner(id, conn)) toBroker({ signal: { accessRequestId: id, payload, viewerId } });
+        },
+        onConnected: (remote) => {
+          const g = owner(id, conn);
+          if (!g) return;
+          o.out(m.viewing(g.technician, g.scope));
+          void showCode(conn.handle?.fingerprint ?? null, remote, m.safetyCodeConnected);
+        },
+        onEnded: (reason) => {
+          const g = owner(id, conn);
+          if (!g) return;
+          g.conn = null;
+          if (reason === CERTIFICATE_MISMATCH) {
             grants.delete(id);
             ended(id);
-            o.out(m.viewerLeft(g.technician));
-          },
+            o.out(m.certificateMismatch(g.technician));
+          } else {
+            // The viewer went away (a reload, a network failure): the grant stays, so the
+            // technician can connect again without asking; the user can stop it at any time.
+            o.out(m.viewerLost(g.technician));
+          }
         },
-        iceServers,
-      );
-      if (grants.get(id) !== g) return h.stop(); // the user stopped while it was starting
-      g.access = h;
-      if (g.scope === "view") h.narrowToView();
+      },
+      iceServers,
+      expectRemote,
+    );
+    return conn;
+  };
+
+  /** Capture starts only now, after consent: begins `conn` (prepared at the prompt) or a new one. */
+  const begin = async (id: string, g: Grant, prepared: Connection | null, viewerId = "") => {
+    g.conn?.handle?.stop(true);
+    g.conn = null;
+    let conn = prepared;
+    try {
+      conn ??= await prepare(id, viewerId, null);
+      if (grants.get(id) !== g) return conn.handle?.stop(); // the user stopped while it was starting
+      g.conn = conn;
+      conn.handle!.begin(g.scope);
     } catch (err) {
+      conn?.handle?.stop();
       if (grants.get(id) !== g) return;
       grants.delete(id);
       ended(id);
@@ -124,30 +192,41 @@ export async function runAgent(o: AgentOptions): Promise<number> {
     }
   };
   const stopAll = () => {
-    for (const g of grants.values()) g.access?.stop();
+    for (const g of grants.values()) g.conn?.handle?.stop();
   };
   /** The user narrows (view) or stops (null) every grant in force. */
-  const changeGrants = (scope: Scope | null) => {
+  const changeGrants = (scope: Scope | null, quiet = false) => {
     for (const [id, g] of grants) {
       if (scope === "view" && g.scope === "view") continue;
       toBroker({ consentChanged: { accessRequestId: id, scope: scope ? scopeToWire(scope) : pb.Scope.SCOPE_UNSPECIFIED } });
       if (scope === null) {
         grants.delete(id);
-        g.access?.stop();
-        o.out(m.stopped(g.technician));
+        g.conn?.handle?.stop();
+        if (!quiet) o.out(m.stopped(g.technician));
       } else {
         g.scope = scope;
-        g.access?.narrowToView();
-        o.out(m.narrowed(g.technician));
+        g.conn?.handle?.narrowToView();
+        if (!quiet) o.out(m.narrowed(g.technician));
       }
     }
   };
-  o.input.onIdleLine((line) => {
+  /**
+   * `s` and `v` act on the live grants, whether or not a prompt is open: no request, however
+   * often it is sent, can turn them into an answer. Returns what was done, or null if `line` is
+   * not such a command (or nothing is shared).
+   */
+  const command = (line: string): "stop" | "narrow" | null => {
     const cmd = line.trim().toLowerCase();
-    if (grants.size === 0 || cmd === "") return;
-    if (cmd === "s") changeGrants(null);
-    else if (cmd === "v") changeGrants("view");
-    else o.out(m.sharingHelp);
+    if (grants.size === 0) return null;
+    if (cmd === "s") return "stop";
+    if (cmd === "v" && [...grants.values()].some((g) => g.scope === "control")) return "narrow";
+    return null;
+  };
+  o.input.onIdleLine((line) => {
+    const c = command(line);
+    if (c === "stop") changeGrants(null);
+    else if (c === "narrow") changeGrants("view");
+    else if (grants.size > 0 && line.trim() !== "") o.out(m.sharingHelp);
   });
   o.quit.then(() => {
     quitting = true;
@@ -198,14 +277,33 @@ export async function runAgent(o: AgentOptions): Promise<number> {
       let lastHeard = Date.now();
       let heartbeat: NodeJS.Timeout | null = null;
       let seq = 0;
-      const prompts = new ConsentPrompts(
+      const prompts = new ConsentPrompts({
         o,
-        (frame) => ws.readyState === ws.OPEN && ws.send(frame),
-        (id, grant) => {
-          grants.set(id, grant);
-          void begin(id, grant);
+        send: (frame) => ws.readyState === ws.OPEN && ws.send(frame),
+        prepare: async (r) => {
+          try {
+            const conn = await prepare(r.id, "", r.technicianFingerprint);
+            const fp = conn.handle?.fingerprint;
+            if (fp) send({ accessPrepared: { accessRequestId: r.id, fingerprint: fp } });
+            return conn;
+          } catch {
+            return null; // sharing is impossible here; begin() says why if the user allows it
+          }
         },
-      );
+        showCode: (conn, r) => showCode(conn?.handle?.fingerprint ?? null, r.technicianFingerprint, m.safetyCodePrompt),
+        command: (line, r) => {
+          const c = command(line);
+          if (c === "stop") {
+            changeGrants(null, true);
+            o.out(m.stoppedAndDeclined(r.technician));
+          } else if (c === "narrow") changeGrants("view");
+          return c;
+        },
+        granted: (id, grant, conn) => {
+          grants.set(id, grant);
+          void begin(id, grant, conn);
+        },
+      });
 
       const finish = (out: Outcome) => {
         outcome ??= out;
@@ -277,6 +375,7 @@ export async function runAgent(o: AgentOptions): Promise<number> {
                 agentVersion: o.version,
                 locale: o.locale,
                 liveAccess: [...grants].map(([id, g]) => ({ accessRequestId: id, scope: scopeToWire(g.scope) })),
+                instanceId,
               },
             });
             return;
@@ -288,7 +387,17 @@ export async function runAgent(o: AgentOptions): Promise<number> {
               activated = true;
               attempt = 0;
               unreachableSince = null;
-              o.out(m.connected(a.technicianName ?? ""));
+              // What the app says matches what is shared now: grants the broker did not keep end.
+              const kept = new Set(a.liveAccess ?? []);
+              for (const [id, g] of [...grants]) {
+                if (kept.has(id)) continue;
+                grants.delete(id);
+                g.conn?.handle?.stop();
+                o.out(m.sharingEnded(g.technician));
+              }
+              const live = [...grants.values()];
+              if (live.length === 0) o.out(m.connected(cleanName(a.technicianName ?? "", MAX_DISPLAY_NAME)));
+              for (const g of live) o.out(m.reconnectedSharing(g.technician, g.scope));
               iceServers = (a.iceServers ?? []).map((i) => ({
                 urls: i.urls ?? [],
                 ...(i.username ? { username: i.username } : {}),
@@ -314,13 +423,43 @@ export async function runAgent(o: AgentOptions): Promise<number> {
             return finish({ final: Exit.CLOSED });
           case "signal": {
             const sig = msg.signal!;
-            grants.get(sig.accessRequestId ?? "")?.access?.signal(sig.payload ?? new Uint8Array());
+            const conn = grants.get(sig.accessRequestId ?? "")?.conn;
+            // Only for the viewer this connection serves: a late answer from a replaced one is dropped.
+            if (conn && conn.viewerId === (sig.viewerId ?? "")) conn.handle?.signal(sig.payload ?? new Uint8Array());
+            return;
+          }
+          case "viewerReady": {
+            // A viewer opened on a live grant (another window, a reload): a new connection for it,
+            // without asking again; the one it replaces ends.
+            const id = msg.viewerReady?.accessRequestId ?? "";
+            const viewerId = msg.viewerReady?.viewerId ?? "";
+            const g = grants.get(id);
+            if (g && /^[A-Za-z0-9_-]{1,64}$/.test(viewerId)) void begin(id, g, null, viewerId);
+            return;
+          }
+          case "grantChanged": {
+            // The technician narrowed (or ended) a grant: never a widening.
+            const id = msg.grantChanged?.accessRequestId ?? "";
+            const g = grants.get(id);
+            const scope = scopeFromWire(msg.grantChanged?.scope);
+            if (!g) return;
+            if (scope === null) {
+              grants.delete(id);
+              g.conn?.handle?.stop();
+              o.out(m.viewerLeft(g.technician));
+            } else if (scope === "view" && g.scope === "control") {
+              g.scope = "view";
+              g.conn?.handle?.narrowToView();
+              o.out(m.narrowedByTechnician(g.technician));
+            }
             return;
           }
           case "accessRequest": {
             const r = msg.accessRequest!;
             const scope = scopeFromWire(r.scope);
-            if (r.id && scope) prompts.add({ id: r.id, scope, technician: r.technicianName || "Your technician" });
+            const technician = cleanName(r.technicianName ?? "", MAX_DISPLAY_NAME) || m.yourTechnician;
+            const fp = normalizeFingerprint(r.technicianFingerprint ?? "");
+            if (r.id && scope) prompts.add({ id: r.id, scope, technician, technicianFingerprint: fp });
             return;
           }
           case "accessRequestEnded":
@@ -347,22 +486,32 @@ interface PendingRequest {
   id: string;
   scope: Scope;
   technician: string;
+  /** The DTLS fingerprint the technician's viewer announced, if any. */
+  technicianFingerprint: string | null;
+}
+
+interface PromptDeps {
+  o: AgentOptions;
+  send: (frame: Uint8Array) => unknown;
+  /** Prepares the connection for a request before it is asked (for the safety code); null if impossible. */
+  prepare: (r: PendingRequest) => Promise<Connection | null>;
+  showCode: (conn: Connection | null, r: PendingRequest) => Promise<void>;
+  /** A line that acts on live grants (s, v) instead of answering; see runAgent's `command`. */
+  command: (line: string, r: PendingRequest) => "stop" | "narrow" | null;
+  granted: (id: string, grant: Grant, conn: Connection | null) => void;
 }
 
 /**
  * Asks the user about access requests one at a time, in arrival order. Each prompt takes the next
- * line typed after it; a request that ends (expires, withdrawn) while asked is dropped.
+ * line typed after it that is not a command on a live grant (s, v); a request that ends (expires,
+ * withdrawn) while asked is dropped.
  */
 class ConsentPrompts {
   private readonly queue: PendingRequest[] = [];
   private asking: PendingRequest | null = null;
   private stopped = false;
 
-  constructor(
-    private readonly o: AgentOptions,
-    private readonly send: (frame: Uint8Array) => unknown,
-    private readonly granted: (id: string, grant: Grant) => void,
-  ) {}
+  constructor(private readonly d: PromptDeps) {}
 
   add(r: PendingRequest): void {
     if (this.asking?.id === r.id || this.queue.some((q) => q.id === r.id)) return;
@@ -374,14 +523,14 @@ class ConsentPrompts {
     const i = this.queue.findIndex((q) => q.id === id);
     if (i >= 0) this.queue.splice(i, 1);
     if (this.asking?.id === id) {
-      const m = this.o.messages;
-      this.o.out(
+      const m = this.d.o.messages;
+      this.d.o.out(
         reason === pb.AccessRequestEnded.Reason.REASON_WITHDRAWN
           ? m.requestWithdrawn(this.asking.technician)
           : m.requestExpired(this.asking.technician),
       );
       this.asking = null;
-      this.o.input.cancel();
+      this.d.o.input.cancel();
     }
   }
 
@@ -390,29 +539,47 @@ class ConsentPrompts {
     this.queue.length = 0;
     if (this.asking) {
       this.asking = null;
-      this.o.input.cancel();
+      this.d.o.input.cancel();
     }
   }
 
   private async loop(): Promise<void> {
-    const m = this.o.messages;
+    const m = this.d.o.messages;
     while (!this.stopped && this.queue.length > 0) {
       const r = this.queue.shift()!;
       this.asking = r;
-      this.o.out(r.scope === "control" ? m.requestControl(r.technician) : m.requestView(r.technician));
-      const line = await this.o.input.next();
-      if (this.asking !== r || line === undefined) continue; // ended while asked
+      const conn = await this.d.prepare(r);
+      if (this.asking !== r) {
+        conn?.handle?.stop(); // ended (or the connection dropped) while preparing
+        continue;
+      }
+      await this.d.showCode(conn, r);
+      this.d.o.out(r.scope === "control" ? m.requestControl(r.technician) : m.requestView(r.technician));
+      let line: string | null | undefined;
+      let declinedByStop = false;
+      for (;;) {
+        line = await this.d.o.input.next();
+        if (this.asking !== r || line === undefined || line === null) break;
+        const c = this.d.command(line, r);
+        if (c === "stop") declinedByStop = true;
+        if (c === null || c === "stop") break;
+      }
+      if (this.asking !== r || line === undefined) {
+        conn?.handle?.stop(); // ended while asked
+        continue;
+      }
       this.asking = null;
-      const scope = parseConsentAnswer(line, r.scope);
-      this.send(
+      const scope = declinedByStop ? null : parseConsentAnswer(line, r.scope);
+      this.d.send(
         encodeToBroker({
           consent: { accessRequestId: r.id, granted: scope !== null, grantedScope: scope ? scopeToWire(scope) : pb.Scope.SCOPE_UNSPECIFIED },
         }),
       );
-      if (scope) this.granted(r.id, { technician: r.technician, scope });
-      if (scope === "control") this.o.out(m.grantedControl(r.technician));
-      else if (scope === "view") this.o.out(m.grantedView(r.technician));
-      else this.o.out(m.denied(r.technician));
+      if (scope) this.d.granted(r.id, { technician: r.technician, scope, conn: null }, conn);
+      else conn?.handle?.stop();
+      if (scope === "control") this.d.o.out(m.grantedControl(r.technician));
+      else if (scope === "view") this.d.o.out(m.grantedView(r.technician));
+      else if (!declinedByStop) this.d.o.out(m.denied(r.technician));
     }
   }
 }

@@ -16,6 +16,14 @@ type Catalog = {
   closed: string;
   connecting: (host: string) => string;
   connected: (tech: string) => string;
+  reconnectedSharing: (tech: string, scope: "view" | "control") => string;
+  sharingEnded: (tech: string) => string;
+  narrowedByTechnician: (tech: string) => string;
+  safetyCodePrompt: (code: string) => string;
+  safetyCodeConnected: (code: string) => string;
+  certificateMismatch: (tech: string) => string;
+  stoppedAndDeclined: (tech: string) => string;
+  yourTechnician: string;
   lost: (seconds: number) => string;
   unreachable: (host: string, reason: string, seconds: number) => string;
   giveUp: (host: string) => string;
@@ -31,6 +39,7 @@ type Catalog = {
   sharingHelp: string;
   viewing: (tech: string, scope: "view" | "control") => string;
   viewerLeft: (tech: string) => string;
+  viewerLost: (tech: string) => string;
   cannotShare: (reason: string) => string;
   denied: (tech: string) => string;
   requestExpired: (tech: string) => string;
@@ -51,6 +60,18 @@ const en: Catalog = {
   closed: "The support session was closed by your support technician.",
   connecting: (host) => `Connecting to the support server at ${host}…`,
   connected: (tech) => `Connected. Waiting for your support technician${tech ? ` (${tech})` : ""}.`,
+  reconnectedSharing: (tech, scope) =>
+    scope === "control"
+      ? `Connected again. ${tech} can still view and control your screen. Type v and Enter to allow viewing only, s and Enter to stop sharing.`
+      : `Connected again. ${tech} can still view your screen. Type s and Enter to stop sharing.`,
+  sharingEnded: (tech) => `Sharing your screen with ${tech} has ended.`,
+  narrowedByTechnician: (tech) => `${tech} switched to viewing only: your mouse and keyboard are yours alone again. Type s and Enter to stop sharing.`,
+  safetyCodePrompt: (code) => `Safety code: ${code}. Your technician sees the same code; if they read you another one, answer n.`,
+  safetyCodeConnected: (code) => `Safety code of this connection: ${code} (your technician sees the same code).`,
+  certificateMismatch: (tech) =>
+    `Sharing with ${tech} stopped: the connection did not come from the viewer this request was made from. Please tell your technician.`,
+  stoppedAndDeclined: (tech) => `You stopped sharing your screen with ${tech} and declined the new request.`,
+  yourTechnician: "Your support technician",
   lost: (s) => `Connection to the support server lost; reconnecting in ${s} s…`,
   unreachable: (host, reason, s) => `Cannot reach the support server at ${host} (${reason}); retrying in ${s} s…`,
   giveUp: (host) =>
@@ -71,6 +92,8 @@ const en: Catalog = {
   viewing: (tech, scope) =>
     scope === "control" ? `${tech} is now viewing and controlling your screen.` : `${tech} is now viewing your screen.`,
   viewerLeft: (tech) => `${tech} stopped viewing your screen.`,
+  viewerLost: (tech) =>
+    `The connection to ${tech}'s viewer closed. ${tech} can connect again while you allow it; type s and Enter to stop sharing.`,
   cannotShare: (reason) => `Your screen cannot be shared: ${reason}.`,
   denied: (tech) => `You declined the request from ${tech}.`,
   requestExpired: (tech) => `The request from ${tech} timed out without an answer.`,
@@ -92,6 +115,20 @@ const de: Catalog = {
   closed: "Die Support-Sitzung wurde von Ihrem Supportmitarbeiter geschlossen.",
   connecting: (host) => `Verbindung zum Support-Server ${host} wird aufgebaut…`,
   connected: (tech) => `Verbunden. Warten auf Ihren Supportmitarbeiter${tech ? ` (${tech})` : ""}.`,
+  reconnectedSharing: (tech, scope) =>
+    scope === "control"
+      ? `Wieder verbunden. ${tech} kann Ihren Bildschirm weiterhin sehen und steuern. Geben Sie v und Enter ein, um nur das Ansehen zu erlauben, oder s und Enter, um die Freigabe zu beenden.`
+      : `Wieder verbunden. ${tech} kann Ihren Bildschirm weiterhin sehen. Geben Sie s und Enter ein, um die Freigabe zu beenden.`,
+  sharingEnded: (tech) => `Die Freigabe Ihres Bildschirms für ${tech} ist beendet.`,
+  narrowedByTechnician: (tech) =>
+    `${tech} sieht Ihren Bildschirm jetzt nur noch an: Maus und Tastatur gehören wieder Ihnen allein. Geben Sie s und Enter ein, um die Freigabe zu beenden.`,
+  safetyCodePrompt: (code) =>
+    `Sicherheitscode: ${code}. Ihr Supportmitarbeiter sieht denselben Code; nennt er Ihnen einen anderen, antworten Sie mit n.`,
+  safetyCodeConnected: (code) => `Sicherheitscode dieser Verbindung: ${code} (Ihr Supportmitarbeiter sieht denselben Code).`,
+  certificateMismatch: (tech) =>
+    `Die Freigabe für ${tech} wurde beendet: Die Verbindung kam nicht von dem Betrachter, von dem die Anfrage stammt. Bitte informieren Sie Ihren Supportmitarbeiter.`,
+  stoppedAndDeclined: (tech) => `Sie haben die Freigabe Ihres Bildschirms für ${tech} beendet und die neue Anfrage abgelehnt.`,
+  yourTechnician: "Ihr Supportmitarbeiter",
   lost: (s) => `Verbindung zum Support-Server unterbrochen; neuer Versuch in ${s} s…`,
   unreachable: (host, reason, s) => `Der Support-Server ${host} ist nicht erreichbar (${reason}); neuer Versuch in ${s} s…`,
   giveUp: (host) =>
@@ -113,6 +150,8 @@ const de: Catalog = {
   viewing: (tech, scope) =>
     scope === "control" ? `${tech} sieht und steuert jetzt Ihren Bildschirm.` : `${tech} sieht jetzt Ihren Bildschirm.`,
   viewerLeft: (tech) => `${tech} sieht Ihren Bildschirm nicht mehr.`,
+  viewerLost: (tech) =>
+    `Die Verbindung zum Betrachter von ${tech} wurde getrennt. ${tech} kann sich erneut verbinden, solange Sie es erlauben; geben Sie s und Enter ein, um die Freigabe zu beenden.`,
   cannotShare: (reason) => `Ihr Bildschirm kann nicht geteilt werden: ${reason}.`,
   denied: (tech) => `Sie haben die Anfrage von ${tech} abgelehnt.`,
   requestExpired: (tech) => `Die Anfrage von ${tech} ist ohne Antwort abgelaufen.`,

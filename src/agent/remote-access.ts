@@ -15,6 +15,8 @@ import type { ScreenCapturer, Monitor } from "../native/capturer.js";
 import type { InputInjector } from "../native/injector.js";
 import { i420Size } from "../native/capturer.js";
 import { InputDispatcher } from "./input-dispatcher.js";
+import { sdpFingerprint } from "../session/safety-code.js";
+import { CERTIFICATE_MISMATCH } from "./agent.js";
 
 /** The parts of @roamhq/wrtc used here. */
 export interface Wrtc {
@@ -36,11 +38,14 @@ export interface RemoteAccessDeps {
   /** What the encoder hooks did so far (vp8ActiveMapStats), for the frame trace. */
   encoderStats?: () => object;
   iceServers: { urls: string[]; username?: string; credential?: string }[];
-  /** Sends a signal blob to the technician through the broker. */
+  /** Sends a signal blob to the technician through the broker (only after begin()). */
   signal: (payload: Uint8Array) => void;
-  /** The connection is up (the technician sees the screen) / it ended without stop(). */
-  onConnected: () => void;
+  /** The connection is up (the technician sees the screen), with the viewer's certificate fingerprint. */
+  onConnected: (remoteFingerprint: string | null) => void;
+  /** It ended without stop(): CERTIFICATE_MISMATCH, or a description. */
   onEnded: (reason: string) => void;
+  /** The fingerprint the technician's viewer announced; an answer with another one ends the connection. */
+  expectRemote?: string | null;
   /** Largest frame rate captured (frames are sent only when the screen changed). */
   maxFps?: number;
 }
@@ -115,9 +120,20 @@ const IDLE_KEEPALIVE_MS = 2500;
 /** Unchanged stats (see sendStats) are repeated this often. */
 const STATS_REPEAT_MS = 10_000;
 
+/** How long prepare() waits for the peer's offer (it carries the certificate fingerprint). */
+const PREPARE_TIMEOUT_MS = 5000;
+
 export class RemoteAccess {
-  private scopeNow: Scope;
+  /** null until begin(): nothing is injected before consent. */
+  private scopeNow: Scope | null = null;
   private stopped = false;
+  private begun = false;
+  /** Signals produced before begin(): sent only once the user has consented. */
+  private held: Uint8Array[] = [];
+  private localFingerprint: string | null = null;
+  private remoteFingerprint: string | null = null;
+  private source: InstanceType<Wrtc["nonstandard"]["RTCVideoSource"]> | null = null;
+  private track: { stop(): void } | null = null;
   private peer: PeerInstance | null = null;
   private capturer: ScreenCapturer | null = null;
   private readonly input: InputDispatcher;
@@ -133,24 +149,29 @@ export class RemoteAccess {
   private lastStatsAt = 0;
   private area = { width: 0, height: 0 };
 
-  constructor(
-    scope: Scope,
-    private readonly d: RemoteAccessDeps,
-  ) {
-    this.scopeNow = scope;
+  constructor(private readonly d: RemoteAccessDeps) {
     this.input = new InputDispatcher(d.openInjector, () => (this.stopped ? null : this.scopeNow));
   }
 
-  get scope(): Scope {
+  get scope(): Scope | null {
     return this.scopeNow;
   }
 
-  /** Opens the capturer and the peer connection. Throws (and holds nothing) if capture is impossible. */
-  start(): void {
-    this.capturer = this.d.openCapturer();
-    this.monitors = this.capturer.monitors();
+  /** This end's DTLS certificate fingerprint (from its offer), once prepared. */
+  get fingerprint(): string | null {
+    return this.localFingerprint;
+  }
+
+  /**
+   * Creates the peer connection (with its certificate, a video track that carries nothing yet and
+   * the data channels) and waits for its offer, so that the fingerprint is known. Captures nothing
+   * and sends nothing: the offer is held until begin().
+   */
+  async prepare(): Promise<void> {
     const source = new this.d.wrtc.nonstandard.RTCVideoSource({ isScreencast: true });
     const track = source.createTrack();
+    this.source = source;
+    this.track = track;
     const peer = new this.d.SimplePeer({
       initiator: true,
       trickle: true,
@@ -169,10 +190,20 @@ export class RemoteAccess {
       this.sendControl({ scope: { scope: this.scopeNow === "control" ? pb.Scope.SCOPE_CONTROL : pb.Scope.SCOPE_VIEW } });
       this.sendMonitors();
     };
-    peer.on("signal", (data) => this.d.signal(Buffer.from(JSON.stringify(data))));
+    let offered: () => void = () => {};
+    const offer = new Promise<void>((resolve) => (offered = resolve));
+    peer.on("signal", (data: { type?: string; sdp?: string }) => {
+      if (data.type === "offer" && typeof data.sdp === "string") {
+        this.localFingerprint = sdpFingerprint(data.sdp);
+        offered();
+      }
+      const payload = Buffer.from(JSON.stringify(data));
+      if (this.begun) this.d.signal(payload);
+      else this.held.push(payload);
+    });
     peer.on("connect", () => {
-      if (this.stopped) return;
-      this.d.onConnected();
+      if (this.stopped || !this.begun || !this.capturer) return;
+      this.d.onConnected(this.remoteFingerprint);
       this.tuneSender();
       void this.captureLoop(source, track);
       this.statsTimer = setInterval(() => this.sendStats(), 1000);
@@ -183,14 +214,37 @@ export class RemoteAccess {
     });
     peer.on("close", () => this.end("the technician's viewer closed"));
     peer.on("error", (err: Error) => this.end(err.message));
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([offer, new Promise<void>((resolve) => (timer = setTimeout(resolve, PREPARE_TIMEOUT_MS)))]);
+    clearTimeout(timer);
+  }
+
+  /**
+   * The user consented: opens the capturer and sends the held offer. Throws (and holds nothing of
+   * the capturer) if capture is impossible.
+   */
+  begin(scope: Scope): void {
+    if (this.stopped || this.begun) return;
+    this.capturer = this.d.openCapturer();
+    this.monitors = this.capturer.monitors();
+    this.scopeNow = scope;
+    this.begun = true;
+    for (const p of this.held.splice(0)) this.d.signal(p);
   }
 
   /** A signal from the technician (JSON of a simple-peer signal object). Bad input is ignored. */
   signal(payload: Uint8Array): void {
-    if (this.stopped || !this.peer) return;
+    if (this.stopped || !this.peer || !this.begun) return;
     try {
       const sig = JSON.parse(Buffer.from(payload).toString("utf8"));
-      if (sig && sig.type === "answer" && typeof sig.sdp === "string") sig.sdp = withBitrateHints(sig.sdp);
+      if (sig && sig.type === "answer" && typeof sig.sdp === "string") {
+        const fp = sdpFingerprint(sig.sdp);
+        // The viewer that asked announced its certificate: an answer with another one did not come
+        // from it (a broker in the middle would have to present its own certificate here).
+        if (this.d.expectRemote && fp !== this.d.expectRemote) return this.end(CERTIFICATE_MISMATCH);
+        this.remoteFingerprint = fp;
+        sig.sdp = withBitrateHints(sig.sdp);
+      }
       this.peer.signal(sig);
     } catch {
       // a malformed or late signal must not end the stream
@@ -199,17 +253,18 @@ export class RemoteAccess {
 
   /** The user narrowed consent: input stops at once and everything pressed is released. */
   narrowToView(): void {
-    if (this.scopeNow === "view") return;
+    if (this.scopeNow !== "control") return;
     this.scopeNow = "view";
     this.input.release();
     this.sendControl({ scope: { scope: pb.Scope.SCOPE_VIEW } });
   }
 
   /** Ends everything: capture, input (released), the peer connection. Idempotent. */
-  stop(): void {
+  stop(replaced = false): void {
     if (this.stopped) return;
     this.stopped = true;
-    this.sendControl({ scope: { scope: pb.Scope.SCOPE_UNSPECIFIED } });
+    if (replaced) this.sendControl({ notice: { text: "The viewer was opened in another window or tab; this one is closed." } });
+    else this.sendControl({ scope: { scope: pb.Scope.SCOPE_UNSPECIFIED } });
     if (this.statsTimer) clearInterval(this.statsTimer);
     process.off("SIGUSR2", this.onTraceSignal);
     this.statsTimer = null;
@@ -220,6 +275,8 @@ export class RemoteAccess {
       // already closed
     }
     this.capturer = null;
+    this.held = [];
+    if (!this.begun) this.track?.stop(); // otherwise the capture loop stops it
     for (const ch of [this.inputChannel, this.control]) {
       if (ch) ch.onmessage = null;
     }

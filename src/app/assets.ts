@@ -1,10 +1,11 @@
 /**
- * Native parts carried inside the single-file support app (Node SEA assets): written once to a
- * private cache folder (`$XDG_CACHE_HOME/tether/app-<hash>`, default `~/.cache/…`, mode 0700) and
- * loaded from there, because a shared library can only be loaded from a file.
+ * Native parts carried inside the single-file support app (Node SEA assets): written to a private
+ * cache folder (`$XDG_CACHE_HOME/tether/app-<hash>`, default `~/.cache/…`, mode 0700) and loaded
+ * from there, because a shared library can only be loaded from a file. A file already in the cache
+ * is used only if it holds exactly the bytes the app carries (which its image check covered).
  */
 import { createHash } from "node:crypto";
-import { chmodSync, existsSync, mkdirSync, renameSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { join } from "node:path";
 
@@ -28,9 +29,19 @@ export function cacheDir(env: NodeJS.ProcessEnv): string {
   return join(base, "tether");
 }
 
+/** Whether `file` is a regular file holding exactly `bytes` (false when missing or unreadable). */
+function holds(file: string, bytes: Buffer): boolean {
+  try {
+    const st = statSync(file);
+    return st.isFile() && st.size === bytes.length && readFileSync(file).equals(bytes);
+  } catch {
+    return false;
+  }
+}
+
 /**
- * Writes each named asset to the cache (skipped when already there: the folder name is the
- * content hash) and returns name → file path.
+ * Writes each named asset to the cache unless the file there already holds exactly its bytes (a
+ * damaged or edited one is written again), and returns name → file path.
  */
 export function extractAssets(sea: SeaApi, names: readonly string[], env: NodeJS.ProcessEnv): Record<string, string> {
   const blobs = names.map((n) => Buffer.from(sea.getAsset(n)));
@@ -42,7 +53,7 @@ export function extractAssets(sea: SeaApi, names: readonly string[], env: NodeJS
   const out: Record<string, string> = {};
   names.forEach((name, i) => {
     const file = join(dir, name);
-    if (!existsSync(file)) {
+    if (!holds(file, blobs[i]!)) {
       const tmp = `${file}.${process.pid}.tmp`;
       writeFileSync(tmp, blobs[i]!, { mode: 0o700 });
       renameSync(tmp, file); // atomic: a second app starting at once never sees half a file

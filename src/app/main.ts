@@ -1,13 +1,15 @@
 /**
  * Entry point of the single-file support app (`npm run build:app` bundles this with esbuild into a
- * Node single executable). It reads the signed session data appended to its own file, verifies it
- * against the key it was built with, and then runs exactly the code of `tether agent <link>`.
+ * Node single executable). Before anything else it reads the signed session data appended to its
+ * own file, verifies it against the key it was built with, and checks that every byte before it is
+ * the image the broker signed (src/app/integrity.ts); then it runs exactly the code of
+ * `tether agent <link>`.
  */
 import { createRequire } from "node:module";
 import { agentCommand, agentHelp } from "../cli/agent.js";
 import { CliError, UsageError } from "../cli/args.js";
 import { catalogs, detectLocale, Exit } from "../agent/messages.js";
-import { readTrailer } from "./trailer.js";
+import { checkOwnFile, ownFile } from "./integrity.js";
 import { extractAssets, seaApi } from "./assets.js";
 
 /** Replaced at build time with the broker's app-signing public key (base64url, raw Ed25519). */
@@ -20,15 +22,20 @@ const out = (s: string) => process.stdout.write(s + "\n");
 
 async function main(argv: string[]): Promise<number> {
   const m = catalogs[detectLocale(process.env)];
-  const trailer = readTrailer(process.execPath, __TETHER_APP_KEY__);
-  if (!trailer.ok) {
-    process.stderr.write((trailer.reason === "missing" ? m.appNoSession : m.appTampered) + "\n");
+  let self: ReturnType<typeof checkOwnFile>;
+  try {
+    self = checkOwnFile(ownFile(), __TETHER_APP_KEY__);
+  } catch {
+    self = { ok: false, reason: "tampered" }; // unreadable or shorter than its trailer claims
+  }
+  if (!self.ok) {
+    process.stderr.write((self.reason === "missing" ? m.appNoSession : m.appTampered) + "\n");
     return Exit.USAGE;
   }
-  const { broker, code, session } = trailer.payload;
+  const { broker, code, session } = self.payload;
   const link = `${broker}/s/${code}`;
 
-  // Native parts: unpack to the private cache once, then load from there.
+  // Native parts: unpack to the private cache (again when a cached file differs), then load from there.
   const req = createRequire(process.execPath);
   const sea = seaApi(req);
   if (sea) {
@@ -54,6 +61,7 @@ async function main(argv: string[]): Promise<number> {
     const w = (await import("@roamhq/wrtc")) as unknown as { default?: { RTCPeerConnection?: unknown }; RTCPeerConnection?: unknown };
     const wrtcOk = typeof (w.default ?? w).RTCPeerConnection === "function";
     out(`session: ${session} at ${new URL(broker).host}`);
+    out(`integrity: ok (${(self.imageBytes / 1e6).toFixed(1)} MB checked in ${Math.round(self.ms)} ms)`);
     out(`webrtc: ${wrtcOk ? "ok" : "missing"}`);
     let nativeOk = false;
     try {

@@ -1,25 +1,27 @@
 /**
  * The session data built into each support-app download: a signed trailer appended to the
- * prebuilt single-file executable. Layout at the end of the file:
+ * prebuilt single-file executable (the "image"). Layout at the end of the file:
  *
- *   … executable … | payload (JSON, UTF-8) | signature (64 bytes, Ed25519) | payload length (u32 BE) | MAGIC (12 bytes)
+ *   … image … | payload (JSON, UTF-8) | signature (64 bytes, Ed25519) | payload length (u32 BE) | MAGIC (12 bytes)
  *
  * The broker signs `CONTEXT || payload` with its app-signing key (<data>/app-signing.pem); the app
- * verifies it against the public key it was built with, so a file edited to point at another broker
- * or another code refuses to run. ELF loaders ignore bytes after the image, so appending is safe.
+ * verifies it against the public key it was built with. The payload names the broker and the code,
+ * and (format v2) the SHA-256 and length of the image it is appended to, so the signature covers
+ * every byte that runs: the Node binary, the bundled JavaScript, the native addon and wrtc.node
+ * (src/app/integrity.ts checks them). ELF loaders ignore bytes after the image, so appending is safe.
  */
 import { createPublicKey, sign, verify, type KeyObject } from "node:crypto";
-import { closeSync, fstatSync, openSync, readSync } from "node:fs";
 import { join } from "node:path";
 import { loadOrCreateEd25519, rawPublicKey } from "../util/keys.js";
 
 export const TRAILER_MAGIC = Buffer.from("TETHER-APP\u0001\u0000", "latin1"); // 12 bytes
-const CONTEXT = Buffer.from("tether-app-trailer-v1\0", "utf8");
+/** v2: a v1 trailer (signed over another context, without the image digest) fails as "tampered". */
+const CONTEXT = Buffer.from("tether-app-trailer-v2\0", "utf8");
 const SIG_BYTES = 64;
 const MAX_PAYLOAD = 4096;
 
 export interface AppPayload {
-  v: 1;
+  v: 2;
   /** Broker base URL, e.g. "https://help.example.org". */
   broker: string;
   /** The session code (secret). */
@@ -28,6 +30,15 @@ export interface AppPayload {
   session: string;
   /** Issue time, ms since the epoch. */
   issuedAt: number;
+  /** The prebuilt image this trailer is appended to: every byte of the file before the trailer. */
+  image: ImageDigest;
+}
+
+export interface ImageDigest {
+  /** Bytes. */
+  size: number;
+  /** SHA-256, lowercase hex. */
+  sha256: string;
 }
 
 /** The trailer bytes to append for a payload. */
@@ -43,21 +54,18 @@ export type TrailerResult =
   | { ok: true; payload: AppPayload }
   | { ok: false; reason: "missing" | "tampered" };
 
-/** Reads and verifies the trailer at the end of `file` (normally process.execPath). */
-export function readTrailer(file: string, publicKeyB64: string): TrailerResult {
-  const fd = openSync(file, "r");
-  try {
-    const size = fstatSync(fd).size;
-    const tailLen = Math.min(size, MAX_PAYLOAD + SIG_BYTES + 4 + TRAILER_MAGIC.length);
-    const tail = Buffer.alloc(tailLen);
-    readSync(fd, tail, 0, tailLen, size - tailLen);
-    return parseTrailer(tail, publicKeyB64);
-  } finally {
-    closeSync(fd);
-  }
+/** The most a trailer can take at the end of a file: read this many bytes for parseTrailer. */
+export const MAX_TRAILER_BYTES = MAX_PAYLOAD + SIG_BYTES + 4 + TRAILER_MAGIC.length;
+
+/** The byte length of the trailer at the end of `tail` (one parseTrailer accepted). */
+export function trailerLength(tail: Buffer): number {
+  return tail.readUInt32BE(tail.length - TRAILER_MAGIC.length - 4) + SIG_BYTES + 4 + TRAILER_MAGIC.length;
 }
 
-/** Parses and verifies a trailer from the last bytes of a file. */
+/**
+ * Parses and verifies a trailer from the last bytes of a file (its signature and payload only: the
+ * image it claims is checked by src/app/integrity.ts).
+ */
 export function parseTrailer(tail: Buffer, publicKeyB64: string): TrailerResult {
   const m = TRAILER_MAGIC.length;
   if (tail.length < m + 4 + SIG_BYTES || !tail.subarray(tail.length - m).equals(TRAILER_MAGIC)) return { ok: false, reason: "missing" };
@@ -70,7 +78,11 @@ export function parseTrailer(tail: Buffer, publicKeyB64: string): TrailerResult 
   if (!verify(null, Buffer.concat([CONTEXT, body]), key, sig)) return { ok: false, reason: "tampered" };
   try {
     const p = JSON.parse(body.toString("utf8")) as AppPayload;
-    if (p.v !== 1 || typeof p.broker !== "string" || typeof p.code !== "string" || typeof p.session !== "string") {
+    if (p.v !== 2 || typeof p.broker !== "string" || typeof p.code !== "string" || typeof p.session !== "string") {
+      return { ok: false, reason: "tampered" };
+    }
+    const img = p.image as Partial<ImageDigest> | undefined;
+    if (!img || !Number.isSafeInteger(img.size) || img.size! < 0 || typeof img.sha256 !== "string" || !/^[0-9a-f]{64}$/.test(img.sha256)) {
       return { ok: false, reason: "tampered" };
     }
     return { ok: true, payload: p };

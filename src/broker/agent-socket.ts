@@ -23,6 +23,8 @@ import {
   type AgentToBroker,
 } from "../proto/wire.js";
 import type { Hub, Peer } from "./hub.js";
+import { cleanName } from "../util/text.js";
+import { normalizeFingerprint } from "../session/safety-code.js";
 import type { BrokerService } from "./service.js";
 import type { SessionRow } from "./store.js";
 
@@ -51,11 +53,8 @@ export function peerOf(socket: WebSocket): Peer {
   };
 }
 
-/** Plain-text field from an untrusted client: control characters removed, length bounded. */
-export function cleanText(s: string, max: number): string {
-  // eslint-disable-next-line no-control-regex
-  return s.replace(/[\u0000-\u001f\u007f-\u009f]/g, "").slice(0, max);
-}
+/** Hello.instance_id: 16 random bytes per app process (an empty one counts as a new process). */
+const INSTANCE_ID_BYTES = 16;
 
 export function handleAgentSocket(socket: WebSocket, o: AgentSocketOptions): void {
   const peer = peerOf(socket);
@@ -121,7 +120,8 @@ export function handleAgentSocket(socket: WebSocket, o: AgentSocketOptions): voi
       fp.length !== FINGERPRINT_BYTES ||
       sig.length !== ED25519_SIGNATURE_BYTES ||
       (h.machineName ?? "").length > 4 * MAX_MACHINE_NAME_CHARS ||
-      (h.os ?? "").length > 200
+      (h.os ?? "").length > 200 ||
+      (h.instanceId !== undefined && h.instanceId !== null && h.instanceId.length !== 0 && h.instanceId.length !== INSTANCE_ID_BYTES)
     ) {
       return refuse(Close.POLICY, "hello fields out of bounds");
     }
@@ -131,13 +131,23 @@ export function handleAgentSocket(socket: WebSocket, o: AgentSocketOptions): voi
       return refuse(Close.POLICY, "bad signature");
     }
     const machine = { publicKey: Buffer.from(pub).toString("base64url"), fingerprint: Buffer.from(fp).toString("hex") };
-    const name = cleanText(h.machineName ?? "", MAX_MACHINE_NAME_CHARS);
-    const os = cleanText(h.os ?? "", 64);
+    const name = cleanName(h.machineName ?? "", MAX_MACHINE_NAME_CHARS);
+    const os = cleanName(h.os ?? "", 64);
+    const instanceId = h.instanceId?.length ? Buffer.from(h.instanceId).toString("hex") : `anonymous-${nonce.toString("hex")}`;
     const { decision, session: s } = o.service.activate(code, machine, name, os);
     const S = pb.ActivationResult.Status;
     if ((decision.kind === "valid" || decision.kind === "bind") && s) {
       session = s;
-      o.hub.attachAgent(s.id, peer);
+      const replaced = o.hub.attachAgent(s.id, peer, { instanceId, machineName: name });
+      // The same running app reconnecting (its old socket not yet timed out) is no news; another
+      // process with this identity is: a second start here, or a copied identity elsewhere.
+      if (replaced && replaced.instanceId !== instanceId) o.service.agentReplaced(s.id, replaced.machineName, name);
+      for (const id of o.service.reconcileGrants(
+        s.id,
+        (h.liveAccess ?? []).slice(0, 16).map((g) => ({ id: g.accessRequestId ?? "", scope: scopeFromWire(g.scope) })),
+      )) {
+        granted.add(id);
+      }
       const tech = o.service.store.technicianById(s.technicianId);
       peer.send(
         encodeToAgent({
@@ -148,15 +158,10 @@ export function handleAgentSocket(socket: WebSocket, o: AgentSocketOptions): voi
             expiresAtMs: s.expiresAt,
             heartbeatIntervalMs: o.heartbeatIntervalMs,
             iceServers: o.iceServers(s.id),
+            liveAccess: [...granted],
           },
         }),
       );
-      for (const id of o.service.reconcileGrants(
-        s.id,
-        (h.liveAccess ?? []).slice(0, 16).map((g) => ({ id: g.accessRequestId ?? "", scope: scopeFromWire(g.scope) })),
-      )) {
-        granted.add(id);
-      }
       o.log.info({ sessionId: s.id, bound: decision.kind === "bind" ? "now" : "before", remoteAddress: o.remoteAddress }, "agent activated");
       o.service.agentOnline(s);
       return;
@@ -196,6 +201,13 @@ export function handleAgentSocket(socket: WebSocket, o: AgentSocketOptions): voi
         if (scope === null) granted.delete(id);
         return;
       }
+      case "accessPrepared": {
+        const id = msg.accessPrepared?.accessRequestId ?? "";
+        const fp = normalizeFingerprint(msg.accessPrepared?.fingerprint ?? "");
+        if (!fp) return refuse(Close.POLICY, "bad fingerprint");
+        o.service.accessPrepared(s.id, id, fp); // false for a request no longer pending: nothing to do
+        return;
+      }
       case "signal": {
         const sig = msg.signal!;
         const id = sig.accessRequestId ?? "";
@@ -204,7 +216,10 @@ export function handleAgentSocket(socket: WebSocket, o: AgentSocketOptions): voi
           peer.send(encodeToAgent({ error: { code: pb.Error.Code.CODE_NOT_ALLOWED, message: "no granted access request" } }));
           return;
         }
-        o.hub.toTechnician(s.technicianId, encodeToConsole({ signal: { accessRequestId: id, payload: sig.payload ?? new Uint8Array() } }));
+        o.hub.toTechnician(
+          s.technicianId,
+          encodeToConsole({ signal: { accessRequestId: id, payload: sig.payload ?? new Uint8Array(), viewerId: (sig.viewerId ?? "").slice(0, 64) } }),
+        );
         return;
       }
       case "hello":

@@ -7,7 +7,7 @@ import rateLimit from "@fastify/rate-limit";
 import websocket from "@fastify/websocket";
 import { checkExpiresIn, type Scope } from "../session/rules.js";
 import { MAX_FRAME_BYTES } from "../proto/wire.js";
-import { hashPassword, verifyPassword } from "../util/secrets.js";
+import { hashPassword, passwordNeedsRehash, verifyPassword } from "../util/secrets.js";
 import { handleAgentSocket } from "./agent-socket.js";
 import { handleConsoleSocket } from "./console-socket.js";
 import { ErrorCodes, TetherError, errorBody } from "./errors.js";
@@ -16,13 +16,9 @@ import { BrokerService, LINK_PATH } from "./service.js";
 import type { Store, Technician } from "./store.js";
 import { registerConsole } from "./console-static.js";
 import { homePage } from "./pages.js";
-import { goneLinkPage, linkPage } from "./link-page.js";
-import { createReadStream, statSync } from "node:fs";
-import { Readable } from "node:stream";
-import { createHmac, type KeyObject } from "node:crypto";
-import { linkAvailable } from "../session/rules.js";
-import { makeTrailer } from "../app/trailer.js";
-import { hashSecret, SESSION_CODE_PATTERN } from "../util/secrets.js";
+import { registerDownloads, supportAppStatus, type SupportAppSource } from "./downloads.js";
+import { createHmac } from "node:crypto";
+import { normalizeFingerprint } from "../session/safety-code.js";
 
 export interface BrokerOptions {
   store: Store;
@@ -36,19 +32,25 @@ export interface BrokerOptions {
   /** Login attempts per client address per minute. */
   loginLimitPerMinute?: number;
   consentTimeoutMs?: number;
+  /** How long a live grant outlives its app's connection (default 30 s). */
+  grantGraceMs?: number;
+  /** Access requests per session per minute (default 10). */
+  accessRequestLimitPerMinute?: number;
   heartbeatIntervalMs?: number;
   helloTimeoutMs?: number;
   /** STUN/TURN servers handed to both WebRTC ends (none on loopback). */
   ice?: IceOptions;
   /** Shown on link pages ("Remote support from …"). */
   organization?: string;
-  /** The prebuilt support app (npm run build:app) and the key that signs each download's trailer. */
-  supportApp?: { file: string; signingKey: KeyObject };
+  /** The prebuilt support app (npm run build:app), looked at again on each request, and the key that signs each download's trailer. */
+  supportApp?: SupportAppSource;
 }
 
 declare module "fastify" {
   interface FastifyRequest {
     technician: Technician | null;
+    /** SHA-256 of the token the request was authenticated with. */
+    tokenHash: string;
   }
 }
 
@@ -78,6 +80,8 @@ export function iceServers(ice: IceOptions | undefined, label: string, nowMs: nu
 }
 
 export const SESSION_COOKIE = "tether_session";
+/** How often idle console sockets are checked against their sign-in, ms. */
+const SIGN_IN_SWEEP_MS = 2000;
 const LOGIN_TTL_MS = 12 * 60 * 60 * 1000;
 
 /** Paths that carry a session code: logged without it. */
@@ -115,18 +119,32 @@ export async function buildBroker(opts: BrokerOptions): Promise<{ app: FastifyIn
     now,
     publicUrl: opts.publicUrl,
     consentTimeoutMs: opts.consentTimeoutMs ?? 120_000,
+    grantGraceMs: opts.grantGraceMs ?? 30_000,
     log: app.log,
   });
+  service.start();
 
   app.decorateRequest("technician", null);
+  app.decorateRequest("tokenHash", "");
+  // JSON only: Fastify would parse text/plain too, which a form on another site can send without a
+  // CORS preflight. Anything but JSON is 415.
+  app.removeContentTypeParser("text/plain");
 
   app.setErrorHandler((err: Error & { statusCode?: number; code?: string; validation?: unknown }, req, reply) => {
     if (err instanceof TetherError) {
       return reply.status(err.statusCode).send(errorBody(err.statusCode, err.code, err.message));
     }
     const status = err.statusCode ?? 500;
+    if (status === 415) {
+      const e = ErrorCodes.TETHER_ERR_UNSUPPORTED_MEDIA_TYPE;
+      return reply.status(415).send(errorBody(415, "TETHER_ERR_UNSUPPORTED_MEDIA_TYPE", e.message));
+    }
+    if (status === 413) {
+      const e = ErrorCodes.TETHER_ERR_BODY_TOO_LARGE;
+      return reply.status(413).send(errorBody(413, "TETHER_ERR_BODY_TOO_LARGE", e.message));
+    }
     if (status >= 400 && status < 500) {
-      // Fastify's own client errors (bad JSON, wrong content type, body too large): keep their message.
+      // Fastify's own client errors (bad JSON, …): keep their message.
       const code = status === 400 ? "TETHER_ERR_BAD_REQUEST" : (err.code ?? "TETHER_ERR_BAD_REQUEST");
       return reply.status(status).send(errorBody(status, code, err.message));
     }
@@ -159,15 +177,21 @@ export async function buildBroker(opts: BrokerOptions): Promise<{ app: FastifyIn
     const header = req.headers.authorization ?? "";
     const m = /^Bearer\s+(\S+)$/i.exec(header);
     const token = m?.[1] ?? cookie(req, SESSION_COOKIE);
-    const tech = token && token.length <= 200 ? opts.store.technicianByToken(token, now()) : undefined;
+    const tokenHash = token && token.length <= 200 ? opts.store.tokenHashOf(token) : "";
+    const tech = tokenHash ? opts.store.technicianByTokenHash(tokenHash, now()) : undefined;
     if (!tech) throw new TetherError("TETHER_ERR_UNAUTHORIZED");
     // A cookie is sent by the browser on its own: require the request to come from our origin.
     if (!m) checkOrigin(req);
     req.technician = tech;
+    req.tokenHash = tokenHash;
   };
+  /**
+   * The console's own origin is the configured public URL, and only that: the Host header is the
+   * client's to choose (DNS rebinding, a proxy that passes it on), so it proves nothing.
+   */
   const checkOrigin = (req: FastifyRequest) => {
     const origin = req.headers.origin;
-    if (origin !== undefined && origin !== new URL(opts.publicUrl()).origin && origin !== `http://${req.headers.host}`) {
+    if (origin !== undefined && origin !== new URL(opts.publicUrl()).origin) {
       throw new TetherError("TETHER_ERR_FORBIDDEN_ORIGIN");
     }
   };
@@ -186,60 +210,7 @@ export async function buildBroker(opts: BrokerOptions): Promise<{ app: FastifyIn
   app.get("/healthz", async () => ({ ok: true }));
   if (!registerConsole(app)) app.get("/", async (_req, reply) => homePage(reply));
   // The link a user opens, and the download it offers. Neither binds anything.
-  const linkSession = (code: string) => {
-    const s = SESSION_CODE_PATTERN.test(code) ? opts.store.sessionByCodeHash(hashSecret(code)) : opts.store.sessionByCodeHash(hashSecret("-"));
-    return s && linkAvailable(s, now()) ? s : null;
-  };
-  const appSize = () => {
-    try {
-      return opts.supportApp ? statSync(opts.supportApp.file).size : null;
-    } catch {
-      return null;
-    }
-  };
-  const fileName = (sessionId: string) => `tether-support-${sessionId.replace(/^s_/, "").slice(0, 8)}`;
-
-  app.get<{ Params: { code: string } }>(`${LINK_PATH}:code`, async (req, reply) => {
-    const s = linkSession(req.params.code);
-    if (!s) return goneLinkPage(req, reply);
-    const size = appSize();
-    return linkPage(req, reply, {
-      organization: opts.organization ?? "Tether",
-      technician: opts.store.technicianById(s.technicianId)?.displayName ?? "",
-      fileName: fileName(s.id),
-      downloadPath: `${LINK_PATH}${req.params.code}/download`,
-      downloadAvailable: size !== null,
-      sizeMb: size === null ? null : Math.round(size / 1e6),
-    });
-  });
-
-  app.get<{ Params: { code: string } }>(`${LINK_PATH}:code/download`, async (req, reply) => {
-    const s = linkSession(req.params.code);
-    if (!s) return goneLinkPage(req, reply);
-    const size = appSize();
-    if (!opts.supportApp || size === null) {
-      req.log.warn("support app download asked for, but no support app is built: run npm run build:app");
-      throw new TetherError("TETHER_ERR_APP_UNAVAILABLE");
-    }
-    // A prebuilt executable plus a signed trailer per download: no rebuild, no copy on disk.
-    const trailer = makeTrailer(
-      { v: 1, broker: opts.publicUrl(), code: req.params.code, session: s.id, issuedAt: now() },
-      opts.supportApp.signingKey,
-    );
-    const file = opts.supportApp.file;
-    const body = Readable.from(
-      (async function* () {
-        yield* createReadStream(file);
-        yield trailer;
-      })(),
-    );
-    req.log.info({ sessionId: s.id }, "support app downloaded");
-    return reply
-      .header("content-type", "application/octet-stream")
-      .header("content-disposition", `attachment; filename="${fileName(s.id)}"`)
-      .header("content-length", String(size + trailer.length))
-      .send(body);
-  });
+  registerDownloads(app, { store: opts.store, now, publicUrl: opts.publicUrl, organization: opts.organization, supportApp: opts.supportApp });
 
   app.post(
     "/api/login",
@@ -249,13 +220,17 @@ export async function buildBroker(opts: BrokerOptions): Promise<{ app: FastifyIn
       const name = typeof body.name === "string" ? body.name : "";
       const password = typeof body.password === "string" ? body.password : "";
       if (!name || !password) throw new TetherError("TETHER_ERR_BAD_REQUEST", "name and password are required.");
-      const t = opts.store.technicianByName(name);
-      // Hash even for unknown names so timing does not tell which names exist.
-      const ok = t?.passwordHash ? await verifyPassword(password, t.passwordHash) : (await hashPassword(password), false);
-      if (!t || !ok) {
+      const t = opts.store.technicianByName(name); // removed technicians are not found
+      // Hash at today's cost even for unknown names so timing does not tell which names exist.
+      const stored = t?.passwordHash ?? null;
+      const ok = stored ? await verifyPassword(password, stored) : (await hashPassword(password), false);
+      if (!t || !stored || !ok) {
         req.log.warn({ name: name.slice(0, 64) }, "login failed");
         throw new TetherError("TETHER_ERR_LOGIN_FAILED");
       }
+      // A hash from an older, cheaper cost is replaced now that the password is at hand (unless a new
+      // password was set meanwhile).
+      if (passwordNeedsRehash(stored)) opts.store.setPassword(t.id, await hashPassword(password), stored);
       const expiresAt = now() + LOGIN_TTL_MS;
       const token = opts.store.createToken(t.id, "login", now(), expiresAt);
       const secure = opts.publicUrl().startsWith("https:") ? "; Secure" : "";
@@ -275,12 +250,17 @@ export async function buildBroker(opts: BrokerOptions): Promise<{ app: FastifyIn
     api.post("/api/logout", async (req, reply) => {
       const m = /^Bearer\s+(\S+)$/i.exec(req.headers.authorization ?? "");
       const token = m?.[1] ?? cookie(req, SESSION_COOKIE);
-      if (token) opts.store.deleteToken(token);
+      if (token) {
+        opts.store.deleteToken(token);
+        hub.closeToken(opts.store.tokenHashOf(token), "signed out");
+      }
       reply.header("set-cookie", `${SESSION_COOKIE}=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0`);
       return reply.status(204).send();
     });
 
     api.get("/api/me", async (req) => ({ name: tech(req).name, displayName: tech(req).displayName }));
+
+    api.get("/api/status", async () => ({ supportApp: await supportAppStatus(opts.supportApp) }));
 
     api.post("/api/sessions", async (req, reply) => {
       const check = checkExpiresIn(bodyObject(req.body).expiresIn);
@@ -306,14 +286,49 @@ export async function buildBroker(opts: BrokerOptions): Promise<{ app: FastifyIn
       return reply.status(204).send();
     });
 
-    api.post<{ Params: { id: string } }>("/api/sessions/:id/access-requests", async (req, reply) => {
-      const scope = bodyObject(req.body).scope;
-      if (scope !== "view" && scope !== "control") {
-        throw new TetherError("TETHER_ERR_BAD_REQUEST", 'scope must be "view" or "control".');
-      }
-      const r = service.requestAccess(tech(req), req.params.id, scope as Scope);
-      return reply.status(202).send(service.accessView(r));
-    });
+    api.post<{ Params: { id: string } }>(
+      "/api/sessions/:id/access-requests",
+      {
+        config: {
+          rateLimit: {
+            max: opts.accessRequestLimitPerMinute ?? 10,
+            timeWindow: 60_000,
+            // Per session (and technician: another's ids are 404 anyway), not per address.
+            keyGenerator: (req: FastifyRequest) => `access:${(req.params as { id?: string }).id ?? ""}`,
+            errorResponseBuilder: (_req: FastifyRequest, ctx: { ttl: number }) =>
+              new TetherError(
+                "TETHER_ERR_ACCESS_RATE_LIMITED",
+                `Too many access requests for this session; try again in ${Math.ceil(ctx.ttl / 1000)} s.`,
+              ),
+          },
+        },
+      },
+      async (req, reply) => {
+        const body = bodyObject(req.body);
+        const scope = body.scope;
+        if (scope !== "view" && scope !== "control") {
+          throw new TetherError("TETHER_ERR_BAD_REQUEST", 'scope must be "view" or "control".');
+        }
+        let fingerprint: string | null = null;
+        if (body.viewerFingerprint !== undefined) {
+          fingerprint = typeof body.viewerFingerprint === "string" ? normalizeFingerprint(body.viewerFingerprint) : null;
+          if (!fingerprint) {
+            throw new TetherError("TETHER_ERR_BAD_REQUEST", 'viewerFingerprint must be a certificate fingerprint like "sha-256 AB:CD:…".');
+          }
+        }
+        const r = service.requestAccess(tech(req), req.params.id, scope as Scope, fingerprint);
+        // A new request waits for the user (202); a narrowing applies at once (200).
+        return reply.status(r.narrowed ? 200 : 202).send(service.accessView(r.request));
+      },
+    );
+
+    api.post<{ Params: { id: string; rid: string } }>("/api/sessions/:id/access-requests/:rid/cancel", async (req) =>
+      service.accessView(service.cancelAccessRequest(tech(req), req.params.id, req.params.rid)),
+    );
+
+    api.post<{ Params: { id: string; rid: string } }>("/api/sessions/:id/access-requests/:rid/end", async (req) =>
+      service.accessView(service.endAccess(tech(req), req.params.id, req.params.rid)),
+    );
 
     api.get<{ Params: { id: string; rid: string } }>("/api/sessions/:id/access-requests/:rid", async (req) =>
       service.accessView(service.ownAccessRequest(tech(req), req.params.id, req.params.rid)),
@@ -324,11 +339,20 @@ export async function buildBroker(opts: BrokerOptions): Promise<{ app: FastifyIn
         service,
         hub,
         technician: tech(req),
+        tokenHash: req.tokenHash,
+        signedIn: () => opts.store.technicianByTokenHash(req.tokenHash, now())?.id === tech(req).id,
         log: req.log,
         iceServers: iceServers(opts.ice, tech(req).id, now()),
       }),
     );
   });
+
+  // Console sockets end with their sign-in: a token revoked or expired (also from the CLI, in
+  // another process) or a technician removed closes them within SIGN_IN_SWEEP_MS even when idle.
+  const sweep = setInterval(() => {
+    for (const [, peer] of [...hub.allConsoles()]) peer.check();
+  }, SIGN_IN_SWEEP_MS);
+  sweep.unref();
 
   // ---- agent WebSocket ----------------------------------------------------------------------
 
@@ -351,6 +375,7 @@ export async function buildBroker(opts: BrokerOptions): Promise<{ app: FastifyIn
   );
 
   app.addHook("onClose", async () => {
+    clearInterval(sweep);
     hub.closeAll();
     service.dispose();
   });

@@ -1,34 +1,80 @@
 /**
  * The technician console's WebSocket (/ws/console), authenticated at upgrade (see app.ts). On
- * connect it sends each of the technician's sessions; afterwards every change to a session or an
- * access request of theirs. Frames are BrokerToConsole / ConsoleToBroker protobuf messages.
+ * connect it sends each of the technician's sessions and their latest access request; afterwards
+ * every change to a session or an access request of theirs. Frames are BrokerToConsole /
+ * ConsoleToBroker protobuf messages.
+ *
+ * The socket lives only as long as the sign-in it was opened with: every frame in or out is
+ * checked against a live token (not revoked, not expired, technician not removed), and the socket
+ * closes with 4401 when it is not. Idle sockets are checked by the broker's sweep (app.ts), so a
+ * token revoked from the CLI or one that expires closes its sockets within seconds too.
  */
 import type { WebSocket } from "ws";
 import { Close, encodeToAgent, encodeToConsole, pb, toBuffer, type ConsoleToBroker } from "../proto/wire.js";
-import { peerOf } from "./agent-socket.js";
-import type { Hub } from "./hub.js";
+import type { ConsolePeer, Hub } from "./hub.js";
 import type { BrokerService } from "./service.js";
 import type { Technician } from "./store.js";
 
-export function handleConsoleSocket(
-  socket: WebSocket,
-  o: {
-    service: BrokerService;
-    hub: Hub;
-    technician: Technician;
-    log: { warn(obj: object, msg: string): void };
-    iceServers: { urls: string[]; username?: string; credential?: string }[];
-  },
-): void {
-  const peer = peerOf(socket);
+/** A viewer id: chosen by the console, echoed in signals. */
+const VIEWER_ID = /^[A-Za-z0-9_-]{1,64}$/;
+
+export interface ConsoleSocketOptions {
+  service: BrokerService;
+  hub: Hub;
+  technician: Technician;
+  /** SHA-256 of the token the socket was opened with, and whether it is still good. */
+  tokenHash: string;
+  signedIn: () => boolean;
+  log: { info(obj: object, msg: string): void; warn(obj: object, msg: string): void };
+  iceServers: { urls: string[]; username?: string; credential?: string }[];
+}
+
+export function handleConsoleSocket(socket: WebSocket, o: ConsoleSocketOptions): void {
   const tech = o.technician;
+  let closed = false;
+  const close = (code: number, reason: string) => {
+    if (socket.readyState === socket.OPEN || socket.readyState === socket.CONNECTING) socket.close(code, reason);
+  };
+  /** Whether the sign-in still holds; closes the socket (4401) when it does not. */
+  const live = (): boolean => {
+    if (closed) return false;
+    if (o.signedIn()) return true;
+    closed = true;
+    o.log.info({ technician: tech.name }, "console socket closed: its sign-in ended");
+    close(Close.UNAUTHORIZED, "your sign-in has ended: sign in again");
+    return false;
+  };
+  const peer: ConsolePeer = {
+    tokenHash: o.tokenHash,
+    check: live,
+    send(frame) {
+      if (socket.readyState === socket.OPEN && live()) socket.send(frame);
+    },
+    close(code, reason) {
+      closed = true;
+      close(code, reason);
+    },
+  };
   o.hub.attachConsole(tech.id, peer);
-  socket.on("close", () => o.hub.detachConsole(tech.id, peer));
+  socket.on("close", () => {
+    closed = true;
+    o.hub.detachConsole(tech.id, peer);
+  });
   socket.on("error", () => peer.close(Close.INTERNAL, "socket error"));
   peer.send(encodeToConsole({ iceConfig: { iceServers: o.iceServers } }));
-  for (const s of o.service.store.sessionsOf(tech.id)) peer.send(encodeToConsole({ session: o.service.sessionInfo(s) }));
+  for (const s of o.service.store.sessionsOf(tech.id)) {
+    peer.send(encodeToConsole({ session: o.service.sessionInfo(s) }));
+    const latest = o.service.latestAccess(s.id);
+    if (latest) peer.send(encodeToConsole({ accessRequest: o.service.accessInfo(latest) }));
+  }
+
+  const refuse = (id: string, what: string) => {
+    o.log.warn({ technician: tech.name, accessRequestId: id }, `console ${what} refused`);
+    peer.send(encodeToConsole({ error: { code: pb.Error.Code.CODE_NOT_ALLOWED, message: "no live granted access request" } }));
+  };
 
   socket.on("message", (data, isBinary) => {
+    if (!live()) return;
     if (!isBinary) return peer.close(Close.UNSUPPORTED_DATA, "binary protobuf frames only");
     let msg: ConsoleToBroker;
     try {
@@ -40,14 +86,21 @@ export function handleConsoleSocket(
       peer.send(encodeToConsole({ heartbeat: { seq: msg.heartbeat?.seq ?? 0, sentAtMs: Date.now(), ack: true } }));
     } else if (msg.body === "signal") {
       const id = msg.signal?.accessRequestId ?? "";
+      const viewerId = msg.signal?.viewerId ?? "";
+      if (viewerId !== "" && !VIEWER_ID.test(viewerId)) return peer.close(Close.POLICY, "bad viewer id");
       const req = o.service.liveGrant(tech, id);
       const agent = req && o.hub.agent(req.sessionId);
-      if (!req || !agent) {
-        o.log.warn({ technician: tech.name, accessRequestId: id }, "console signal refused");
-        peer.send(encodeToConsole({ error: { code: pb.Error.Code.CODE_NOT_ALLOWED, message: "no live granted access request" } }));
-        return;
-      }
-      agent.send(encodeToAgent({ signal: { accessRequestId: id, payload: msg.signal?.payload ?? new Uint8Array() } }));
+      if (!req || !agent) return refuse(id, "signal");
+      agent.send(encodeToAgent({ signal: { accessRequestId: id, payload: msg.signal?.payload ?? new Uint8Array(), viewerId } }));
+    } else if (msg.body === "viewerReady") {
+      const id = msg.viewerReady?.accessRequestId ?? "";
+      const viewerId = msg.viewerReady?.viewerId ?? "";
+      if (!VIEWER_ID.test(viewerId)) return peer.close(Close.POLICY, "bad viewer id");
+      const req = o.service.liveGrant(tech, id);
+      const agent = req && o.hub.agent(req.sessionId);
+      if (!req || !agent) return refuse(id, "viewer");
+      o.log.info({ sessionId: req.sessionId, accessRequestId: id }, "viewer opened on a live grant");
+      agent.send(encodeToAgent({ viewerReady: { accessRequestId: id, viewerId } }));
     } else {
       peer.close(Close.POLICY, "unknown message");
     }

@@ -24,7 +24,29 @@ export const ErrorCodes = {
     status: 409,
     message: "An access request for this session is still waiting for the user's answer.",
   },
+  TETHER_ERR_ACCESS_GRANTED: {
+    status: 409,
+    message:
+      "The user has already granted access in this session: open the viewer on that grant. To ask for something else, the user must stop sharing first; a request for view while you have control narrows the grant without asking.",
+  },
+  TETHER_ERR_ACCESS_NOT_PENDING: {
+    status: 409,
+    message: "This access request is no longer waiting for an answer, so it cannot be cancelled.",
+  },
+  TETHER_ERR_ACCESS_NOT_LIVE: {
+    status: 409,
+    message: "This access request is not a live grant (it was not granted, or sharing has ended already).",
+  },
+  TETHER_ERR_ACCESS_RATE_LIMITED: {
+    status: 429,
+    message: "Too many access requests for this session; wait a minute before asking the user again.",
+  },
   TETHER_ERR_NOT_FOUND: { status: 404, message: "Not found." },
+  TETHER_ERR_UNSUPPORTED_MEDIA_TYPE: {
+    status: 415,
+    message: "Send the request body as JSON, with 'Content-Type: application/json'.",
+  },
+  TETHER_ERR_BODY_TOO_LARGE: { status: 413, message: "The request body is larger than 16 KiB." },
   TETHER_ERR_RATE_LIMITED: { status: 429, message: "Too many attempts from this address; try again later." },
   TETHER_ERR_FORBIDDEN_ORIGIN: { status: 403, message: "This origin may not use the console API." },
   TETHER_ERR_APP_UNAVAILABLE: {

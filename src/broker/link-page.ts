@@ -1,6 +1,6 @@
 /**
  * The page a support link opens (GET /s/<code>) and the download it offers
- * (GET /s/<code>/download). Opening either binds nothing: a mail scanner fetching the link changes
+ * (GET /s/<code>/download; both routes are in downloads.ts). Opening either binds nothing: a mail scanner fetching the link changes
  * no state. Sessions that cannot be started any more (closed, deleted, unknown, expired and never
  * bound) all get the same "no longer available" page with the same status.
  */
@@ -55,7 +55,8 @@ function html(locale: PageLocale, title: string, body: string): string {
 }
 
 export interface LinkPageFacts {
-  organization: string;
+  /** The broker's --organization; null when not set: the page then speaks of "your support desk". */
+  organization: string | null;
   technician: string;
   fileName: string;
   downloadPath: string;
@@ -65,15 +66,16 @@ export interface LinkPageFacts {
 
 const text = {
   en: {
-    title: (org: string) => `Remote support from ${org}`,
-    who: (tech: string, org: string) => `${tech} from ${org} has invited you to a remote support session.`,
+    title: (org: string | null) => (org ? `Remote support from ${org}` : "Remote support"),
+    who: (tech: string, org: string | null) =>
+      tech ? `${tech}${org ? ` from ${org}` : ""} has invited you to a remote support session.` : "You have been invited to a remote support session.",
     what:
       "The support app connects your computer to your technician. Nothing on your screen is shared and nothing is " +
       "controlled until you allow it in the app, and you can stop at any time.",
     warnTitle: "Only continue if you contacted this support desk yourself.",
-    warn: (org: string) =>
+    warn: (org: string | null) =>
       `Never run this app because somebody called you unexpectedly, a pop-up told you to, or a stranger sent you the link. ` +
-      `Scammers use remote-support tools to take over computers. If in doubt, close this page and call ${org} on a number you already know.`,
+      `Scammers use remote-support tools to take over computers. If in doubt, close this page and call ${org ?? "your support desk"} on a number you already know.`,
     download: "Download the support app for Linux (x64)",
     size: (mb: number) => `${mb} MB, no installation needed`,
     notYet: (p: string) => `The support app is not yet available for ${p}. It runs on Linux (x64) for now.`,
@@ -90,16 +92,17 @@ const text = {
     platforms: { windows: "Windows", mac: "macOS", "linux-other": "this Linux computer", other: "this device" } as Record<string, string>,
   },
   de: {
-    title: (org: string) => `Fernsupport von ${org}`,
-    who: (tech: string, org: string) => `${tech} von ${org} hat Sie zu einer Fernsupport-Sitzung eingeladen.`,
+    title: (org: string | null) => (org ? `Fernsupport von ${org}` : "Fernsupport"),
+    who: (tech: string, org: string | null) =>
+      tech ? `${tech}${org ? ` von ${org}` : ""} hat Sie zu einer Fernsupport-Sitzung eingeladen.` : "Sie wurden zu einer Fernsupport-Sitzung eingeladen.",
     what:
       "Die Support-App verbindet Ihren Computer mit Ihrem Supportmitarbeiter. Nichts auf Ihrem Bildschirm wird geteilt " +
       "oder gesteuert, bevor Sie es in der App erlauben, und Sie können jederzeit beenden.",
     warnTitle: "Fahren Sie nur fort, wenn Sie sich selbst an diesen Support gewandt haben.",
-    warn: (org: string) =>
+    warn: (org: string | null) =>
       `Starten Sie diese App nie, weil jemand Sie unerwartet angerufen hat, ein Fenster Sie dazu auffordert oder ein Unbekannter ` +
       `Ihnen den Link geschickt hat. Betrüger nutzen Fernwartungsprogramme, um Computer zu übernehmen. Schließen Sie im Zweifel ` +
-      `diese Seite und rufen Sie ${org} unter einer Nummer an, die Sie bereits kennen.`,
+      `diese Seite und rufen Sie ${org ?? "Ihren Support"} unter einer Nummer an, die Sie bereits kennen.`,
     download: "Support-App für Linux (x64) herunterladen",
     size: (mb: number) => `${mb} MB, keine Installation nötig`,
     notYet: (p: string) => `Die Support-App ist für ${p} noch nicht verfügbar. Sie läuft vorerst unter Linux (x64).`,

@@ -7,7 +7,8 @@ import { buildBroker } from "./app.js";
 import { hashPassword, newPassword } from "../util/secrets.js";
 import { loadOrCreateSigningKey } from "../app/trailer.js";
 import { defaultAppFile } from "../util/paths.js";
-import { existsSync, readFileSync } from "node:fs";
+import { basename, dirname, resolve } from "node:path";
+import { describeSupportApp, SupportAppSource } from "./downloads.js";
 
 export interface ServeOptions {
   host: string;
@@ -17,6 +18,8 @@ export interface ServeOptions {
   activationLimitPerMinute?: number;
   loginLimitPerMinute?: number;
   consentTimeoutMs?: number;
+  grantGraceMs?: number;
+  accessRequestLimitPerMinute?: number;
   logLevel?: string;
   organization?: string;
   ice?: import("./app.js").IceOptions;
@@ -25,33 +28,36 @@ export interface ServeOptions {
   out: (line: string) => void;
 }
 
+/** What an admin runs to build the support app for this broker, at the path the broker looks for it. */
+function buildCommand(file: string, dataDir: string): string {
+  const q = (s: string) => (/^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, "'\\''")}'`);
+  const cmd = `npm run build:app -- --data ${q(dataDir)}`;
+  const built = defaultAppFile();
+  if (resolve(file) === built) return cmd;
+  if (basename(file) === basename(built)) return `${cmd} --out ${q(dirname(resolve(file)))}`;
+  return `${cmd}, then copy ${built} and its .json to ${q(file)} and ${q(file + ".json")}`;
+}
+
 /**
- * The support app to offer for download, if it is built and was built for this broker's key
- * (`npm run build:app` writes `<file>.json` with the public key it embedded).
+ * The support app to offer for download: looked at again on every link-page and download request
+ * (src/broker/downloads.ts), so `npm run build:app` while the broker runs needs no restart. Offered
+ * only when its manifest (`<file>.json`) names this broker's key and the file's SHA-256.
  */
-function supportApp(file: string, dataDir: string, out: (line: string) => void) {
+function supportApp(file: string, dataDir: string, out: (line: string) => void): SupportAppSource {
   const key = loadOrCreateSigningKey(dataDir);
-  if (!existsSync(file)) {
-    out(`Support app: not built (${file}); links offer no download until you run: npm run build:app -- --data ${dataDir}`);
-    return undefined;
-  }
-  let builtFor = "";
-  try {
-    builtFor = (JSON.parse(readFileSync(file + ".json", "utf8")) as { publicKey?: string }).publicKey ?? "";
-  } catch {
-    // no manifest: treated as a mismatch below
-  }
-  if (builtFor !== key.publicKeyB64) {
-    out(`Support app: ${file} was built for another broker's key; downloads are off until you run: npm run build:app -- --data ${dataDir}`);
-    return undefined;
-  }
-  out(`Support app: ${file}`);
-  return { file, signingKey: key.privateKey };
+  return new SupportAppSource({
+    file,
+    signingKey: key.privateKey,
+    publicKeyB64: key.publicKeyB64,
+    buildCommand: buildCommand(file, dataDir),
+    onChange: (state) => out(`Support app ${file}: ${describeSupportApp(state)}`),
+  });
 }
 
 export async function serveBroker(o: ServeOptions): Promise<{ url: string; stop: () => Promise<void> }> {
   const store = Store.open(o.dataDir);
   const app = supportApp(o.appFile ?? defaultAppFile(), o.dataDir, o.out);
+  const checked = app.current(); // hashes a built app while the broker sets up
   let publicUrl = o.publicUrl ?? "";
   const { app: server } = await buildBroker({
     store,
@@ -60,11 +66,14 @@ export async function serveBroker(o: ServeOptions): Promise<{ url: string; stop:
     ...(o.activationLimitPerMinute !== undefined && { activationLimitPerMinute: o.activationLimitPerMinute }),
     ...(o.loginLimitPerMinute !== undefined && { loginLimitPerMinute: o.loginLimitPerMinute }),
     ...(o.consentTimeoutMs !== undefined && { consentTimeoutMs: o.consentTimeoutMs }),
+    ...(o.grantGraceMs !== undefined && { grantGraceMs: o.grantGraceMs }),
+    ...(o.accessRequestLimitPerMinute !== undefined && { accessRequestLimitPerMinute: o.accessRequestLimitPerMinute }),
     ...(o.organization !== undefined && { organization: o.organization }),
     ...(o.ice && { ice: o.ice }),
-    ...(app && { supportApp: app }),
+    supportApp: app,
   });
   await server.listen({ host: o.host, port: o.port });
+  await checked; // prints what links offer (before "listening"), so the first download need not wait for the hash
   const addr = server.server.address();
   const port = typeof addr === "object" && addr ? addr.port : o.port;
   const hostForUrl = o.host.includes(":") ? `[${o.host}]` : o.host === "0.0.0.0" ? "127.0.0.1" : o.host;
@@ -74,12 +83,15 @@ export async function serveBroker(o: ServeOptions): Promise<{ url: string; stop:
 
   o.out(`Tether broker listening on ${url} (data: ${o.dataDir})`);
   o.out(`Console: ${publicUrl}/`);
+  if (!o.organization?.trim()) o.out(`Link pages name no organisation (they say "your support desk"): set it with --organization NAME`);
   if (store.countTechnicians() === 0) {
     const password = newPassword();
-    const now = Date.now();
-    const admin = store.createTechnician("admin", "Administrator", await hashPassword(password), now);
-    o.out(`First start: created technician "${admin.name}" with password ${password}`);
-    o.out(`(shown only this once; for an API token run: tether technician token admin --data ${o.dataDir})`);
+    // Hashing takes a third of a second: another broker on this folder may create admin meanwhile.
+    const admin = store.createFirstTechnician("admin", "Administrator", await hashPassword(password), Date.now());
+    if (admin) {
+      o.out(`First start: created technician "${admin.name}" with password ${password}`);
+      o.out(`(shown only this once; for an API token run: tether technician token admin --data ${o.dataDir})`);
+    }
   }
 
   let stopping: Promise<void> | null = null;

@@ -4,8 +4,8 @@
  */
 import {
   accessStatus,
-  checkAccessRequest,
   consentChange,
+  decideAccessRequest,
   decideActivation,
   grantedScope,
   sessionState,
@@ -18,7 +18,7 @@ import {
 import { encodeToAgent, encodeToConsole, pb, scopeToWire } from "../proto/wire.js";
 import { hashSecret, newSessionCode } from "../util/secrets.js";
 import type { Hub } from "./hub.js";
-import type { AccessRequestRow, SessionRow, Store, Technician } from "./store.js";
+import type { AccessRequestRow, SessionAlertRow, SessionRow, Store, Technician } from "./store.js";
 import { TetherError } from "./errors.js";
 
 export interface SessionView {
@@ -29,6 +29,16 @@ export interface SessionView {
   expiresAt: string;
   closedAt?: string;
   machine?: { name: string; os: string; boundAt: string; lastSeenAt: string | null };
+  /** Things the technician should know, oldest first (e.g. another copy of the app took over). */
+  alerts: AlertView[];
+}
+
+export interface AlertView {
+  kind: "replaced";
+  at: string;
+  previousMachine: string;
+  newMachine: string;
+  message: string;
 }
 
 export interface AccessRequestView {
@@ -42,6 +52,9 @@ export interface AccessRequestView {
   expiresAt: string;
   answeredAt?: string;
   endedAt?: string;
+  /** The DTLS fingerprints the safety code is made of, once known. */
+  technicianFingerprint?: string;
+  agentFingerprint?: string;
 }
 
 export interface ServiceOptions {
@@ -52,10 +65,20 @@ export interface ServiceOptions {
   publicUrl: () => string;
   /** How long an access request waits for the user's answer, ms. */
   consentTimeoutMs: number;
+  /**
+   * How long a live grant outlives its app's connection, ms: an app that comes back within it (a
+   * network drop, a broker restart) keeps streaming without a new consent; after it the grant ends.
+   */
+  grantGraceMs: number;
   log: { info(obj: object, msg: string): void; warn(obj: object, msg: string): void };
 }
 
 const iso = (ms: number) => new Date(ms).toISOString();
+
+/** What an alert says, for the API and logs. */
+export function alertMessage(a: Pick<SessionAlertRow, "kind" | "previousMachine" | "newMachine">): string {
+  return `Another copy of the support app with this computer's identity took over the connection: "${a.newMachine}" replaced "${a.previousMachine}". If the user did not start the app twice, the identity may have been copied to another computer: close the session.`;
+}
 
 /** The path of a session link; the code follows it. */
 export const LINK_PATH = "/s/";
@@ -68,9 +91,23 @@ export class BrokerService {
     return this.o.store;
   }
 
+  /** At start: grants left live by a previous broker process end unless their app returns in time. */
+  start(): void {
+    for (const id of this.o.store.sessionsWithLiveGrants()) this.scheduleGrantGrace(id);
+  }
+
   dispose(): void {
     for (const t of this.timers) clearTimeout(t);
     this.timers.clear();
+  }
+
+  private later(ms: number, f: () => void): void {
+    const t = setTimeout(() => {
+      this.timers.delete(t);
+      f();
+    }, ms);
+    t.unref();
+    this.timers.add(t);
   }
 
   // ---- views ---------------------------------------------------------------------------------
@@ -82,8 +119,16 @@ export class BrokerService {
       online: this.o.hub.isOnline(s.id),
       createdAt: iso(s.createdAt),
       expiresAt: iso(s.expiresAt),
+      alerts: [],
     };
     if (s.closedAt !== null) v.closedAt = iso(s.closedAt);
+    v.alerts = this.o.store.alertsOf(s.id).map((a) => ({
+      kind: a.kind,
+      at: iso(a.at),
+      previousMachine: a.previousMachine,
+      newMachine: a.newMachine,
+      message: alertMessage(a),
+    }));
     if (s.boundAt !== null) {
       v.machine = {
         name: s.machineName ?? "",
@@ -107,6 +152,8 @@ export class BrokerService {
     if (r.grantedScope) v.grantedScope = r.grantedScope;
     if (r.answeredAt !== null) v.answeredAt = iso(r.answeredAt);
     if (r.endedAt !== null) v.endedAt = iso(r.endedAt);
+    if (r.technicianFingerprint) v.technicianFingerprint = r.technicianFingerprint;
+    if (r.agentFingerprint) v.agentFingerprint = r.agentFingerprint;
     return v;
   }
 
@@ -145,10 +192,11 @@ export class BrokerService {
     }
   }
 
-  /** After closure or deletion: pending requests end, the connected agent is told and let go. */
+  /** After closure or deletion: pending requests and live grants end, the connected agent is told and let go. */
   private endSession(id: string, reason: number): void {
     const now = this.o.now();
     for (const rid of this.o.store.expireAccessRequests(id, now, true)) this.notifyAccess(rid);
+    for (const rid of this.o.store.endGrantsOf(id, now)) this.notifyAccess(rid);
     const agent = this.o.hub.agent(id);
     if (agent) {
       agent.send(encodeToAgent({ sessionClosed: { reason } }));
@@ -158,20 +206,75 @@ export class BrokerService {
     if (s) this.notifySession(s);
   }
 
-  requestAccess(tech: Technician, sessionId: string, scope: Scope): AccessRequestRow {
+  /**
+   * A technician asks for access. Returns the new pending request, or (a view request while control
+   * is granted) the live grant, narrowed at once without asking. `technicianFingerprint` is the
+   * DTLS fingerprint of the asking console's viewer, for the safety code.
+   */
+  requestAccess(
+    tech: Technician,
+    sessionId: string,
+    scope: Scope,
+    technicianFingerprint: string | null = null,
+  ): { request: AccessRequestRow; narrowed: boolean } {
     const s = this.ownSession(tech, sessionId);
     const now = this.o.now();
-    const refusal = checkAccessRequest(s, now, this.o.hub.isOnline(s.id), this.o.store.pendingAccessRequests(s.id));
-    if (refusal === "not-active") throw new TetherError("TETHER_ERR_SESSION_NOT_ACTIVE");
-    if (refusal === "offline") throw new TetherError("TETHER_ERR_AGENT_OFFLINE");
-    if (refusal === "already-pending") throw new TetherError("TETHER_ERR_ACCESS_PENDING");
+    const d = decideAccessRequest(
+      s,
+      now,
+      this.o.hub.isOnline(s.id),
+      this.o.store.pendingAccessRequests(s.id),
+      this.o.store.liveGrants(s.id),
+      scope,
+    );
+    if (d.kind === "refuse") {
+      throw new TetherError(
+        ({
+          "not-active": "TETHER_ERR_SESSION_NOT_ACTIVE",
+          offline: "TETHER_ERR_AGENT_OFFLINE",
+          "already-pending": "TETHER_ERR_ACCESS_PENDING",
+          "already-granted": "TETHER_ERR_ACCESS_GRANTED",
+        } as const)[d.why],
+      );
+    }
+    if (d.kind === "narrow") {
+      this.o.store.narrowGrant(d.grantId, "view");
+      this.o.log.info({ sessionId: s.id, accessRequestId: d.grantId }, "grant narrowed to view by the technician");
+      this.o.hub.agent(s.id)?.send(encodeToAgent({ grantChanged: { accessRequestId: d.grantId, scope: scopeToWire("view") } }));
+      this.notifyAccess(d.grantId);
+      return { request: this.o.store.accessRequest(d.grantId)!, narrowed: true };
+    }
     this.o.store.expireAccessRequests(s.id, now); // tidy those past their deadline
-    const req = this.o.store.createAccessRequest(s.id, scope, now, now + this.o.consentTimeoutMs);
+    const req = this.o.store.createAccessRequest(s.id, scope, now, now + this.o.consentTimeoutMs, technicianFingerprint);
     this.o.log.info({ sessionId: s.id, accessRequestId: req.id, scope }, "access requested");
     this.deliverAccessRequest(req, tech);
     this.scheduleExpiry(req);
     this.notifyAccess(req.id);
-    return req;
+    return { request: req, narrowed: false };
+  }
+
+  /** The technician ends a live grant (stops viewing): the app stops sharing and says so. */
+  endAccess(tech: Technician, sessionId: string, requestId: string): AccessRequestRow {
+    const r = this.ownAccessRequest(tech, sessionId, requestId);
+    if (!this.o.store.endGrant(r.id, this.o.now())) throw new TetherError("TETHER_ERR_ACCESS_NOT_LIVE");
+    this.o.log.info({ sessionId, accessRequestId: r.id }, "grant ended by the technician");
+    this.o.hub.agent(sessionId)?.send(encodeToAgent({ grantChanged: { accessRequestId: r.id, scope: pb.Scope.SCOPE_UNSPECIFIED } }));
+    this.notifyAccess(r.id);
+    return this.o.store.accessRequest(r.id)!;
+  }
+
+  /** The technician withdraws a request the user has not answered; the app's prompt closes. */
+  cancelAccessRequest(tech: Technician, sessionId: string, requestId: string): AccessRequestRow {
+    const r = this.ownAccessRequest(tech, sessionId, requestId);
+    if (!this.o.store.cancelAccessRequest(r.id, this.o.now())) {
+      throw new TetherError("TETHER_ERR_ACCESS_NOT_PENDING");
+    }
+    this.o.log.info({ sessionId, accessRequestId: r.id }, "access request cancelled by the technician");
+    this.o.hub.agent(sessionId)?.send(
+      encodeToAgent({ accessRequestEnded: { id: r.id, reason: pb.AccessRequestEnded.Reason.REASON_WITHDRAWN } }),
+    );
+    this.notifyAccess(r.id);
+    return this.o.store.accessRequest(r.id)!;
   }
 
   ownAccessRequest(tech: Technician, sessionId: string, requestId: string): AccessRequestRow {
@@ -189,14 +292,14 @@ export class BrokerService {
           scope: scopeToWire(req.scope),
           technicianName: tech.displayName,
           expiresAtMs: req.expiresAt,
+          technicianFingerprint: req.technicianFingerprint ?? "",
         },
       }),
     );
   }
 
   private scheduleExpiry(req: AccessRequestRow): void {
-    const t = setTimeout(() => {
-      this.timers.delete(t);
+    this.later(Math.max(0, req.expiresAt - this.o.now()) + 5, () => {
       const expired = this.o.store.expireAccessRequests(req.sessionId, this.o.now());
       for (const rid of expired) {
         this.o.hub.agent(req.sessionId)?.send(
@@ -204,9 +307,17 @@ export class BrokerService {
         );
         this.notifyAccess(rid);
       }
-    }, Math.max(0, req.expiresAt - this.o.now()) + 5);
-    t.unref();
-    this.timers.add(t);
+    });
+  }
+
+  /** The session's app is gone: its live grants end unless it is back within the grace period. */
+  private scheduleGrantGrace(sessionId: string): void {
+    this.later(this.o.grantGraceMs, () => {
+      if (this.o.hub.isOnline(sessionId)) return; // back: reconcileGrants decided
+      const ended = this.o.store.endGrantsOf(sessionId, this.o.now());
+      if (ended.length) this.o.log.info({ sessionId, grants: ended.length }, "grants ended: the support app did not come back in time");
+      for (const rid of ended) this.notifyAccess(rid);
+    });
   }
 
   // ---- agent side -----------------------------------------------------------------------------
@@ -252,7 +363,28 @@ export class BrokerService {
     if (s) {
       this.o.store.touchSession(s.id, s.machineName ?? "", s.machineOs ?? "", this.o.now());
       this.notifySession(this.o.store.session(sessionId)!);
+      if (this.o.store.liveGrants(s.id).length > 0) this.scheduleGrantGrace(s.id);
     }
+  }
+
+  /**
+   * Another connection of this session's app (another process: a second start, or a copy of the
+   * identity on another computer) pushed the previous one off. The technician is alerted.
+   */
+  agentReplaced(sessionId: string, previousMachine: string, newMachine: string): void {
+    const a: SessionAlertRow = { sessionId, kind: "replaced", at: this.o.now(), previousMachine, newMachine };
+    this.o.store.addAlert(a);
+    this.o.log.warn({ sessionId, previousMachine, newMachine }, "support app replaced by another copy");
+    const s = this.o.store.session(sessionId);
+    if (s) this.notifySession(s);
+  }
+
+  /** The app prepared its end for a pending request: its DTLS fingerprint, for the console's safety code. */
+  accessPrepared(sessionId: string, requestId: string, fingerprint: string): boolean {
+    const r = this.o.store.accessRequest(requestId);
+    if (!r || r.sessionId !== sessionId || !this.o.store.setAgentFingerprint(requestId, fingerprint)) return false;
+    this.notifyAccess(requestId);
+    return true;
   }
 
   /** The user's answer. Returns whether it was recorded (false: the request was no longer pending). */
@@ -336,6 +468,12 @@ export class BrokerService {
       createdAtMs: s.createdAt,
       machineName: s.machineName ?? "",
       deleted: s.deletedAt !== null,
+      alerts: this.o.store.alertsOf(s.id).map((a) => ({
+        kind: pb.SessionAlert.Kind.KIND_REPLACED,
+        atMs: a.at,
+        previousMachine: a.previousMachine,
+        newMachine: a.newMachine,
+      })),
     };
   }
 
@@ -349,23 +487,32 @@ export class BrokerService {
     denied: pb.AccessStatus.ACCESS_STATUS_DENIED,
     expired: pb.AccessStatus.ACCESS_STATUS_EXPIRED,
     ended: pb.AccessStatus.ACCESS_STATUS_ENDED,
+    cancelled: pb.AccessStatus.ACCESS_STATUS_CANCELLED,
   } as const;
 
-  private notifyAccess(requestId: string): void {
+  /** A request as the console sees it. */
+  accessInfo(r: AccessRequestRow) {
+    return {
+      id: r.id,
+      sessionId: r.sessionId,
+      scope: scopeToWire(r.scope),
+      status: BrokerService.wireAccess[accessStatus(r, this.o.now())],
+      grantedScope: r.grantedScope ? scopeToWire(r.grantedScope) : pb.Scope.SCOPE_UNSPECIFIED,
+      agentFingerprint: r.agentFingerprint ?? "",
+      technicianFingerprint: r.technicianFingerprint ?? "",
+    };
+  }
+
+  /** A session's newest access request, if it has any (a console that connects is told it). */
+  latestAccess(sessionId: string): AccessRequestRow | undefined {
+    return this.o.store.latestAccessRequest(sessionId);
+  }
+
+  /** Sends a request's state to its technician's consoles. */
+  notifyAccess(requestId: string): void {
     const r = this.o.store.accessRequest(requestId);
     const s = r && this.o.store.session(r.sessionId);
     if (!r || !s) return;
-    this.o.hub.toTechnician(
-      s.technicianId,
-      encodeToConsole({
-        accessRequest: {
-          id: r.id,
-          sessionId: r.sessionId,
-          scope: scopeToWire(r.scope),
-          status: BrokerService.wireAccess[accessStatus(r, this.o.now())],
-          grantedScope: r.grantedScope ? scopeToWire(r.grantedScope) : pb.Scope.SCOPE_UNSPECIFIED,
-        },
-      }),
-    );
+    this.o.hub.toTechnician(s.technicianId, encodeToConsole({ accessRequest: this.accessInfo(r) }));
   }
 }

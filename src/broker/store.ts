@@ -16,7 +16,31 @@ export interface Technician {
   displayName: string;
   passwordHash: string | null;
   createdAt: number;
+  /** Set when the technician was removed: no sign-in, no token; their sessions stay for the record. */
+  removedAt: number | null;
 }
+
+export type TokenKind = "api" | "login";
+
+/** A token as listed: never the secret, never its hash. */
+export interface TokenInfo {
+  /** Public id ("tk_…"), for listing and revoking. */
+  id: string;
+  technicianId: string;
+  technicianName: string;
+  /** "api": for scripts and the CLI; "login": a console sign-in (12 h). */
+  kind: TokenKind;
+  label: string | null;
+  createdAt: number;
+  expiresAt: number;
+  /** Last accepted use, recorded to the minute; null if never used. */
+  lastUsedAt: number | null;
+}
+
+/** An API token's lifetime unless one is given: 90 days. */
+export const API_TOKEN_DEFAULT_TTL_MS = 90 * 24 * 60 * 60 * 1000;
+/** Uses of a token closer together than this are recorded once (a write per minute, not per request). */
+const TOKEN_USE_RESOLUTION_MS = 60_000;
 
 export interface SessionRow extends SessionFacts {
   id: string;
@@ -38,6 +62,19 @@ export interface AccessRequestRow {
   expiresAt: number;
   answeredAt: number | null;
   endedAt: number | null;
+  /** DTLS fingerprints for the safety code ("sha-256 AB:…"), when known. */
+  technicianFingerprint: string | null;
+  agentFingerprint: string | null;
+}
+
+export type SessionAlertKind = "replaced";
+
+export interface SessionAlertRow {
+  sessionId: string;
+  kind: SessionAlertKind;
+  at: number;
+  previousMachine: string;
+  newMachine: string;
 }
 
 /** Schema migrations, applied in order on open; the applied version is kept in `user_version`. */
@@ -85,7 +122,59 @@ const MIGRATIONS: readonly string[] = [
    CREATE INDEX access_requests_by_session ON access_requests(session_id, created_at);`,
   // 2: a granted request can end (the user stopped sharing); its scope can narrow.
   `ALTER TABLE access_requests ADD COLUMN ended_at INTEGER;`,
+  // 3: tokens get a public id (to list and revoke them), a label, a last use and always an expiry
+  // (API tokens that had none expire 90 days after this upgrade); technicians can be removed.
+  `CREATE TABLE api_tokens_v3 (
+     id TEXT PRIMARY KEY,
+     token_hash TEXT NOT NULL UNIQUE,
+     technician_id TEXT NOT NULL REFERENCES technicians(id) ON DELETE CASCADE,
+     kind TEXT NOT NULL CHECK (kind IN ('api', 'login')),
+     label TEXT,
+     created_at INTEGER NOT NULL,
+     expires_at INTEGER NOT NULL,
+     last_used_at INTEGER
+   );
+   INSERT INTO api_tokens_v3 (id, token_hash, technician_id, kind, label, created_at, expires_at, last_used_at)
+     SELECT 'tk_' || lower(hex(randomblob(8))), token_hash, technician_id, kind, NULL, created_at,
+            coalesce(expires_at, CAST(strftime('%s', 'now') AS INTEGER) * 1000 + 90 * 86400000), NULL
+     FROM api_tokens;
+   DROP TABLE api_tokens;
+   ALTER TABLE api_tokens_v3 RENAME TO api_tokens;
+   CREATE INDEX api_tokens_by_technician ON api_tokens(technician_id, created_at);
+   ALTER TABLE technicians ADD COLUMN removed_at INTEGER;`,
+  // 4: a request can be cancelled by the technician; the two DTLS fingerprints of the safety code;
+  // alerts on a session (another copy of the app took over). SQLite cannot change a CHECK
+  // constraint in place, so access_requests is rebuilt (nothing references it).
+  `CREATE TABLE access_requests_v3 (
+     id TEXT PRIMARY KEY,
+     session_id TEXT NOT NULL REFERENCES sessions(id),
+     scope TEXT NOT NULL CHECK (scope IN ('view', 'control')),
+     status TEXT NOT NULL CHECK (status IN ('pending', 'granted', 'denied', 'expired', 'cancelled')),
+     granted_scope TEXT CHECK (granted_scope IN ('view', 'control')),
+     created_at INTEGER NOT NULL,
+     expires_at INTEGER NOT NULL,
+     answered_at INTEGER,
+     ended_at INTEGER,
+     technician_fingerprint TEXT,
+     agent_fingerprint TEXT
+   );
+   INSERT INTO access_requests_v3 (id, session_id, scope, status, granted_scope, created_at, expires_at, answered_at, ended_at)
+     SELECT id, session_id, scope, status, granted_scope, created_at, expires_at, answered_at, ended_at FROM access_requests;
+   DROP TABLE access_requests;
+   ALTER TABLE access_requests_v3 RENAME TO access_requests;
+   CREATE INDEX access_requests_by_session ON access_requests(session_id, created_at);
+   CREATE TABLE session_alerts (
+     session_id TEXT NOT NULL REFERENCES sessions(id),
+     kind TEXT NOT NULL CHECK (kind IN ('replaced')),
+     at INTEGER NOT NULL,
+     previous_machine TEXT NOT NULL,
+     new_machine TEXT NOT NULL
+   );
+   CREATE INDEX session_alerts_by_session ON session_alerts(session_id, at);`,
 ];
+
+/** Alerts kept per session (the oldest go first). */
+export const MAX_ALERTS_PER_SESSION = 20;
 
 interface SessionDbRow {
   id: string;
@@ -112,6 +201,8 @@ interface AccessDbRow {
   expires_at: number;
   answered_at: number | null;
   ended_at: number | null;
+  technician_fingerprint: string | null;
+  agent_fingerprint: string | null;
 }
 
 interface TechnicianDbRow {
@@ -120,6 +211,18 @@ interface TechnicianDbRow {
   display_name: string;
   password_hash: string | null;
   created_at: number;
+  removed_at: number | null;
+}
+
+interface TokenDbRow {
+  id: string;
+  technician_id: string;
+  technician_name: string;
+  kind: TokenKind;
+  label: string | null;
+  created_at: number;
+  expires_at: number;
+  last_used_at: number | null;
 }
 
 const toTechnician = (r: TechnicianDbRow): Technician => ({
@@ -128,6 +231,18 @@ const toTechnician = (r: TechnicianDbRow): Technician => ({
   displayName: r.display_name,
   passwordHash: r.password_hash,
   createdAt: r.created_at,
+  removedAt: r.removed_at,
+});
+
+const toToken = (r: TokenDbRow): TokenInfo => ({
+  id: r.id,
+  technicianId: r.technician_id,
+  technicianName: r.technician_name,
+  kind: r.kind,
+  label: r.label,
+  createdAt: r.created_at,
+  expiresAt: r.expires_at,
+  lastUsedAt: r.last_used_at,
 });
 
 const toSession = (r: SessionDbRow): SessionRow => ({
@@ -157,6 +272,8 @@ const toAccess = (r: AccessDbRow): AccessRequestRow => ({
   expiresAt: r.expires_at,
   answeredAt: r.answered_at,
   endedAt: r.ended_at,
+  technicianFingerprint: r.technician_fingerprint,
+  agentFingerprint: r.agent_fingerprint,
 });
 
 export class Store {
@@ -198,12 +315,13 @@ export class Store {
 
   // ---- technicians and tokens -----------------------------------------------------------------
 
+  /** Every technician ever created, removed ones included (the broker's first start looks at this). */
   countTechnicians(): number {
     return (this.db.prepare("SELECT count(*) AS n FROM technicians").get() as { n: number }).n;
   }
 
   createTechnician(name: string, displayName: string, passwordHash: string | null, now: number): Technician {
-    const t: Technician = { id: newId("t_"), name, displayName, passwordHash, createdAt: now };
+    const t: Technician = { id: newId("t_"), name, displayName, passwordHash, createdAt: now, removedAt: null };
     this.db
       .prepare(
         "INSERT INTO technicians (id, name, display_name, password_hash, created_at) VALUES (?, ?, ?, ?, ?)",
@@ -212,45 +330,167 @@ export class Store {
     return t;
   }
 
-  listTechnicians(): Technician[] {
-    return (this.db.prepare("SELECT * FROM technicians ORDER BY name").all() as TechnicianDbRow[]).map(toTechnician);
+  /**
+   * Creates a technician only if there is none at all, in one statement: of brokers starting at once
+   * on one data folder exactly one creates the first technician. Undefined for the others.
+   */
+  createFirstTechnician(name: string, displayName: string, passwordHash: string, now: number): Technician | undefined {
+    const t: Technician = { id: newId("t_"), name, displayName, passwordHash, createdAt: now, removedAt: null };
+    const res = this.db
+      .prepare(
+        `INSERT INTO technicians (id, name, display_name, password_hash, created_at)
+         SELECT ?, ?, ?, ?, ? WHERE NOT EXISTS (SELECT 1 FROM technicians)`,
+      )
+      .run(t.id, t.name, t.displayName, t.passwordHash, t.createdAt);
+    return res.changes === 1 ? t : undefined;
   }
 
-  technicianByName(name: string): Technician | undefined {
-    const r = this.db.prepare("SELECT * FROM technicians WHERE name = ?").get(name) as TechnicianDbRow | undefined;
+  /** Technicians by name; removed ones only when asked for. */
+  listTechnicians(includeRemoved = false): Technician[] {
+    return (
+      this.db
+        .prepare(`SELECT * FROM technicians ${includeRemoved ? "" : "WHERE removed_at IS NULL"} ORDER BY name`)
+        .all() as TechnicianDbRow[]
+    ).map(toTechnician);
+  }
+
+  /** A technician by name (case-insensitive); a removed one only when asked for (names are never reused). */
+  technicianByName(name: string, includeRemoved = false): Technician | undefined {
+    const r = this.db
+      .prepare(`SELECT * FROM technicians WHERE name = ? ${includeRemoved ? "" : "AND removed_at IS NULL"}`)
+      .get(name) as TechnicianDbRow | undefined;
     return r && toTechnician(r);
   }
 
+  /** A technician by id, removed ones included (their sessions still name them). */
   technicianById(id: string): Technician | undefined {
     const r = this.db.prepare("SELECT * FROM technicians WHERE id = ?").get(id) as TechnicianDbRow | undefined;
     return r && toTechnician(r);
   }
 
-  setPassword(technicianId: string, passwordHash: string): void {
-    this.db.prepare("UPDATE technicians SET password_hash = ? WHERE id = ?").run(passwordHash, technicianId);
+  /**
+   * Stores a new password hash. With `previousHash`, only if the stored hash is still that one (an
+   * upgrade at sign-in must not undo a password set meanwhile); returns whether it was stored.
+   */
+  setPassword(technicianId: string, passwordHash: string, previousHash?: string): boolean {
+    const res =
+      previousHash === undefined
+        ? this.db.prepare("UPDATE technicians SET password_hash = ? WHERE id = ? AND removed_at IS NULL").run(passwordHash, technicianId)
+        : this.db
+            .prepare("UPDATE technicians SET password_hash = ? WHERE id = ? AND removed_at IS NULL AND password_hash = ?")
+            .run(passwordHash, technicianId, previousHash);
+    return res.changes === 1;
   }
 
-  /** Creates a token and returns it; only its hash is stored. */
-  createToken(technicianId: string, kind: "api" | "login", now: number, expiresAt: number | null): string {
+  /**
+   * Removes a technician: no sign-in and no token from now on (every token is deleted, the password
+   * hash cleared). The row stays, because sessions and their history refer to it, and so does the
+   * name. Returns the number of tokens revoked, or null if there is no such active technician.
+   */
+  removeTechnician(technicianId: string, now: number): number | null {
+    return this.db.transaction(() => {
+      const res = this.db
+        .prepare("UPDATE technicians SET removed_at = ?, password_hash = NULL WHERE id = ? AND removed_at IS NULL")
+        .run(now, technicianId);
+      return res.changes === 1 ? this.revokeTokensOf(technicianId) : null;
+    }).immediate();
+  }
+
+  /**
+   * Creates a token; only its hash is stored. `expiresAt` null means the default lifetime for an API
+   * token (90 days); login tokens always carry their own.
+   */
+  issueToken(
+    technicianId: string,
+    kind: TokenKind,
+    now: number,
+    expiresAt: number | null,
+    label: string | null = null,
+  ): { id: string; token: string; expiresAt: number } {
     const token = newApiToken();
+    const id = newId("tk_");
+    const expires = expiresAt ?? now + API_TOKEN_DEFAULT_TTL_MS;
     this.db
-      .prepare("INSERT INTO api_tokens (token_hash, technician_id, kind, created_at, expires_at) VALUES (?, ?, ?, ?, ?)")
-      .run(hashSecret(token), technicianId, kind, now, expiresAt);
-    return token;
+      .prepare(
+        `INSERT INTO api_tokens (id, token_hash, technician_id, kind, label, created_at, expires_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?)`,
+      )
+      .run(id, this.tokenHashOf(token), technicianId, kind, label, now, expires);
+    return { id, token, expiresAt: expires };
   }
 
+  /** Creates a token and returns it (see `issueToken`). */
+  createToken(technicianId: string, kind: TokenKind, now: number, expiresAt: number | null, label: string | null = null): string {
+    return this.issueToken(technicianId, kind, now, expiresAt, label).token;
+  }
+
+  /** The hash a token is stored (and looked up) by. */
+  tokenHashOf(token: string): string {
+    return hashSecret(token);
+  }
+
+  /** The technician a token belongs to, if it is known, unexpired and its technician not removed. */
   technicianByToken(token: string, now: number): Technician | undefined {
+    return this.technicianByTokenHash(this.tokenHashOf(token), now);
+  }
+
+  /**
+   * The same by the token's hash (for callers that keep the hash rather than the token, e.g. to
+   * check again later whether a connection's token still holds). Records the use, to the minute.
+   */
+  technicianByTokenHash(tokenHash: string, now: number): Technician | undefined {
     const r = this.db
       .prepare(
-        `SELECT t.* FROM api_tokens k JOIN technicians t ON t.id = k.technician_id
-         WHERE k.token_hash = ? AND (k.expires_at IS NULL OR k.expires_at > ?)`,
+        `SELECT t.*, k.id AS token_id, k.last_used_at AS token_last_used_at
+         FROM api_tokens k JOIN technicians t ON t.id = k.technician_id
+         WHERE k.token_hash = ? AND k.expires_at > ? AND t.removed_at IS NULL`,
       )
-      .get(hashSecret(token), now) as TechnicianDbRow | undefined;
-    return r && toTechnician(r);
+      .get(tokenHash, now) as (TechnicianDbRow & { token_id: string; token_last_used_at: number | null }) | undefined;
+    if (!r) return undefined;
+    if (r.token_last_used_at === null || now - r.token_last_used_at >= TOKEN_USE_RESOLUTION_MS) {
+      this.db.prepare("UPDATE api_tokens SET last_used_at = ? WHERE id = ?").run(now, r.token_id);
+    }
+    return toTechnician(r);
   }
 
+  /** Tokens, newest first: one technician's, or everyone's. Expired ones included (`expiresAt` tells). */
+  listTokens(technicianId?: string): TokenInfo[] {
+    return (
+      this.db
+        .prepare(
+          `SELECT k.id, k.technician_id, t.name AS technician_name, k.kind, k.label, k.created_at, k.expires_at, k.last_used_at
+           FROM api_tokens k JOIN technicians t ON t.id = k.technician_id
+           WHERE ? IS NULL OR k.technician_id = ?
+           ORDER BY k.created_at DESC, k.id`,
+        )
+        .all(technicianId ?? null, technicianId ?? null) as TokenDbRow[]
+    ).map(toToken);
+  }
+
+  /** A token by its public id. */
+  token(id: string): TokenInfo | undefined {
+    const r = this.db
+      .prepare(
+        `SELECT k.id, k.technician_id, t.name AS technician_name, k.kind, k.label, k.created_at, k.expires_at, k.last_used_at
+         FROM api_tokens k JOIN technicians t ON t.id = k.technician_id WHERE k.id = ?`,
+      )
+      .get(id) as TokenDbRow | undefined;
+    return r && toToken(r);
+  }
+
+  /** Revokes a token by its public id; it is refused from the next request on. */
+  revokeToken(id: string): boolean {
+    return this.db.prepare("DELETE FROM api_tokens WHERE id = ?").run(id).changes === 1;
+  }
+
+  /** Revokes all of a technician's tokens (API tokens and console sign-ins); returns how many. */
+  revokeTokensOf(technicianId: string): number {
+    return this.db.prepare("DELETE FROM api_tokens WHERE technician_id = ?").run(technicianId).changes;
+  }
+
+  /** Revokes a token by its secret (sign-out). */
   deleteToken(token: string): void {
-    this.db.prepare("DELETE FROM api_tokens WHERE token_hash = ?").run(hashSecret(token));
+    this.db.prepare("DELETE FROM api_tokens WHERE token_hash = ?").run(this.tokenHashOf(token));
   }
 
   // ---- sessions -------------------------------------------------------------------------------
@@ -324,14 +564,80 @@ export class Store {
 
   // ---- access requests ------------------------------------------------------------------------
 
-  createAccessRequest(sessionId: string, scope: Scope, now: number, expiresAt: number): AccessRequestRow {
-    const id = newId("ar_");
-    this.db
+  createAccessRequest(sessionId: string, scope: Scope, now: number, expiresAt: number, technicianFingerprint: string | null = null): AccessRequestRow {
+    const r = this.db
       .prepare(
-        "INSERT INTO access_requests (id, session_id, scope, status, created_at, expires_at) VALUES (?, ?, ?, 'pending', ?, ?)",
+        `INSERT INTO access_requests (id, session_id, scope, status, created_at, expires_at, technician_fingerprint)
+         VALUES (?, ?, ?, 'pending', ?, ?, ?) RETURNING *`,
       )
-      .run(id, sessionId, scope, now, expiresAt);
-    return this.accessRequest(id)!;
+      .get(newId("ar_"), sessionId, scope, now, expiresAt, technicianFingerprint) as AccessDbRow;
+    return toAccess(r);
+  }
+
+  /** A session's newest access request. */
+  latestAccessRequest(sessionId: string): AccessRequestRow | undefined {
+    const r = this.db
+      .prepare("SELECT * FROM access_requests WHERE session_id = ? ORDER BY created_at DESC, rowid DESC LIMIT 1")
+      .get(sessionId) as AccessDbRow | undefined;
+    return r && toAccess(r);
+  }
+
+  /** Records the fingerprint the app prepared for a pending request; false if it is not pending. */
+  setAgentFingerprint(id: string, fingerprint: string): boolean {
+    return (
+      this.db.prepare("UPDATE access_requests SET agent_fingerprint = ? WHERE id = ? AND status = 'pending'").run(fingerprint, id).changes === 1
+    );
+  }
+
+  /** The technician withdraws a request the user has not answered yet; false if it was not pending. */
+  cancelAccessRequest(id: string, now: number): boolean {
+    return (
+      this.db
+        .prepare("UPDATE access_requests SET status = 'cancelled', answered_at = ? WHERE id = ? AND status = 'pending' AND expires_at > ?")
+        .run(now, id, now).changes === 1
+    );
+  }
+
+  /** Ends every live grant of a session (closed, deleted, or its app went away); returns their ids. */
+  endGrantsOf(sessionId: string, now: number): string[] {
+    return (
+      this.db
+        .prepare("UPDATE access_requests SET ended_at = ? WHERE session_id = ? AND status = 'granted' AND ended_at IS NULL RETURNING id")
+        .all(now, sessionId) as { id: string }[]
+    ).map((r) => r.id);
+  }
+
+  /** Sessions with a live grant (at broker start: their apps must come back within the grace period). */
+  sessionsWithLiveGrants(): string[] {
+    return (
+      this.db.prepare("SELECT DISTINCT session_id FROM access_requests WHERE status = 'granted' AND ended_at IS NULL").all() as { session_id: string }[]
+    ).map((r) => r.session_id);
+  }
+
+  // ---- alerts ---------------------------------------------------------------------------------
+
+  /** Adds an alert to a session, keeping the newest MAX_ALERTS_PER_SESSION. */
+  addAlert(a: SessionAlertRow): void {
+    this.db.transaction(() => {
+      this.db
+        .prepare("INSERT INTO session_alerts (session_id, kind, at, previous_machine, new_machine) VALUES (?, ?, ?, ?, ?)")
+        .run(a.sessionId, a.kind, a.at, a.previousMachine, a.newMachine);
+      this.db
+        .prepare(
+          `DELETE FROM session_alerts WHERE session_id = ? AND rowid NOT IN
+             (SELECT rowid FROM session_alerts WHERE session_id = ? ORDER BY at DESC, rowid DESC LIMIT ?)`,
+        )
+        .run(a.sessionId, a.sessionId, MAX_ALERTS_PER_SESSION);
+    })();
+  }
+
+  /** A session's alerts, oldest first. */
+  alertsOf(sessionId: string): SessionAlertRow[] {
+    return (
+      this.db
+        .prepare("SELECT session_id, kind, at, previous_machine, new_machine FROM session_alerts WHERE session_id = ? ORDER BY at, rowid")
+        .all(sessionId) as { session_id: string; kind: SessionAlertKind; at: number; previous_machine: string; new_machine: string }[]
+    ).map((r) => ({ sessionId: r.session_id, kind: r.kind, at: r.at, previousMachine: r.previous_machine, newMachine: r.new_machine }));
   }
 
   accessRequest(id: string): AccessRequestRow | undefined {

@@ -1,6 +1,7 @@
 import { cpus, hostname } from "node:os";
 import { createInterface } from "node:readline";
 import { runAgent, type AccessHandle, type AccessHooks, type IceServers, type LineSource } from "../agent/agent.js";
+import { safetyCode } from "../session/safety-code.js";
 import type { Scope } from "../session/rules.js";
 import { defaultStateDir, loadOrCreateIdentity, machineFingerprint, type Identity } from "../agent/identity.js";
 import { LinkError, parseLink } from "../agent/link.js";
@@ -94,7 +95,8 @@ export async function agentCommand(args: string[]): Promise<number> {
     input: new StdinLines(),
     giveUpAfterMs,
     quit,
-    startAccess,
+    prepareAccess,
+    safetyCode,
   });
 }
 
@@ -157,9 +159,11 @@ function tune(name: string, fields: Record<string, unknown>, call: () => { resul
 
 /**
  * Screen sharing with the real parts: @roamhq/wrtc, simple-peer and the native capturer and
- * injector, loaded only now (after consent), so an app that is never asked never loads them.
+ * injector, loaded only now (when a request arrives), so an app that is never asked never loads
+ * them. The connection is prepared here (its certificate, for the safety code); the capturer opens
+ * only in begin(), after consent.
  */
-async function startAccess(scope: Scope, hooks: AccessHooks, iceServers: IceServers): Promise<AccessHandle> {
+async function prepareAccess(hooks: AccessHooks, iceServers: IceServers, expectRemote: string | null): Promise<AccessHandle> {
   const [wrtc, peer, native, { RemoteAccess }] = await Promise.all([
     import("@roamhq/wrtc"),
     import("simple-peer"),
@@ -167,21 +171,32 @@ async function startAccess(scope: Scope, hooks: AccessHooks, iceServers: IceServ
     import("../agent/remote-access.js"),
   ]);
   applyFieldTrials(native);
-  const access = new RemoteAccess(scope, {
-    wrtc: (wrtc.default ?? wrtc) as unknown as ConstructorParameters<typeof RemoteAccess>[1]["wrtc"],
+  const access = new RemoteAccess({
+    wrtc: (wrtc.default ?? wrtc) as unknown as ConstructorParameters<typeof RemoteAccess>[0]["wrtc"],
     SimplePeer: peer.default,
     openCapturer: () => native.ScreenCapturer.open({ damage: true }),
     openInjector: () => native.InputInjector.open(),
     encoderStats: () => native.vp8ActiveMapStats(),
     iceServers,
+    expectRemote,
     ...hooks,
   });
-  try {
-    access.start();
-  } catch (err) {
-    access.stop();
-    const e = err as Error & { code?: string };
-    throw new Error(e.code === "ERR_NO_DISPLAY" ? "no graphical display could be opened (is DISPLAY set?)" : e.message.split("\n")[0]!);
-  }
-  return access;
+  await access.prepare();
+  return {
+    get fingerprint() {
+      return access.fingerprint;
+    },
+    begin(scope: Scope) {
+      try {
+        access.begin(scope);
+      } catch (err) {
+        access.stop();
+        const e = err as Error & { code?: string };
+        throw new Error(e.code === "ERR_NO_DISPLAY" ? "no graphical display could be opened (is DISPLAY set?)" : e.message.split("\n")[0]!);
+      }
+    },
+    signal: (p) => access.signal(p),
+    narrowToView: () => access.narrowToView(),
+    stop: (replaced) => access.stop(replaced),
+  };
 }

@@ -1,3 +1,4 @@
+import { cleanName, MAX_ORGANIZATION } from "../util/text.js";
 import { serveBroker } from "../broker/server.js";
 import { intOption, parse, UsageError } from "./args.js";
 
@@ -14,9 +15,14 @@ Options:
   --activation-limit N     agent connection (activation) attempts per client address per minute (default 60)
   --login-limit N          login attempts per client address per minute (default 10)
   --consent-timeout S      seconds an access request waits for the user's answer (default 120)
-  --organization NAME      your organisation's name, shown on link pages (default "Tether")
+  --grant-grace S          seconds a granted access outlives its app's connection (a network drop, a
+                           broker restart) before it ends (default 30)
+  --access-request-limit N access requests per session per minute (default 10)
+  --organization NAME      your organisation's name, shown on link pages and named in their scam
+                           warning (without it they say "your support desk")
   --app FILE               the prebuilt support app offered on link pages
-                           (default dist/app/tether-support-linux-x64, made by npm run build:app)
+                           (default dist/app/tether-support-linux-x64, made by npm run build:app;
+                           looked at on each request: a new build needs no restart)
   --stun URL               a STUN server for WebRTC, e.g. stun:stun.example.org:3478 (repeatable)
   --turn URL               a TURN server, e.g. turn:turn.example.org:3478 (repeatable; needs --turn-secret)
   --turn-secret S          coturn's static-auth-secret: each peer gets credentials valid for one hour
@@ -34,6 +40,8 @@ export async function brokerCommand(args: string[]): Promise<number> {
       "activation-limit": { type: "string" },
       "login-limit": { type: "string" },
       "consent-timeout": { type: "string" },
+      "grant-grace": { type: "string" },
+      "access-request-limit": { type: "string" },
       "log-level": { type: "string", default: "info" },
       organization: { type: "string" },
       stun: { type: "string", multiple: true },
@@ -52,8 +60,10 @@ export async function brokerCommand(args: string[]): Promise<number> {
     activationLimitPerMinute: intOption(values["activation-limit"], "--activation-limit", 60, 1, 1_000_000),
     loginLimitPerMinute: intOption(values["login-limit"], "--login-limit", 10, 1, 1_000_000),
     consentTimeoutMs: intOption(values["consent-timeout"], "--consent-timeout", 120, 1, 3600) * 1000,
+    grantGraceMs: intOption(values["grant-grace"], "--grant-grace", 30, 1, 3600) * 1000,
+    accessRequestLimitPerMinute: intOption(values["access-request-limit"], "--access-request-limit", 10, 1, 10_000),
     logLevel: values["log-level"]!,
-    ...(values.organization !== undefined && { organization: values.organization.slice(0, 100) }),
+    ...(values.organization !== undefined && { organization: cleanName(values.organization, MAX_ORGANIZATION) }),
     ...(values.app !== undefined && { appFile: values.app }),
     ice: iceOptions(values.stun ?? [], values.turn ?? [], values["turn-secret"]),
     out: (line) => process.stdout.write(line + "\n"),

@@ -15,7 +15,7 @@ Tether: attended remote support.
 
 Commands:
   broker       run the broker (HTTP API, WebSockets, store)
-  technician   manage technicians in the broker's data folder (add, list, token, password)
+  technician   manage technicians and tokens in the broker's data folder (add, list, password, remove, token)
   session      technician commands against a broker (create, list, show, close, delete, request-access)
   agent        the support app: tether agent <link>
 

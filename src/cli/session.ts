@@ -14,8 +14,11 @@ Commands:
   close <id>                             close it: a running support app says so and exits
   delete <id>                            delete it (its link answers "invalid" from then on)
   request-access <id> --scope view|control [--wait]
-                                         ask the user for remote access; --wait waits for the answer
-  access-status <id> <request-id>        the status of an access request`;
+                                         ask the user for remote access; --wait waits for the answer.
+                                         While the user has granted access, only a narrowing
+                                         (--scope view while you have control) is accepted, at once
+  access-status <id> <request-id>        the status of an access request
+  cancel-access <id> <request-id>        withdraw a request the user has not answered yet`;
 
 type Json = Record<string, unknown>;
 
@@ -31,7 +34,7 @@ export async function sessionCommand(args: string[]): Promise<number> {
   const [sub, id, rid] = positionals;
   const base = (values.broker ?? process.env.TETHER_BROKER ?? "http://127.0.0.1:8080").replace(/\/+$/, "");
   const token = values.token ?? process.env.TETHER_TOKEN;
-  if (!sub) throw new UsageError("missing command: create, list, show, close, delete, request-access or access-status");
+  if (!sub) throw new UsageError("missing command: create, list, show, close, delete, request-access, access-status or cancel-access");
   if (!token) throw new UsageError("no API token: pass --token or set TETHER_TOKEN");
   const out = (s: string) => process.stdout.write(s + "\n");
   const needId = () => {
@@ -118,12 +121,24 @@ export async function sessionCommand(args: string[]): Promise<number> {
       const scope = values.scope;
       if (scope !== "view" && scope !== "control") throw new UsageError("request-access needs --scope view or --scope control");
       let r = (await call("POST", `/api/sessions/${needId()}/access-requests`, { scope })) as unknown as AccessRequestView;
-      if (!values.json) out(`Access request ${r.id} (${r.scope}) sent; the user is asked now.`);
+      if (!values.json) {
+        out(
+          r.status === "pending"
+            ? `Access request ${r.id} (${r.scope}) sent; the user is asked now.`
+            : `Access request ${r.id} narrowed to ${r.grantedScope}: your mouse and keyboard no longer reach the user's computer.`,
+        );
+      }
       while (values.wait && r.status === "pending") {
         await new Promise((res) => setTimeout(res, 250));
         r = (await call("GET", `/api/sessions/${needId()}/access-requests/${encodeURIComponent(r.id)}`)) as unknown as AccessRequestView;
       }
       print(r, () => out(describeAccess(r)));
+      return 0;
+    }
+    case "cancel-access": {
+      if (!rid) throw new UsageError("cancel-access needs a session id and a request id");
+      const r = (await call("POST", `/api/sessions/${needId()}/access-requests/${encodeURIComponent(rid)}/cancel`)) as unknown as AccessRequestView;
+      print(r, () => out(`Cancelled access request ${r.id}; the user's prompt closes.`));
       return 0;
     }
     case "access-status": {

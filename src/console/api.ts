@@ -77,8 +77,15 @@ export const api = {
   createSession: (expiresIn: number) => call<CreatedSession>("POST", "/api/sessions", { expiresIn }),
   closeSession: (id: string) => call<unknown>("POST", `/api/sessions/${encodeURIComponent(id)}/close`),
   deleteSession: (id: string) => call<null>("DELETE", `/api/sessions/${encodeURIComponent(id)}`),
-  requestAccess: (id: string, scope: "view" | "control") =>
-    call<AccessRequestView>("POST", `/api/sessions/${encodeURIComponent(id)}/access-requests`, { scope }),
+  requestAccess: (id: string, scope: "view" | "control", viewerFingerprint: string | null) =>
+    call<AccessRequestView>("POST", `/api/sessions/${encodeURIComponent(id)}/access-requests`, {
+      scope,
+      ...(viewerFingerprint ? { viewerFingerprint } : {}),
+    }),
+  cancelAccess: (id: string, rid: string) =>
+    call<AccessRequestView>("POST", `/api/sessions/${encodeURIComponent(id)}/access-requests/${encodeURIComponent(rid)}/cancel`),
+  endAccess: (id: string, rid: string) =>
+    call<AccessRequestView>("POST", `/api/sessions/${encodeURIComponent(id)}/access-requests/${encodeURIComponent(rid)}/end`),
 };
 
 /** The sign-in form's message for a failed login. */

@@ -4,14 +4,23 @@
  * granted. Served by the broker at `/` under a strict CSP (no inline script or style).
  */
 import { api, ApiError, loginMessage, type Me } from "./api.js";
+import { AppStatusBanner } from "./app-status.js";
 import { byId, show } from "./dom.js";
 import { accessKey, applySession, customExpiry, scopeName, sortSessions } from "./model.js";
 import { pb, type AccessRequestInfo, type BrokerToConsole, type IceServerProps, type SessionInfo } from "./proto.js";
 import { renderRow, type RowActions } from "./sessions.js";
 import { ConsoleSocket, type LinkState } from "./socket.js";
 import { Viewer } from "./viewer/viewer.js";
+import { viewerCertificate, type ViewerCertificate } from "./viewer/certificate.js";
+import { safetyCode } from "../session/safety-code.js";
 
 type AccessState = Pick<AccessRequestInfo, "id" | "sessionId" | "status" | "scope" | "grantedScope">;
+
+/** A viewer id for a ViewerReady: random, URL-safe. */
+function newViewerId(): string {
+  const b = crypto.getRandomValues(new Uint8Array(12));
+  return "v_" + Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("");
+}
 
 /** Signals that arrive before their viewer exists (at most this many per request). */
 const EARLY_SIGNALS = 64;
@@ -28,8 +37,15 @@ class ConsoleApp {
   private readonly early = new Map<string, Uint8Array[]>();
   private readonly messages = new Map<string, { text: string; error: boolean }>();
   private readonly confirming = new Set<string>();
+  private readonly confirmingClose = new Set<string>();
+  /** Safety codes of pending requests made from this browser, by request id. */
+  private readonly codes = new Map<string, string>();
+  /** The certificate this browser's viewers present (null until loaded, or if it cannot be kept). */
+  private cert: ViewerCertificate | null = null;
   private readonly busy = new Set<string>();
   private viewer: Viewer | null = null;
+  /** Warns when links created now would have no download (the support app is not built). */
+  private readonly appStatus = new AppStatusBanner(byId("app-status", HTMLParagraphElement));
   private tick: ReturnType<typeof setInterval> | null = null;
 
   private readonly el = {
@@ -111,6 +127,7 @@ class ConsoleApp {
     show(this.el.login, false);
     show(this.el.app, true);
     this.render();
+    void this.appStatus.refresh();
     const url = `${location.protocol === "https:" ? "wss:" : "ws:"}//${location.host}/ws/console`;
     this.socket = new ConsoleSocket(url, {
       message: (m) => this.onMessage(m),
@@ -130,6 +147,7 @@ class ConsoleApp {
     });
     this.socket.start();
     this.tick = setInterval(() => this.render(), 15_000); // relative times, local expiry
+    void viewerCertificate().then((c) => (this.cert = c));
   }
 
   private signedOut(message?: string): void {
@@ -140,9 +158,10 @@ class ConsoleApp {
     this.tick = null;
     this.viewer?.close();
     this.viewer = null;
-    for (const m of [this.sessions, this.access, this.early, this.messages]) m.clear();
+    for (const m of [this.sessions, this.access, this.early, this.messages, this.codes]) m.clear();
     this.mine.clear();
     this.confirming.clear();
+    this.confirmingClose.clear();
     this.el.createdLink.value = "";
     show(this.el.created, false);
     show(this.el.who, false);
@@ -184,9 +203,11 @@ class ConsoleApp {
         break;
       case "signal": {
         const id = m.signal?.accessRequestId ?? "";
+        const viewerId = m.signal?.viewerId ?? "";
         const payload = m.signal?.payload ?? new Uint8Array();
-        if (this.viewer && this.viewer.accessRequestId === id) this.viewer.signal(payload);
-        else if (this.mine.has(id)) {
+        // Each viewer takes only its own connection's signals (another window may have its own).
+        if (this.viewer && this.viewer.accessRequestId === id && this.viewer.viewerId === viewerId) this.viewer.signal(payload);
+        else if (viewerId === "" && this.mine.has(id) && (!this.viewer || this.viewer.accessRequestId !== id)) {
           const q = this.early.get(id) ?? [];
           if (q.length < EARLY_SIGNALS) q.push(payload);
           this.early.set(id, q);
@@ -206,11 +227,20 @@ class ConsoleApp {
       this.viewer.end(s.deleted ? "The session was deleted." : "The session was closed.");
     }
     this.confirming.delete(s.id);
+    this.confirmingClose.delete(s.id);
   }
 
   private onAccess(r: AccessRequestInfo): void {
     this.access.set(r.sessionId, r);
     const key = accessKey(r.status);
+    // The prompt's safety code, once the app has prepared: only for requests from this browser.
+    const mineFp = this.cert?.fingerprint;
+    if (key === "pending" && r.agentFingerprint && mineFp && r.technicianFingerprint === mineFp && !this.codes.has(r.id)) {
+      void safetyCode(r.agentFingerprint, mineFp).then((c) => {
+        if (c) this.codes.set(r.id, c);
+        this.render();
+      });
+    }
     const v = this.viewer;
     if (v && v.accessRequestId === r.id) {
       if (key === "granted") v.setScope(scopeName(r.grantedScope));
@@ -223,24 +253,37 @@ class ConsoleApp {
     this.render();
   }
 
-  private openViewer(r: AccessState): void {
+  /**
+   * Opens the viewer on a grant: `viewerId` "" takes the connection the app opened on consent (a
+   * request made in this window); any other id asks the app for a new one (ViewerReady).
+   */
+  private openViewer(r: AccessState, viewerId = ""): void {
     this.viewer?.close();
     const s = this.sessions.get(r.sessionId);
     const id = r.id;
+    const sessionId = r.sessionId;
     this.viewer = new Viewer({
       accessRequestId: id,
-      sessionId: r.sessionId,
+      sessionId,
+      viewerId,
+      certificate: this.cert?.certificate ?? null,
       title: s?.machineName ?? "",
       scope: scopeName(r.grantedScope),
       iceServers: this.iceServers,
       sendSignal: (payload) => {
-        this.socket?.send({ signal: { accessRequestId: id, payload } });
+        this.socket?.send({ signal: { accessRequestId: id, payload, viewerId } });
       },
-      onClose: () => {
+      onClose: (stopped) => {
         this.viewer = null;
         this.render();
+        // "Stop viewing" ends the grant: the user's app stops sharing and says so.
+        if (stopped) void this.act(sessionId, async () => {
+          await api.endAccess(sessionId, id);
+          return "You stopped viewing; the user's app stopped sharing.";
+        });
       },
     });
+    if (viewerId) this.socket?.send({ viewerReady: { accessRequestId: id, viewerId } });
     for (const p of this.early.get(id) ?? []) this.viewer.signal(p);
     this.early.delete(id);
     this.render();
@@ -250,11 +293,28 @@ class ConsoleApp {
 
   private readonly actions: RowActions = {
     request: (id, scope) => void this.request(id, scope),
-    close: (id) =>
+    askClose: (id) => {
+      this.confirmingClose.add(id);
+      this.render();
+    },
+    cancelClose: (id) => {
+      this.confirmingClose.delete(id);
+      this.render();
+    },
+    confirmClose: (id) =>
       void this.act(id, async () => {
         await api.closeSession(id);
+        this.confirmingClose.delete(id);
         return "Session closed.";
       }),
+    cancelRequest: (id) => {
+      const r = this.access.get(id);
+      if (!r || accessKey(r.status) !== "pending") return;
+      void this.act(id, async () => {
+        await api.cancelAccess(id, r.id);
+        return "Request cancelled.";
+      });
+    },
     askDelete: (id) => {
       this.confirming.add(id);
       this.render();
@@ -271,11 +331,10 @@ class ConsoleApp {
         return null;
       }),
     openViewer: (id) => {
+      // Any live grant of this technician, whoever asked and from where: a new connection for
+      // this window's viewer, without asking the user again.
       const r = this.access.get(id);
-      if (r && accessKey(r.status) === "granted") {
-        this.mine.add(r.id);
-        this.openViewer(r);
-      }
+      if (r && accessKey(r.status) === "granted") this.openViewer(r, newViewerId());
     },
   };
 
@@ -298,7 +357,7 @@ class ConsoleApp {
 
   private async request(id: string, scope: "view" | "control"): Promise<void> {
     await this.act(id, async () => {
-      const r = await api.requestAccess(id, scope);
+      const r = await api.requestAccess(id, scope, this.cert?.fingerprint ?? null);
       this.mine.add(r.id);
       // The socket may have told us already (even the answer); keep the newer state.
       const known = this.access.get(id);
@@ -310,7 +369,7 @@ class ConsoleApp {
           scope: scope === "control" ? pb.Scope.SCOPE_CONTROL : pb.Scope.SCOPE_VIEW,
           grantedScope: pb.Scope.SCOPE_UNSPECIFIED,
         });
-      } else if (accessKey(known.status) === "granted" && !this.viewer) {
+      } else if (accessKey(known.status) === "granted" && !this.viewer && r.status === "pending") {
         this.openViewer(known);
       }
       return null;
@@ -334,6 +393,7 @@ class ConsoleApp {
     try {
       const s = await api.createSession(seconds);
       this.el.createdLink.value = s.link;
+      void this.appStatus.refresh();
       this.el.copyNote.textContent = "";
       show(this.el.created, true);
       this.el.createdLink.focus();
@@ -392,6 +452,8 @@ class ConsoleApp {
             ...(access ? { access } : {}),
             ...(message ? { message } : {}),
             confirmingDelete: this.confirming.has(s.id),
+            confirmingClose: this.confirmingClose.has(s.id),
+            ...(access && this.codes.has(access.id) ? { safetyCode: this.codes.get(access.id)! } : {}),
             busy: this.busy.has(s.id),
             viewing: !!this.viewer && this.viewer.sessionId === s.id && !this.viewer.isEnded,
           },

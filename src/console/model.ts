@@ -41,7 +41,7 @@ export function applySession(map: Map<string, SessionInfo>, s: SessionInfo): voi
   else map.set(s.id, s);
 }
 
-export type AccessKey = "pending" | "granted" | "denied" | "expired" | "ended" | "unknown";
+export type AccessKey = "pending" | "granted" | "denied" | "expired" | "ended" | "cancelled" | "unknown";
 
 export function accessKey(status: number | null | undefined): AccessKey {
   switch (status) {
@@ -55,6 +55,8 @@ export function accessKey(status: number | null | undefined): AccessKey {
       return "expired";
     case pb.AccessStatus.ACCESS_STATUS_ENDED:
       return "ended";
+    case pb.AccessStatus.ACCESS_STATUS_CANCELLED:
+      return "cancelled";
     default:
       return "unknown";
   }
@@ -82,6 +84,8 @@ export function accessLabel(r: Pick<AccessRequestInfo, "status" | "scope" | "gra
       return `${asked} request not answered in time.`;
     case "ended":
       return "Sharing ended.";
+    case "cancelled":
+      return `${asked} request cancelled.`;
     default:
       return "";
   }

@@ -101,8 +101,8 @@ export function checkExpiresIn(value: unknown): { ok: true; seconds: number } | 
 // Access requests (remote-access consent)
 
 export type Scope = "view" | "control";
-/** Stored answer of an access request. */
-export type AccessAnswer = "pending" | "granted" | "denied" | "expired";
+/** Stored answer of an access request ("cancelled": the technician withdrew it before an answer). */
+export type AccessAnswer = "pending" | "granted" | "denied" | "expired" | "cancelled";
 /** What the technician sees: the stored answer, or "ended" once a grant was stopped. */
 export type AccessStatus = AccessAnswer | "ended";
 
@@ -139,19 +139,43 @@ export function consentChange(
   return requested;
 }
 
-/** Why a technician may not ask for access right now, or null if they may. */
-export type AccessRefusal = "not-active" | "offline" | "already-pending";
+/** Why a technician may not ask for access right now. */
+export type AccessRefusal = "not-active" | "offline" | "already-pending" | "already-granted";
 
-export function checkAccessRequest(
+/** A grant in force: granted, not ended. */
+export interface LiveGrantFacts {
+  readonly id: string;
+  readonly grantedScope: Scope | null;
+}
+
+/**
+ * What a new access request does: it is refused; it asks the user; or, being narrower than a live
+ * grant (view while control is granted), it narrows that grant at once, which needs no consent.
+ * While a grant is live nothing else may be asked: a stream of new prompts must never stand
+ * between the user and their "stop" (each prompt would take the next line typed).
+ */
+export type AccessRequestDecision =
+  | { readonly kind: "refuse"; readonly why: AccessRefusal }
+  | { readonly kind: "ask" }
+  | { readonly kind: "narrow"; readonly grantId: string };
+
+export function decideAccessRequest(
   session: SessionFacts,
   now: number,
   agentOnline: boolean,
   pending: readonly AccessRequestFacts[],
-): AccessRefusal | null {
-  if (sessionState(session, now) !== "active") return "not-active";
-  if (!agentOnline) return "offline";
-  if (pending.some((r) => accessStatus(r, now) === "pending")) return "already-pending";
-  return null;
+  live: readonly LiveGrantFacts[],
+  scope: Scope,
+): AccessRequestDecision {
+  if (sessionState(session, now) !== "active") return { kind: "refuse", why: "not-active" };
+  if (!agentOnline) return { kind: "refuse", why: "offline" };
+  if (pending.some((r) => accessStatus(r, now) === "pending")) return { kind: "refuse", why: "already-pending" };
+  if (live.length > 0) {
+    const wider = live.find((g) => g.grantedScope === "control");
+    if (scope === "view" && wider) return { kind: "narrow", grantId: wider.id };
+    return { kind: "refuse", why: "already-granted" };
+  }
+  return { kind: "ask" };
 }
 
 /**

@@ -150,13 +150,15 @@ export function api(base: string, token: string) {
 export interface Computer {
   machineIdFile: string;
   stateHome: string;
+  /** The computer's host name (its own UTS namespace), if not this machine's. */
+  hostname?: string;
 }
 
-export function newComputer(): Computer {
+export function newComputer(hostname?: string): Computer {
   const dir = tempDir("tether-computer-");
   const machineIdFile = join(dir, "machine-id");
   writeFileSync(machineIdFile, randomBytes(16).toString("hex") + "\n");
-  return { machineIdFile, stateHome: join(dir, "state") };
+  return { machineIdFile, stateHome: join(dir, "state"), ...(hostname !== undefined && { hostname }) };
 }
 
 let unshareChecked = false;
@@ -173,9 +175,12 @@ function checkUnshare() {
  */
 export function startAgent(link: string, computer: Computer, opts: { env?: NodeJS.ProcessEnv; args?: string[] } = {}): Proc {
   checkUnshare();
-  const script = 'mount --bind "$0" /etc/machine-id && exec "$@"';
+  const prefix =
+    computer.hostname === undefined
+      ? ["unshare", "-m", "sh", "-c", 'mount --bind "$0" /etc/machine-id && exec "$@"', computer.machineIdFile]
+      : ["unshare", "-m", "-u", "sh", "-c", 'hostname "$1" && mount --bind "$0" /etc/machine-id && shift && exec "$@"', computer.machineIdFile, computer.hostname];
   return run(["agent", link, ...(opts.args ?? [])], {
-    prefix: ["unshare", "-m", "sh", "-c", script, computer.machineIdFile],
+    prefix,
     env: { LANG: "C.UTF-8", LC_ALL: "", LC_MESSAGES: "", ...opts.env, XDG_STATE_HOME: computer.stateHome },
   });
 }

@@ -32,6 +32,13 @@ export class Receiver {
   private readonly pc: any;
   private ws!: WebSocket;
   accessRequestId = "";
+  /** Which connection of the grant this receiver is ("" = the one the app opens on consent). */
+  viewerId = "";
+  /** Rewrites this end's answer before it is sent (a test of what a changed SDP does). */
+  mungeAnswer: ((sdp: string) => string) | null = null;
+  /** The SDP of the answer as sent, and the offer as received. */
+  answerSdp = "";
+  offerSdp = "";
 
   private constructor() {
     this.pc = new wrtc.RTCPeerConnection({ iceServers: [] });
@@ -68,17 +75,28 @@ export class Receiver {
 
   private signal(obj: unknown): void {
     if (this.ws.readyState !== WebSocket.OPEN) return;
-    this.ws.send(pb.ConsoleToBroker.encode({ signal: { accessRequestId: this.accessRequestId, payload: Buffer.from(JSON.stringify(obj)) } }).finish());
+    this.ws.send(
+      pb.ConsoleToBroker.encode({ signal: { accessRequestId: this.accessRequestId, payload: Buffer.from(JSON.stringify(obj)), viewerId: this.viewerId } }).finish(),
+    );
+  }
+
+  /** Opens a new connection on a live grant (as a console window does): ViewerReady with a fresh viewer id. */
+  watch(accessRequestId: string, viewerId = "v_" + Math.random().toString(36).slice(2, 10)): void {
+    this.accessRequestId = accessRequestId;
+    this.viewerId = viewerId;
+    this.ws.send(pb.ConsoleToBroker.encode({ viewerReady: { accessRequestId, viewerId } }).finish());
   }
 
   private async onMessage(m: BrokerToConsole): Promise<void> {
-    if (m.body !== "signal") return;
+    if (m.body !== "signal" || (m.signal!.viewerId ?? "") !== this.viewerId) return;
     const sig = JSON.parse(Buffer.from(m.signal!.payload!).toString());
     if (sig.type === "offer") {
+      this.offerSdp = sig.sdp;
       await this.pc.setRemoteDescription(sig);
       const answer = await this.pc.createAnswer();
       await this.pc.setLocalDescription(answer);
-      this.signal({ type: "answer", sdp: answer.sdp });
+      this.answerSdp = this.mungeAnswer ? this.mungeAnswer(answer.sdp) : answer.sdp;
+      this.signal({ type: "answer", sdp: this.answerSdp });
     } else if (sig.candidate) {
       await this.pc.addIceCandidate(sig.candidate).catch(() => {});
     }

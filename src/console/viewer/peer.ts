@@ -5,6 +5,7 @@
  */
 import type { IceServerProps } from "../proto.js";
 import { encodeAnswer, encodeCandidate, parseSignal } from "./signal.js";
+import { sdpFingerprint } from "../../session/safety-code.js";
 
 export interface PeerHandlers {
   /** Send a signaling payload to the agent (through the console socket). */
@@ -14,6 +15,8 @@ export interface PeerHandlers {
   /** The connection failed or closed on the far side. */
   lost(reason: string): void;
   connected(): void;
+  /** The offer is answered: both certificate fingerprints of this connection (for the safety code). */
+  fingerprints(local: string | null, remote: string | null): void;
 }
 
 /** The receiver's latency knobs (jitterBufferTarget is standard; playoutDelayHint is Chrome's older one). */
@@ -39,11 +42,12 @@ export class AnswerPeer {
   constructor(
     iceServers: IceServerProps[],
     private readonly h: PeerHandlers,
+    certificate: RTCCertificate | null = null,
   ) {
     const servers: RTCIceServer[] = iceServers
       .filter((s) => (s.urls ?? []).length > 0)
       .map((s) => ({ urls: [...(s.urls ?? [])], ...(s.username ? { username: s.username } : {}), ...(s.credential ? { credential: s.credential } : {}) }));
-    this.pc = new RTCPeerConnection({ iceServers: servers });
+    this.pc = new RTCPeerConnection({ iceServers: servers, ...(certificate ? { certificates: [certificate] } : {}) });
     this.pc.onicecandidate = (e) => {
       if (!e.candidate || !e.candidate.candidate) return;
       this.h.signal(encodeCandidate({ candidate: e.candidate.candidate, sdpMid: e.candidate.sdpMid, sdpMLineIndex: e.candidate.sdpMLineIndex }));
@@ -77,6 +81,7 @@ export class AnswerPeer {
           const answer = await this.pc.createAnswer();
           await this.pc.setLocalDescription(answer);
           if (answer.sdp) this.h.signal(encodeAnswer(answer.sdp));
+          this.h.fingerprints(sdpFingerprint(answer.sdp ?? ""), sdpFingerprint(sig.sdp));
         } else if (this.remoteSet) {
           await this.pc.addIceCandidate(sig.candidate).catch(() => {});
         } else {

@@ -12,18 +12,23 @@ import { unpremultiply } from "./cursor.js";
 import { inside, place, type Rect, type ScaleMode } from "./geometry.js";
 import { buttonEvent, keyEvent, moveEvent, PressedState, WheelAccumulator } from "./input-map.js";
 import { AnswerPeer } from "./peer.js";
+import { safetyCode } from "../../session/safety-code.js";
 import { overlay, overlayText, sampleFrom, type StatsSample } from "./stats.js";
 
 export interface ViewerOptions {
   accessRequestId: string;
   sessionId: string;
+  /** Which connection of the grant is this viewer's: "" for the one the app opens on consent. */
+  viewerId: string;
+  /** The certificate to present (the one the request announced), if the browser keeps one. */
+  certificate: RTCCertificate | null;
   /** Shown in the bar: the machine name (text only). */
   title: string;
   scope: ScopeName;
   iceServers: IceServerProps[];
   sendSignal(payload: Uint8Array): void;
-  /** The technician closed the viewer (after it ended, or to stop viewing). */
-  onClose(): void;
+  /** The technician closed the viewer: `stopped` when it was still live (they stop viewing: the grant ends). */
+  onClose(stopped: boolean): void;
 }
 
 /** Chrome's Keyboard Lock API (not in TypeScript's DOM lib). */
@@ -35,6 +40,7 @@ interface KeyboardLock {
 export class Viewer {
   readonly accessRequestId: string;
   readonly sessionId: string;
+  readonly viewerId: string;
   private scope: ScopeName;
   private ended = false;
   private mode: ScaleMode = "fit";
@@ -65,10 +71,16 @@ export class Viewer {
   private readonly scaleButton = byId("scale-toggle", HTMLButtonElement);
   private readonly fullButton = byId("fullscreen", HTMLButtonElement);
   private readonly closeButton = byId("viewer-close", HTMLButtonElement);
+  private readonly codeEl = byId("viewer-code", HTMLSpanElement);
+  /** The agent's last notice: when the connection closes right after one, it is the reason. */
+  private lastNotice: string | null = null;
 
   constructor(private readonly o: ViewerOptions) {
     this.accessRequestId = o.accessRequestId;
     this.sessionId = o.sessionId;
+    this.viewerId = o.viewerId;
+    this.codeEl.textContent = "";
+    show(this.codeEl, false);
     this.scope = o.scope;
     this.titleEl.textContent = o.title || "Remote computer";
     this.banner.textContent = "";
@@ -96,10 +108,22 @@ export class Viewer {
       connected: () => {
         this.status.textContent = "Connected. Waiting for the first picture…";
       },
-      lost: (reason) => this.end(reason),
-    });
+      fingerprints: (local, remote) => void this.showSafetyCode(local, remote),
+      lost: (reason) => this.end(this.lastNotice ?? reason),
+    }, o.certificate);
     this.bind();
     this.statsTimer = setInterval(() => void this.pollStats(), 1000);
+  }
+
+  /** The safety code of this connection, for the technician to read to the user. */
+  private async showSafetyCode(local: string | null, remote: string | null): Promise<void> {
+    const code = local && remote ? await safetyCode(local, remote) : null;
+    if (this.ended) return;
+    this.codeEl.textContent = code ? `Safety code ${code}` : "No safety code (needs HTTPS)";
+    this.codeEl.title = code
+      ? "The user's support app shows the same code. If the user reads you another one, stop viewing: the connection is not direct."
+      : "This page is not a secure context, so the browser cannot compute the code.";
+    show(this.codeEl, true);
   }
 
   /** A signaling payload from the agent for this viewer's request. */
@@ -214,7 +238,10 @@ export class Viewer {
         this.captureFps = m.stats?.captureFps ?? null;
         break;
       case "notice":
-        if (m.notice?.text) this.showBanner(m.notice.text, "info");
+        if (m.notice?.text) {
+          this.lastNotice = m.notice.text;
+          this.showBanner(m.notice.text, "info");
+        }
         break;
       default:
         break;
@@ -314,8 +341,9 @@ export class Viewer {
     this.fullButton.addEventListener("click", () => void this.toggleFullscreen(), opt);
     document.addEventListener("fullscreenchange", () => this.onFullscreenChange(), opt);
     this.closeButton.addEventListener("click", () => {
+      const live = !this.ended;
       this.close();
-      this.o.onClose();
+      this.o.onClose(live);
     }, opt);
     this.monitorSelect.addEventListener("change", () => {
       const index = Number(this.monitorSelect.value);

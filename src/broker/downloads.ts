@@ -1,0 +1,294 @@
+/**
+ * The support app as the broker offers it: the page a support link opens (GET /s/<code>), the
+ * download (GET /s/<code>/download: the prebuilt image streamed as it is, plus a trailer signed for
+ * this session that names the image's SHA-256), and `SupportAppSource`, which finds the prebuilt
+ * image on disk.
+ *
+ * Nothing is decided once at start. Every link-page, download or status request looks at the file
+ * and its manifest (`<file>.json`, written by `npm run build:app`) with a stat; a new or changed
+ * file is hashed again (asynchronously, once, whoever asks meanwhile waits for the same result)
+ * and offered only if it matches its manifest and was built for this broker's key. So a build while
+ * the broker runs is picked up without a restart, and a download never carries a trailer whose
+ * SHA-256 differs from the bytes sent with it: the file is opened, and its identity (device, inode,
+ * size, times) compared with the one that was hashed, before a byte is sent. A build replaces the
+ * file by rename, so an open download keeps streaming the old image, whole.
+ */
+import { cleanName, MAX_DISPLAY_NAME, MAX_ORGANIZATION } from "../util/text.js";
+import type { FastifyInstance } from "fastify";
+import { open, readFile, stat, type FileHandle } from "node:fs/promises";
+import type { BigIntStats } from "node:fs";
+import { Readable } from "node:stream";
+import type { KeyObject } from "node:crypto";
+import { makeTrailer } from "../app/trailer.js";
+import { digest } from "../app/integrity.js";
+import { linkAvailable } from "../session/rules.js";
+import { hashSecret, SESSION_CODE_PATTERN } from "../util/secrets.js";
+import { TetherError } from "./errors.js";
+import { goneLinkPage, linkPage } from "./link-page.js";
+import { LINK_PATH } from "./service.js";
+import type { Store } from "./store.js";
+
+export type UnavailableReason =
+  /** the broker was started without a support app (in-process brokers) */
+  | "not-configured"
+  /** no file at the configured path */
+  | "not-built"
+  /** no manifest, or one without a SHA-256 (an older build) */
+  | "unverified"
+  /** built for another broker's app-signing key: its trailers would not verify */
+  | "other-key"
+  /** the file is not the one its manifest describes (changed or damaged after the build) */
+  | "mismatch"
+  /** the file could not be read */
+  | "unreadable"
+  /** the file kept changing while it was checked */
+  | "changing";
+
+export interface Available {
+  available: true;
+  size: number;
+  sha256: string;
+  /** Identity (device, inode, size, times) of the file that was hashed. */
+  id: string;
+}
+export interface Unavailable {
+  available: false;
+  reason: UnavailableReason;
+  /** Why, and what to run on the broker's computer. */
+  message: string;
+}
+export type SupportAppState = Available | Unavailable;
+
+export interface SupportAppOptions {
+  /** The prebuilt app (`npm run build:app`); its manifest is `<file>.json`. */
+  file: string;
+  /** Signs each download's trailer; the app must have been built with its public half. */
+  signingKey: KeyObject;
+  /** That public half, raw Ed25519 in base64url, as the manifest names it. */
+  publicKeyB64: string;
+  /** What an admin runs on the broker's computer to (re)build the app, e.g. "npm run build:app -- --data ./data". */
+  buildCommand: string;
+  /** Told whenever the state changes (available, or why not), e.g. to print it. */
+  onChange?: (state: SupportAppState) => void;
+}
+
+interface Manifest {
+  publicKey?: unknown;
+  size?: unknown;
+  sha256?: unknown;
+}
+
+const identity = (s: BigIntStats | null): string =>
+  s ? `${s.dev}:${s.ino}:${s.size}:${s.mtimeNs}:${s.ctimeNs}` : "-";
+
+async function statOrNull(file: string): Promise<BigIntStats | null> {
+  try {
+    return await stat(file, { bigint: true });
+  } catch {
+    return null;
+  }
+}
+
+/** What a broker without a support app (in-process, for tests) says. */
+const NOT_CONFIGURED: Unavailable = {
+  available: false,
+  reason: "not-configured",
+  message: "This broker was started without a support app: start it with `tether broker` (npm start), which offers dist/app/tether-support-linux-x64 once `npm run build:app` has made it.",
+};
+
+/** The prebuilt support app on disk, checked lazily (see the top of this file). */
+export class SupportAppSource {
+  /** The last result, for the stat identities (file | manifest) it was computed from. */
+  private settled: { key: string; state: SupportAppState } | null = null;
+  private pending: { key: string; promise: Promise<SupportAppState> } | null = null;
+  /** One slot: the hash of the file with this identity (a manifest-only change does not hash again). */
+  private hashed: { id: string; size: number; sha256: string } | null = null;
+
+  constructor(private readonly opts: SupportAppOptions) {}
+
+  get signingKey(): KeyObject {
+    return this.opts.signingKey;
+  }
+
+  /** The app as it is on disk now: two stats, and a hash only when the file changed. */
+  async current(): Promise<SupportAppState> {
+    const [f, m] = await Promise.all([statOrNull(this.opts.file), statOrNull(this.opts.file + ".json")]);
+    const key = `${identity(f)}|${identity(m)}`;
+    if (this.settled?.key === key) return this.settled.state;
+    if (this.pending?.key === key) return this.pending.promise;
+    const promise = this.load(f !== null).catch((): SupportAppState => this.unavailable("unreadable")).then((state) => {
+      if (this.pending?.key === key) {
+        this.pending = null;
+        const before = this.settled?.state;
+        this.settled = { key, state };
+        if (!before || describeSupportApp(before) !== describeSupportApp(state)) this.opts.onChange?.(state);
+      }
+      return state;
+    });
+    this.pending = { key, promise };
+    return promise;
+  }
+
+  /**
+   * The current image, opened for a download: the handle is on the very file that was hashed (if
+   * the file is replaced in between, the new one is checked first). The caller closes the handle.
+   */
+  async open(): Promise<{ state: Available; handle: FileHandle } | { state: Unavailable }> {
+    for (let attempt = 0; attempt < 3; attempt++) {
+      const state = await this.current();
+      if (!state.available) return { state };
+      let handle: FileHandle;
+      try {
+        handle = await open(this.opts.file, "r");
+      } catch {
+        continue; // replaced or removed just now: look again
+      }
+      if (identity(await handle.stat({ bigint: true })) === state.id) return { state, handle };
+      await handle.close();
+    }
+    return { state: this.unavailable("changing") };
+  }
+
+  private unavailable(reason: UnavailableReason): Unavailable {
+    const fix = `Run on the broker's computer: ${this.opts.buildCommand} (the broker picks it up without a restart).`;
+    const why: Record<UnavailableReason, string> = {
+      "not-configured": "This broker was started without a support app.",
+      "not-built": "No support app is built for this broker.",
+      unverified: "The support app has no manifest with its SHA-256 (built by an older version, or the manifest is missing).",
+      "other-key": "The support app was built for another broker's signing key.",
+      mismatch: "The support app file is not the one its manifest describes (changed or damaged after the build).",
+      unreadable: "The support app file cannot be read.",
+      changing: "The support app file is being replaced; try again in a moment.",
+    };
+    return { available: false, reason, message: reason === "changing" ? why[reason] : `${why[reason]} ${fix}` };
+  }
+
+  private async load(exists: boolean): Promise<SupportAppState> {
+    if (!exists) return this.unavailable("not-built");
+    let manifest: Manifest | null;
+    try {
+      manifest = JSON.parse(await readFile(this.opts.file + ".json", "utf8")) as Manifest | null;
+    } catch {
+      manifest = null;
+    }
+    if (typeof manifest !== "object" || manifest === null) return this.unavailable("unverified");
+    if (manifest.publicKey !== this.opts.publicKeyB64) return this.unavailable("other-key");
+    if (typeof manifest.sha256 !== "string" || typeof manifest.size !== "number") return this.unavailable("unverified");
+    let image: { id: string; size: number; sha256: string };
+    try {
+      image = await this.hash();
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      return this.unavailable(code === "ENOENT" ? "not-built" : code === "ECHANGED" ? "changing" : "unreadable");
+    }
+    if (image.size !== manifest.size || image.sha256 !== manifest.sha256) return this.unavailable("mismatch");
+    return { available: true, ...image };
+  }
+
+  /** SHA-256 of the file as it is now, read through one handle (so of one inode), unless known already. */
+  private async hash(): Promise<{ id: string; size: number; sha256: string }> {
+    const handle = await open(this.opts.file, "r");
+    try {
+      const before = await handle.stat({ bigint: true });
+      const id = identity(before);
+      if (this.hashed?.id === id) return this.hashed;
+      const size = Number(before.size);
+      const sha256 = await digest(handle, size);
+      // Written in place while it was read (a build never does that): the hash may mix two versions.
+      if (identity(await handle.stat({ bigint: true })) !== id) throw Object.assign(new Error("changed while hashed"), { code: "ECHANGED" });
+      this.hashed = { id, size, sha256 };
+      return this.hashed;
+    } finally {
+      await handle.close();
+    }
+  }
+}
+
+/** One line for the broker's output: what link pages offer now. */
+export function describeSupportApp(state: SupportAppState): string {
+  return state.available
+    ? `available (${(state.size / 1e6).toFixed(1)} MB, SHA-256 ${state.sha256.slice(0, 16)}…): links offer it for download`
+    : `not available (${state.reason}): links offer no download. ${state.message}`;
+}
+
+/** What GET /api/status says about the support app. */
+export async function supportAppStatus(source: SupportAppSource | undefined): Promise<{ available: true } | Unavailable> {
+  const s = source ? await source.current() : NOT_CONFIGURED;
+  return s.available ? { available: true } : { available: false, reason: s.reason, message: s.message };
+}
+
+export interface DownloadRoutesOptions {
+  store: Store;
+  now: () => number;
+  publicUrl: () => string;
+  /** Shown on link pages; without it they speak of "your support desk". */
+  organization?: string;
+  supportApp?: SupportAppSource;
+}
+
+/** The download's file name: short, and the same for every download of one session. */
+export function fileName(sessionId: string): string {
+  return `tether-support-${sessionId.replace(/^s_/, "").slice(0, 8)}`;
+}
+
+/** Registers GET /s/:code (the link page) and GET /s/:code/download. Neither binds anything. */
+export function registerDownloads(app: FastifyInstance, opts: DownloadRoutesOptions): void {
+  // Names are cleaned where they are stored and again here, where they are shown (an old row, a
+  // name set some other way): no control characters or direction overrides on the page.
+  const organization = cleanName(opts.organization ?? "", MAX_ORGANIZATION) || null;
+  const linkSession = (code: string) => {
+    // Malformed codes are looked up too (as a code that cannot exist): the same work and answer as unknown ones.
+    const s = opts.store.sessionByCodeHash(hashSecret(SESSION_CODE_PATTERN.test(code) ? code : "-"));
+    return s && linkAvailable(s, opts.now()) ? s : null;
+  };
+
+  app.get<{ Params: { code: string } }>(`${LINK_PATH}:code`, async (req, reply) => {
+    const s = linkSession(req.params.code);
+    if (!s) return goneLinkPage(req, reply);
+    const image = opts.supportApp ? await opts.supportApp.current() : NOT_CONFIGURED;
+    return linkPage(req, reply, {
+      organization,
+      technician: cleanName(opts.store.technicianById(s.technicianId)?.displayName ?? "", MAX_DISPLAY_NAME),
+      fileName: fileName(s.id),
+      downloadPath: `${LINK_PATH}${req.params.code}/download`,
+      downloadAvailable: image.available,
+      sizeMb: image.available ? Math.round(image.size / 1e6) : null,
+    });
+  });
+
+  app.get<{ Params: { code: string } }>(`${LINK_PATH}:code/download`, async (req, reply) => {
+    const s = linkSession(req.params.code);
+    if (!s) return goneLinkPage(req, reply);
+    const opened = opts.supportApp ? await opts.supportApp.open() : { state: NOT_CONFIGURED };
+    if (!("handle" in opened)) {
+      req.log.warn({ reason: opened.state.reason }, `support app download asked for, but it is not available: ${opened.state.message}`);
+      throw new TetherError("TETHER_ERR_APP_UNAVAILABLE");
+    }
+    const { state, handle } = opened;
+    const closeHandle = () => void handle.close().catch(() => undefined);
+    // The prebuilt image as it is, plus a signed trailer per download: no rebuild, no copy on disk.
+    const trailer = makeTrailer(
+      {
+        v: 2,
+        broker: opts.publicUrl(),
+        code: req.params.code,
+        session: s.id,
+        issuedAt: opts.now(),
+        image: { size: state.size, sha256: state.sha256 },
+      },
+      opts.supportApp!.signingKey,
+    );
+    const body = Readable.from(
+      (async function* () {
+        if (state.size > 0) yield* handle.createReadStream({ start: 0, end: state.size - 1, autoClose: false });
+        yield trailer;
+      })(),
+    ).once("close", closeHandle); // sent, failed or aborted by the client
+    req.log.info({ sessionId: s.id }, "support app downloaded");
+    return reply
+      .header("content-type", "application/octet-stream")
+      .header("content-disposition", `attachment; filename="${fileName(s.id)}"`)
+      .header("content-length", String(state.size + trailer.length))
+      .send(body);
+  });
+}
