@@ -28,7 +28,7 @@ const fail = (msg) => {
 };
 if (process.platform !== "linux" || process.arch !== "x64") fail(`the support app is built for Linux x64 only (this is ${process.platform} ${process.arch})`);
 
-const { loadOrCreateSigningKey } = await import(join(root, "dist", "src", "app", "trailer.js")).catch(() =>
+const { loadOrCreateSigningKey } = await import(join(root, "dist", "src", "link", "trailer.js")).catch(() =>
   fail("run `npm run build` first (dist/ is missing)"),
 );
 const { publicKeyB64 } = loadOrCreateSigningKey(resolve(values.data));

@@ -77,7 +77,7 @@ afterEach(() => {
 function startApp(port: number, lines: Lines, log: Recorded, out: string[], quit: Promise<void>) {
   let n = 0;
   return runAgent({
-    link: { host: `127.0.0.1:${port}`, wsUrl: `ws://127.0.0.1:${port}/ws/agent`, code: "x".repeat(32) },
+    link: { base: `http://127.0.0.1:${port}`, host: `127.0.0.1:${port}`, wsUrl: `ws://127.0.0.1:${port}/ws/agent`, code: "x".repeat(32) },
     identity: () => ({ publicKey: new Uint8Array(32), sign: () => new Uint8Array(64) }) as never,
     fingerprint: Buffer.alloc(32),
     machineName: "desk",

@@ -53,14 +53,15 @@ it("the store's bind is conditional: of two connections to the same file, one wi
   const row = s1.createSession(t.id, "hash", 0, 10_000);
   const a = s1.bindSession(row.id, { publicKey: "a", fingerprint: "fa" }, "A", "linux", 1);
   const b = s2.bindSession(row.id, { publicKey: "b", fingerprint: "fb" }, "B", "linux", 1);
-  expect([a, b]).toEqual([true, false]);
+  expect([!!a, !!b]).toEqual([true, false]);
+  expect(a!.boundTo).toEqual({ publicKey: "a", fingerprint: "fa" }); // the row as written
   expect(s2.session(row.id)!.boundTo).toEqual({ publicKey: "a", fingerprint: "fa" });
   // Nor can an expired or closed session be bound.
   const late = s1.createSession(t.id, "hash2", 0, 10_000);
-  expect(s1.bindSession(late.id, { publicKey: "a", fingerprint: "fa" }, "A", "linux", 10_000)).toBe(false);
+  expect(s1.bindSession(late.id, { publicKey: "a", fingerprint: "fa" }, "A", "linux", 10_000)).toBeUndefined();
   const closed = s1.createSession(t.id, "hash3", 0, 10_000);
   s1.closeSession(closed.id, 5);
-  expect(s2.bindSession(closed.id, { publicKey: "a", fingerprint: "fa" }, "A", "linux", 6)).toBe(false);
+  expect(s2.bindSession(closed.id, { publicKey: "a", fingerprint: "fa" }, "A", "linux", 6)).toBeUndefined();
   s1.close();
   s2.close();
 });

@@ -3,7 +3,7 @@ import { mkdtempSync, statSync, writeFileSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createPublicKey, verify } from "node:crypto";
-import { parseLink, LinkError } from "../src/agent/link.js";
+import { formatLink, parseLink, LinkError, supportLink } from "../src/link/support-link.js";
 import { parseConsentAnswer } from "../src/agent/consent.js";
 import { catalogs, detectLocale } from "../src/agent/messages.js";
 import { backoffMs } from "../src/agent/agent.js";
@@ -17,8 +17,15 @@ const CODE = "b19AfmD_fL_TAjNINAo36M971agsGe65";
 
 describe("support links", () => {
   it("derive the agent WebSocket URL from the link", () => {
-    expect(parseLink(`http://127.0.0.1:8080/s/${CODE}`)).toEqual({ host: "127.0.0.1:8080", wsUrl: "ws://127.0.0.1:8080/ws/agent", code: CODE });
-    expect(parseLink(`https://help.example.org/tether/s/${CODE}/`).wsUrl).toBe("wss://help.example.org/tether/ws/agent");
+    expect(parseLink(`http://127.0.0.1:8080/s/${CODE}`)).toEqual({ base: "http://127.0.0.1:8080", host: "127.0.0.1:8080", wsUrl: "ws://127.0.0.1:8080/ws/agent", code: CODE });
+    expect(parseLink(`https://help.example.org/tether/s/${CODE}/`)).toMatchObject({ base: "https://help.example.org/tether", wsUrl: "wss://help.example.org/tether/ws/agent" });
+    // One module formats and parses: a link it made parses back to its parts; the app's trailer
+    // parts give the same link without a string round trip.
+    const made = formatLink("https://help.example.org/tether/", CODE);
+    expect(made).toBe(`https://help.example.org/tether/s/${CODE}`);
+    expect(parseLink(made)).toEqual(supportLink("https://help.example.org/tether", CODE));
+    expect(() => supportLink("ftp://x", CODE)).toThrow(LinkError);
+    expect(() => supportLink("https://x", "short")).toThrow(LinkError);
   });
   it.each([
     ["not a URL", "hello"],
@@ -167,7 +174,7 @@ describe("wire protocol", () => {
 });
 
 describe("support-app trailer", async () => {
-  const { makeTrailer, parseTrailer } = await import("../src/app/trailer.js");
+  const { makeTrailer, parseTrailer } = await import("../src/link/trailer.js");
   const { generateKeyPairSync, createPublicKey } = await import("node:crypto");
   const { privateKey } = generateKeyPairSync("ed25519");
   const pub = createPublicKey(privateKey).export({ format: "jwk" }).x!;

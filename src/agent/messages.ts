@@ -3,6 +3,8 @@
  * The language follows LC_ALL, then LC_MESSAGES, then LANG (POSIX order): German when the first one
  * set starts with "de", English otherwise.
  */
+import type { LinkErrorReason } from "../link/support-link.js";
+
 export type Locale = "en" | "de";
 
 export function detectLocale(env: NodeJS.ProcessEnv): Locale {
@@ -29,7 +31,7 @@ type Catalog = {
   giveUp: (host: string) => string;
   busy: (seconds: number) => string;
   refusedByServer: (host: string, status: number) => string;
-  badLink: (reason: string) => string;
+  badLink: (reason: LinkErrorReason) => string;
   requestView: (tech: string) => string;
   requestControl: (tech: string) => string;
   grantedView: (tech: string) => string;
@@ -40,7 +42,7 @@ type Catalog = {
   viewing: (tech: string, scope: "view" | "control") => string;
   viewerLeft: (tech: string) => string;
   viewerLost: (tech: string) => string;
-  cannotShare: (reason: string) => string;
+  cannotShare: (reason: "no-display" | "capture-failed" | "webrtc-failed", detail: string) => string;
   denied: (tech: string) => string;
   requestExpired: (tech: string) => string;
   requestWithdrawn: (tech: string) => string;
@@ -79,7 +81,15 @@ const en: Catalog = {
   busy: (s) => `The support server is busy; retrying in ${s} s…`,
   refusedByServer: (host, status) =>
     `The server at ${host} does not accept the support app (HTTP ${status}). Check that the link is the one your technician sent.`,
-  badLink: (reason) => `This is not a valid support link: ${reason}. Copy the whole link from your technician's message and try again.`,
+  badLink: (reason) =>
+    `This is not a valid support link: ${
+      {
+        "not-a-url": "it is not a web address",
+        "bad-scheme": "it must start with https:// or http://",
+        "no-code": "it does not contain a session code",
+        "bad-code": "the session code in it is incomplete or damaged",
+      }[reason]
+    }. Copy the whole link from your technician's message and try again.`,
   requestView: (tech) => `${tech} requests to view your screen. Allow? [y] yes  [n] no`,
   requestControl: (tech) =>
     `${tech} requests to control your screen (see it and use mouse and keyboard). Allow? [y] yes  [v] view only  [n] no`,
@@ -94,7 +104,10 @@ const en: Catalog = {
   viewerLeft: (tech) => `${tech} stopped viewing your screen.`,
   viewerLost: (tech) =>
     `The connection to ${tech}'s viewer closed. ${tech} can connect again while you allow it; type s and Enter to stop sharing.`,
-  cannotShare: (reason) => `Your screen cannot be shared: ${reason}.`,
+  cannotShare: (reason, detail) =>
+    `Your screen cannot be shared: ${
+      { "no-display": "no graphical display could be opened (is DISPLAY set?)", "capture-failed": "the screen could not be captured", "webrtc-failed": "the connection to your technician could not be set up" }[reason]
+    }${reason !== "no-display" && detail ? ` (${detail})` : ""}.`,
   denied: (tech) => `You declined the request from ${tech}.`,
   requestExpired: (tech) => `The request from ${tech} timed out without an answer.`,
   requestWithdrawn: (tech) => `${tech} withdrew the request.`,
@@ -137,7 +150,14 @@ const de: Catalog = {
   refusedByServer: (host, status) =>
     `Der Server ${host} nimmt die Support-App nicht an (HTTP ${status}). Prüfen Sie, ob der Link der von Ihrem Supportmitarbeiter ist.`,
   badLink: (reason) =>
-    `Dies ist kein gültiger Support-Link: ${reason}. Kopieren Sie den ganzen Link aus der Nachricht Ihres Supportmitarbeiters und versuchen Sie es erneut.`,
+    `Dies ist kein gültiger Support-Link: ${
+      {
+        "not-a-url": "Es ist keine Webadresse",
+        "bad-scheme": "Er muss mit https:// oder http:// beginnen",
+        "no-code": "Er enthält keinen Sitzungscode",
+        "bad-code": "Der Sitzungscode darin ist unvollständig oder beschädigt",
+      }[reason]
+    }. Kopieren Sie den ganzen Link aus der Nachricht Ihres Supportmitarbeiters und versuchen Sie es erneut.`,
   requestView: (tech) => `${tech} möchte Ihren Bildschirm sehen. Erlauben? [j] ja  [n] nein`,
   requestControl: (tech) =>
     `${tech} möchte Ihren Bildschirm steuern (sehen und Maus und Tastatur bedienen). Erlauben? [j] ja  [v] nur ansehen  [n] nein`,
@@ -152,7 +172,14 @@ const de: Catalog = {
   viewerLeft: (tech) => `${tech} sieht Ihren Bildschirm nicht mehr.`,
   viewerLost: (tech) =>
     `Die Verbindung zum Betrachter von ${tech} wurde getrennt. ${tech} kann sich erneut verbinden, solange Sie es erlauben; geben Sie s und Enter ein, um die Freigabe zu beenden.`,
-  cannotShare: (reason) => `Ihr Bildschirm kann nicht geteilt werden: ${reason}.`,
+  cannotShare: (reason, detail) =>
+    `Ihr Bildschirm kann nicht geteilt werden: ${
+      {
+        "no-display": "Es konnte keine grafische Anzeige geöffnet werden (ist DISPLAY gesetzt?)",
+        "capture-failed": "Der Bildschirm konnte nicht aufgenommen werden",
+        "webrtc-failed": "Die Verbindung zu Ihrem Supportmitarbeiter konnte nicht aufgebaut werden",
+      }[reason]
+    }${reason !== "no-display" && detail ? ` (${detail})` : ""}.`,
   denied: (tech) => `Sie haben die Anfrage von ${tech} abgelehnt.`,
   requestExpired: (tech) => `Die Anfrage von ${tech} ist ohne Antwort abgelaufen.`,
   requestWithdrawn: (tech) => `${tech} hat die Anfrage zurückgezogen.`,
@@ -170,12 +197,4 @@ const de: Catalog = {
 export const catalogs: Record<Locale, Catalog> = { en, de };
 export type Messages = Catalog;
 
-/** Exit codes of the support app. */
-export const Exit = {
-  OK: 0, // the user quit; the session stays bound and valid
-  UNREACHABLE: 1, // broker unreachable (after retrying) or another failure the user cannot fix here
-  USAGE: 2, // bad command line or link
-  INVALID: 3,
-  EXPIRED: 4,
-  CLOSED: 5,
-} as const;
+export { Exit } from "../util/exit.js";

@@ -12,7 +12,7 @@
 import { createHash } from "node:crypto";
 import { closeSync, fstatSync, openSync, readSync } from "node:fs";
 import type { FileHandle } from "node:fs/promises";
-import { MAX_TRAILER_BYTES, parseTrailer, trailerLength, type AppPayload } from "./trailer.js";
+import { MAX_TRAILER_BYTES, parseTrailer, trailerLength, type AppPayload } from "../link/trailer.js";
 
 /** Read size while hashing: large enough that syscalls cost nothing next to SHA-256. */
 const CHUNK = 1 << 20;

@@ -6,7 +6,8 @@
  * `tether agent <link>`.
  */
 import { createRequire } from "node:module";
-import { agentCommand, agentHelp } from "../cli/agent.js";
+import { agentHelp, runSupportApp } from "../cli/agent.js";
+import { LinkError, supportLink } from "../link/support-link.js";
 import { CliError, UsageError } from "../cli/args.js";
 import { catalogs, detectLocale, Exit } from "../agent/messages.js";
 import { checkOwnFile, ownFile } from "./integrity.js";
@@ -33,7 +34,14 @@ async function main(argv: string[]): Promise<number> {
     return Exit.USAGE;
   }
   const { broker, code, session } = self.payload;
-  const link = `${broker}/s/${code}`;
+  let link;
+  try {
+    link = supportLink(broker, code);
+  } catch (err) {
+    if (!(err instanceof LinkError)) throw err;
+    process.stderr.write(m.appTampered + "\n"); // signed by the broker, yet not a link: never run
+    return Exit.USAGE;
+  }
 
   // Native parts: unpack to the private cache (again when a cached file differs), then load from there.
   const req = createRequire(process.execPath);
@@ -55,7 +63,7 @@ async function main(argv: string[]): Promise<number> {
         .replace("Connects this computer to the support session in <link> (the link your\ntechnician sent).", `Connects this computer to support session ${session} at ${new URL(broker).host}\n(built into this file).`) +
         "\n  --check             check that the app's built-in parts work on this computer, then exit",
     );
-    return 0;
+    return Exit.OK;
   }
   if (argv.includes("--check")) {
     const w = (await import("@roamhq/wrtc")) as unknown as { default?: { RTCPeerConnection?: unknown }; RTCPeerConnection?: unknown };
@@ -87,9 +95,9 @@ async function main(argv: string[]): Promise<number> {
       const pad = setMinTransmitBitrate(AGENT_MIN_TRANSMIT_BPS);
       out(`padding floor: ${pad.result === "ok" ? "can be removed" : `unavailable (${pad.result}: ${pad.detail}); a still screen costs 100 kbit/s of padding`}`);
     }
-    return wrtcOk && nativeOk ? 0 : 1;
+    return wrtcOk && nativeOk ? Exit.OK : Exit.FAILURE;
   }
-  return agentCommand([link, ...argv]);
+  return runSupportApp(link, argv);
 }
 
 main(process.argv.slice(2)).then(
@@ -101,9 +109,9 @@ main(process.argv.slice(2)).then(
     }
     if (err instanceof UsageError) {
       process.stderr.write(`tether-support: ${err.message}. Run "tether-support --help" for usage.\n`);
-      process.exit(2);
+      process.exit(Exit.USAGE);
     }
     process.stderr.write(`tether-support: ${(err as Error)?.message ?? String(err)}\n`);
-    process.exit(1);
+    process.exit(Exit.FAILURE);
   },
 );

@@ -19,13 +19,13 @@ import { open, readFile, stat, type FileHandle } from "node:fs/promises";
 import type { BigIntStats } from "node:fs";
 import { Readable } from "node:stream";
 import type { KeyObject } from "node:crypto";
-import { makeTrailer } from "../app/trailer.js";
+import { makeTrailer } from "../link/trailer.js";
 import { digest } from "../app/integrity.js";
 import { linkAvailable } from "../session/rules.js";
 import { hashSecret, SESSION_CODE_PATTERN } from "../util/secrets.js";
 import { TetherError } from "./errors.js";
 import { goneLinkPage, linkPage } from "./link-page.js";
-import { LINK_PATH } from "./service.js";
+import { LINK_PATH } from "../link/support-link.js";
 import type { Store } from "./store.js";
 
 export type UnavailableReason =

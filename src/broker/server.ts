@@ -5,7 +5,7 @@
 import { Store } from "./store.js";
 import { buildBroker } from "./app.js";
 import { hashPassword, newPassword } from "../util/secrets.js";
-import { loadOrCreateSigningKey } from "../app/trailer.js";
+import { loadOrCreateSigningKey } from "../link/trailer.js";
 import { defaultAppFile } from "../util/paths.js";
 import { basename, dirname, resolve } from "node:path";
 import { describeSupportApp, SupportAppSource } from "./downloads.js";

@@ -20,6 +20,7 @@ import { hashSecret, newSessionCode } from "../util/secrets.js";
 import type { Hub } from "./hub.js";
 import type { AccessRequestRow, SessionAlertRow, SessionRow, Store, Technician } from "./store.js";
 import { TetherError } from "./errors.js";
+import { formatLink } from "../link/support-link.js";
 
 export interface SessionView {
   id: string;
@@ -80,8 +81,6 @@ export function alertMessage(a: Pick<SessionAlertRow, "kind" | "previousMachine"
   return `Another copy of the support app with this computer's identity took over the connection: "${a.newMachine}" replaced "${a.previousMachine}". If the user did not start the app twice, the identity may have been copied to another computer: close the session.`;
 }
 
-/** The path of a session link; the code follows it. */
-export const LINK_PATH = "/s/";
 
 export class BrokerService {
   private readonly timers = new Set<NodeJS.Timeout>();
@@ -165,7 +164,7 @@ export class BrokerService {
     const session = this.o.store.createSession(tech.id, hashSecret(code), now, now + expiresInS * 1000);
     this.o.log.info({ sessionId: session.id, technician: tech.name }, "session created");
     this.notifySession(session);
-    return { session, link: this.o.publicUrl() + LINK_PATH + code };
+    return { session, link: formatLink(this.o.publicUrl(), code) };
   }
 
   /** The technician's own, not deleted session, or 404 (another's session looks the same as none). */
@@ -177,33 +176,32 @@ export class BrokerService {
 
   closeSession(tech: Technician, id: string): SessionRow {
     const s = this.ownSession(tech, id);
-    if (this.o.store.closeSession(id, this.o.now())) {
-      this.o.log.info({ sessionId: id }, "session closed by technician");
-      this.endSession(id, pb.SessionClosed.Reason.REASON_CLOSED);
-    }
-    return this.o.store.session(s.id)!;
+    const closed = this.o.store.closeSession(id, this.o.now());
+    if (!closed) return s; // closed already: nothing changes
+    this.o.log.info({ sessionId: id }, "session closed by technician");
+    this.endSession(closed, pb.SessionClosed.Reason.REASON_CLOSED);
+    return closed;
   }
 
   deleteSession(tech: Technician, id: string): void {
     this.ownSession(tech, id);
-    if (this.o.store.deleteSession(id, this.o.now())) {
-      this.o.log.info({ sessionId: id }, "session deleted by technician");
-      this.endSession(id, pb.SessionClosed.Reason.REASON_DELETED);
-    }
+    const deleted = this.o.store.deleteSession(id, this.o.now());
+    if (!deleted) return;
+    this.o.log.info({ sessionId: id }, "session deleted by technician");
+    this.endSession(deleted, pb.SessionClosed.Reason.REASON_DELETED);
   }
 
   /** After closure or deletion: pending requests and live grants end, the connected agent is told and let go. */
-  private endSession(id: string, reason: number): void {
+  private endSession(s: SessionRow, reason: number): void {
     const now = this.o.now();
-    for (const rid of this.o.store.expireAccessRequests(id, now, true)) this.notifyAccess(rid);
-    for (const rid of this.o.store.endGrantsOf(id, now)) this.notifyAccess(rid);
-    const agent = this.o.hub.agent(id);
+    for (const r of this.o.store.expireAccessRequests(s.id, now, true)) this.notifyAccess(r, s.technicianId);
+    for (const r of this.o.store.endGrantsOf(s.id, now)) this.notifyAccess(r, s.technicianId);
+    const agent = this.o.hub.agent(s.id);
     if (agent) {
       agent.send(encodeToAgent({ sessionClosed: { reason } }));
       agent.close(1000, "session closed");
     }
-    const s = this.o.store.session(id);
-    if (s) this.notifySession(s);
+    this.notifySession(s);
   }
 
   /**
@@ -238,43 +236,44 @@ export class BrokerService {
       );
     }
     if (d.kind === "narrow") {
-      this.o.store.narrowGrant(d.grantId, "view");
+      const narrowed = this.o.store.narrowGrant(d.grantId, "view");
+      if (!narrowed) throw new TetherError("TETHER_ERR_ACCESS_NOT_LIVE"); // it ended in between
       this.o.log.info({ sessionId: s.id, accessRequestId: d.grantId }, "grant narrowed to view by the technician");
       this.o.hub.agent(s.id)?.send(encodeToAgent({ grantChanged: { accessRequestId: d.grantId, scope: scopeToWire("view") } }));
-      this.notifyAccess(d.grantId);
-      return { request: this.o.store.accessRequest(d.grantId)!, narrowed: true };
+      this.notifyAccess(narrowed, s.technicianId);
+      return { request: narrowed, narrowed: true };
     }
     this.o.store.expireAccessRequests(s.id, now); // tidy those past their deadline
     const req = this.o.store.createAccessRequest(s.id, scope, now, now + this.o.consentTimeoutMs, technicianFingerprint);
     this.o.log.info({ sessionId: s.id, accessRequestId: req.id, scope }, "access requested");
     this.deliverAccessRequest(req, tech);
     this.scheduleExpiry(req);
-    this.notifyAccess(req.id);
+    this.notifyAccess(req, s.technicianId);
     return { request: req, narrowed: false };
   }
 
   /** The technician ends a live grant (stops viewing): the app stops sharing and says so. */
   endAccess(tech: Technician, sessionId: string, requestId: string): AccessRequestRow {
     const r = this.ownAccessRequest(tech, sessionId, requestId);
-    if (!this.o.store.endGrant(r.id, this.o.now())) throw new TetherError("TETHER_ERR_ACCESS_NOT_LIVE");
+    const ended = this.o.store.endGrant(r.id, this.o.now());
+    if (!ended) throw new TetherError("TETHER_ERR_ACCESS_NOT_LIVE");
     this.o.log.info({ sessionId, accessRequestId: r.id }, "grant ended by the technician");
     this.o.hub.agent(sessionId)?.send(encodeToAgent({ grantChanged: { accessRequestId: r.id, scope: pb.Scope.SCOPE_UNSPECIFIED } }));
-    this.notifyAccess(r.id);
-    return this.o.store.accessRequest(r.id)!;
+    this.notifyAccess(ended, tech.id);
+    return ended;
   }
 
   /** The technician withdraws a request the user has not answered; the app's prompt closes. */
   cancelAccessRequest(tech: Technician, sessionId: string, requestId: string): AccessRequestRow {
     const r = this.ownAccessRequest(tech, sessionId, requestId);
-    if (!this.o.store.cancelAccessRequest(r.id, this.o.now())) {
-      throw new TetherError("TETHER_ERR_ACCESS_NOT_PENDING");
-    }
+    const cancelled = this.o.store.cancelAccessRequest(r.id, this.o.now());
+    if (!cancelled) throw new TetherError("TETHER_ERR_ACCESS_NOT_PENDING");
     this.o.log.info({ sessionId, accessRequestId: r.id }, "access request cancelled by the technician");
     this.o.hub.agent(sessionId)?.send(
       encodeToAgent({ accessRequestEnded: { id: r.id, reason: pb.AccessRequestEnded.Reason.REASON_WITHDRAWN } }),
     );
-    this.notifyAccess(r.id);
-    return this.o.store.accessRequest(r.id)!;
+    this.notifyAccess(cancelled, tech.id);
+    return cancelled;
   }
 
   ownAccessRequest(tech: Technician, sessionId: string, requestId: string): AccessRequestRow {
@@ -301,11 +300,11 @@ export class BrokerService {
   private scheduleExpiry(req: AccessRequestRow): void {
     this.later(Math.max(0, req.expiresAt - this.o.now()) + 5, () => {
       const expired = this.o.store.expireAccessRequests(req.sessionId, this.o.now());
-      for (const rid of expired) {
+      for (const r of expired) {
         this.o.hub.agent(req.sessionId)?.send(
-          encodeToAgent({ accessRequestEnded: { id: rid, reason: pb.AccessRequestEnded.Reason.REASON_EXPIRED } }),
+          encodeToAgent({ accessRequestEnded: { id: r.id, reason: pb.AccessRequestEnded.Reason.REASON_EXPIRED } }),
         );
-        this.notifyAccess(rid);
+        this.notifyAccess(r);
       }
     });
   }
@@ -316,7 +315,7 @@ export class BrokerService {
       if (this.o.hub.isOnline(sessionId)) return; // back: reconcileGrants decided
       const ended = this.o.store.endGrantsOf(sessionId, this.o.now());
       if (ended.length) this.o.log.info({ sessionId, grants: ended.length }, "grants ended: the support app did not come back in time");
-      for (const rid of ended) this.notifyAccess(rid);
+      for (const r of ended) this.notifyAccess(r);
     });
   }
 
@@ -334,14 +333,12 @@ export class BrokerService {
       const s = this.o.store.sessionByCodeHash(codeHash);
       const decision = decideActivation(s, machine, now);
       if (decision.kind === "bind") {
-        if (this.o.store.bindSession(s!.id, machine, machineName, os, now)) {
-          return { decision, session: this.o.store.session(s!.id)! };
-        }
+        const bound = this.o.store.bindSession(s!.id, machine, machineName, os, now);
+        if (bound) return { decision, session: bound };
         continue; // somebody else changed the row in between: decide again on fresh facts
       }
       if (decision.kind === "valid") {
-        this.o.store.touchSession(s!.id, machineName, os, now);
-        return { decision, session: this.o.store.session(s!.id)! };
+        return { decision, session: this.o.store.touchSession(s!.id, machineName, os, now) ?? s! };
       }
       return s ? { decision, session: s } : { decision };
     }
@@ -360,9 +357,9 @@ export class BrokerService {
 
   agentOffline(sessionId: string): void {
     const s = this.o.store.session(sessionId);
-    if (s) {
-      this.o.store.touchSession(s.id, s.machineName ?? "", s.machineOs ?? "", this.o.now());
-      this.notifySession(this.o.store.session(sessionId)!);
+    const touched = s && this.o.store.touchSession(s.id, s.machineName ?? "", s.machineOs ?? "", this.o.now());
+    if (touched) {
+      this.notifySession(touched);
       if (this.o.store.liveGrants(s.id).length > 0) this.scheduleGrantGrace(s.id);
     }
   }
@@ -382,8 +379,9 @@ export class BrokerService {
   /** The app prepared its end for a pending request: its DTLS fingerprint, for the console's safety code. */
   accessPrepared(sessionId: string, requestId: string, fingerprint: string): boolean {
     const r = this.o.store.accessRequest(requestId);
-    if (!r || r.sessionId !== sessionId || !this.o.store.setAgentFingerprint(requestId, fingerprint)) return false;
-    this.notifyAccess(requestId);
+    const prepared = r && r.sessionId === sessionId ? this.o.store.setAgentFingerprint(requestId, fingerprint) : undefined;
+    if (!prepared) return false;
+    this.notifyAccess(prepared);
     return true;
   }
 
@@ -392,12 +390,11 @@ export class BrokerService {
     const r = this.o.store.accessRequest(requestId);
     if (!r || r.sessionId !== sessionId) return false;
     const effective = granted ? grantedScope(r.scope, scope ?? r.scope) : null;
-    const ok = this.o.store.answerAccessRequest(requestId, effective, this.o.now());
-    if (ok) {
-      this.o.log.info({ sessionId, accessRequestId: requestId, granted: effective ?? "denied" }, "consent answered");
-      this.notifyAccess(requestId);
-    }
-    return ok;
+    const answered = this.o.store.answerAccessRequest(requestId, effective, this.o.now());
+    if (!answered) return false;
+    this.o.log.info({ sessionId, accessRequestId: requestId, granted: effective ?? "denied" }, "consent answered");
+    this.notifyAccess(answered);
+    return true;
   }
 
   /**
@@ -409,10 +406,10 @@ export class BrokerService {
     if (!r || r.sessionId !== sessionId) return false;
     const change = consentChange(r, scope, this.o.now());
     if (change === "refuse") return false;
-    if (change === "end") this.o.store.endGrant(requestId, this.o.now());
-    else this.o.store.narrowGrant(requestId, change);
+    const changed = change === "end" ? this.o.store.endGrant(requestId, this.o.now()) : this.o.store.narrowGrant(requestId, change);
+    if (!changed) return false; // it ended in between
     this.o.log.info({ sessionId, accessRequestId: requestId, scope: change }, "consent changed by the user");
-    this.notifyAccess(requestId);
+    this.notifyAccess(changed);
     return true;
   }
 
@@ -425,21 +422,19 @@ export class BrokerService {
     const kept: string[] = [];
     for (const g of this.o.store.liveGrants(sessionId)) {
       const h = held.find((x) => x.id === g.id);
-      if (h && h.scope && this.consentChangedQuiet(g.id, h.scope)) kept.push(g.id);
-      else if (this.o.store.endGrant(g.id, this.o.now())) this.notifyAccess(g.id);
+      const change = h?.scope ? consentChange(g, h.scope, this.o.now()) : "end";
+      if (change === "refuse" || change === "end") {
+        const ended = this.o.store.endGrant(g.id, this.o.now());
+        if (ended) this.notifyAccess(ended);
+        continue;
+      }
+      kept.push(g.id);
+      if (change !== g.grantedScope) {
+        const narrowed = this.o.store.narrowGrant(g.id, change);
+        if (narrowed) this.notifyAccess(narrowed);
+      }
     }
     return kept;
-  }
-
-  private consentChangedQuiet(id: string, scope: Scope): boolean {
-    const r = this.o.store.accessRequest(id)!;
-    const change = consentChange(r, scope, this.o.now());
-    if (change === "refuse" || change === "end") return false;
-    if (change !== r.grantedScope) {
-      this.o.store.narrowGrant(id, change);
-      this.notifyAccess(id);
-    }
-    return true;
   }
 
   /** A live grant (granted, not ended) of this technician's session, or undefined. */
@@ -508,11 +503,8 @@ export class BrokerService {
     return this.o.store.latestAccessRequest(sessionId);
   }
 
-  /** Sends a request's state to its technician's consoles. */
-  notifyAccess(requestId: string): void {
-    const r = this.o.store.accessRequest(requestId);
-    const s = r && this.o.store.session(r.sessionId);
-    if (!r || !s) return;
-    this.o.hub.toTechnician(s.technicianId, encodeToConsole({ accessRequest: this.accessInfo(r) }));
+  /** Sends a request's state to its technician's consoles (`technicianId`, when the caller knows it). */
+  notifyAccess(r: AccessRequestRow, technicianId = this.o.store.session(r.sessionId)?.technicianId): void {
+    if (technicianId) this.o.hub.toTechnician(technicianId, encodeToConsole({ accessRequest: this.accessInfo(r) }));
   }
 }

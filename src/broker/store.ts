@@ -527,39 +527,43 @@ export class Store {
    * Binds an unbound, open, unexpired session to a machine in one conditional UPDATE. Of any number
    * of racing callers exactly one gets true; the others re-read and re-decide.
    */
-  bindSession(id: string, machine: MachineIdentity, machineName: string, machineOs: string, now: number): boolean {
-    const res = this.db
-      .prepare(
-        `UPDATE sessions SET bound_public_key = ?, bound_fingerprint = ?, bound_at = ?, machine_name = ?,
-           machine_os = ?, last_seen_at = ?
-         WHERE id = ? AND bound_public_key IS NULL AND closed_at IS NULL AND deleted_at IS NULL AND expires_at > ?`,
-      )
-      .run(machine.publicKey, machine.fingerprint, now, machineName, machineOs, now, id, now);
-    return res.changes === 1;
-  }
-
-  /** Records that the bound machine connected again (its name may have changed). */
-  touchSession(id: string, machineName: string, machineOs: string, now: number): void {
-    this.db
-      .prepare("UPDATE sessions SET last_seen_at = ?, machine_name = ?, machine_os = ? WHERE id = ?")
-      .run(now, machineName, machineOs, id);
-  }
-
-  /** Closes an open session; returns false if it was closed or deleted already. */
-  closeSession(id: string, now: number): boolean {
-    return (
-      this.db.prepare("UPDATE sessions SET closed_at = ? WHERE id = ? AND closed_at IS NULL AND deleted_at IS NULL").run(now, id)
-        .changes === 1
+  bindSession(id: string, machine: MachineIdentity, machineName: string, machineOs: string, now: number): SessionRow | undefined {
+    return this.sessionUpdate(
+      `UPDATE sessions SET bound_public_key = ?, bound_fingerprint = ?, bound_at = ?, machine_name = ?,
+         machine_os = ?, last_seen_at = ?
+       WHERE id = ? AND bound_public_key IS NULL AND closed_at IS NULL AND deleted_at IS NULL AND expires_at > ? RETURNING *`,
+      machine.publicKey, machine.fingerprint, now, machineName, machineOs, now, id, now,
     );
   }
 
-  /** Deletes a session (it stays in the table so its code keeps answering "invalid"). */
-  deleteSession(id: string, now: number): boolean {
-    return (
-      this.db
-        .prepare("UPDATE sessions SET deleted_at = ?, closed_at = coalesce(closed_at, ?) WHERE id = ? AND deleted_at IS NULL")
-        .run(now, now, id).changes === 1
+  /** Records that the bound machine connected again, or went (its name may have changed). */
+  touchSession(id: string, machineName: string, machineOs: string, now: number): SessionRow | undefined {
+    return this.sessionUpdate("UPDATE sessions SET last_seen_at = ?, machine_name = ?, machine_os = ? WHERE id = ? RETURNING *", now, machineName, machineOs, id);
+  }
+
+  /** Closes an open session; undefined if it was closed or deleted already. */
+  closeSession(id: string, now: number): SessionRow | undefined {
+    return this.sessionUpdate("UPDATE sessions SET closed_at = ? WHERE id = ? AND closed_at IS NULL AND deleted_at IS NULL RETURNING *", now, id);
+  }
+
+  /** Deletes a session (it stays in the table so its code keeps answering "invalid"); undefined if it was already. */
+  deleteSession(id: string, now: number): SessionRow | undefined {
+    return this.sessionUpdate(
+      "UPDATE sessions SET deleted_at = ?, closed_at = coalesce(closed_at, ?) WHERE id = ? AND deleted_at IS NULL RETURNING *",
+      now, now, id,
     );
+  }
+
+  /** Runs a conditional UPDATE … RETURNING * on sessions: the row as written, or undefined if none matched. */
+  private sessionUpdate(sql: string, ...params: unknown[]): SessionRow | undefined {
+    const r = this.db.prepare(sql).get(...params) as SessionDbRow | undefined;
+    return r && toSession(r);
+  }
+
+  /** The same on access_requests. */
+  private accessUpdate(sql: string, ...params: unknown[]): AccessRequestRow | undefined {
+    const r = this.db.prepare(sql).get(...params) as AccessDbRow | undefined;
+    return r && toAccess(r);
   }
 
   // ---- access requests ------------------------------------------------------------------------
@@ -582,29 +586,26 @@ export class Store {
     return r && toAccess(r);
   }
 
-  /** Records the fingerprint the app prepared for a pending request; false if it is not pending. */
-  setAgentFingerprint(id: string, fingerprint: string): boolean {
-    return (
-      this.db.prepare("UPDATE access_requests SET agent_fingerprint = ? WHERE id = ? AND status = 'pending'").run(fingerprint, id).changes === 1
-    );
+  /** Records the fingerprint the app prepared for a pending request; undefined if it is not pending. */
+  setAgentFingerprint(id: string, fingerprint: string): AccessRequestRow | undefined {
+    return this.accessUpdate("UPDATE access_requests SET agent_fingerprint = ? WHERE id = ? AND status = 'pending' RETURNING *", fingerprint, id);
   }
 
-  /** The technician withdraws a request the user has not answered yet; false if it was not pending. */
-  cancelAccessRequest(id: string, now: number): boolean {
-    return (
-      this.db
-        .prepare("UPDATE access_requests SET status = 'cancelled', answered_at = ? WHERE id = ? AND status = 'pending' AND expires_at > ?")
-        .run(now, id, now).changes === 1
+  /** The technician withdraws a request the user has not answered yet; undefined if it was not pending. */
+  cancelAccessRequest(id: string, now: number): AccessRequestRow | undefined {
+    return this.accessUpdate(
+      "UPDATE access_requests SET status = 'cancelled', answered_at = ? WHERE id = ? AND status = 'pending' AND expires_at > ? RETURNING *",
+      now, id, now,
     );
   }
 
   /** Ends every live grant of a session (closed, deleted, or its app went away); returns their ids. */
-  endGrantsOf(sessionId: string, now: number): string[] {
+  endGrantsOf(sessionId: string, now: number): AccessRequestRow[] {
     return (
       this.db
-        .prepare("UPDATE access_requests SET ended_at = ? WHERE session_id = ? AND status = 'granted' AND ended_at IS NULL RETURNING id")
-        .all(now, sessionId) as { id: string }[]
-    ).map((r) => r.id);
+        .prepare("UPDATE access_requests SET ended_at = ? WHERE session_id = ? AND status = 'granted' AND ended_at IS NULL RETURNING *")
+        .all(now, sessionId) as AccessDbRow[]
+    ).map(toAccess);
   }
 
   /** Sessions with a live grant (at broker start: their apps must come back within the grace period). */
@@ -654,15 +655,12 @@ export class Store {
     ).map(toAccess);
   }
 
-  /** Records the user's answer if the request is still pending and in time; false otherwise. */
-  answerAccessRequest(id: string, grantedScope: Scope | null, now: number): boolean {
-    return (
-      this.db
-        .prepare(
-          `UPDATE access_requests SET status = ?, granted_scope = ?, answered_at = ?
-           WHERE id = ? AND status = 'pending' AND expires_at > ?`,
-        )
-        .run(grantedScope ? "granted" : "denied", grantedScope, now, id, now).changes === 1
+  /** Records the user's answer if the request is still pending and in time; undefined otherwise. */
+  answerAccessRequest(id: string, grantedScope: Scope | null, now: number): AccessRequestRow | undefined {
+    return this.accessUpdate(
+      `UPDATE access_requests SET status = ?, granted_scope = ?, answered_at = ?
+       WHERE id = ? AND status = 'pending' AND expires_at > ? RETURNING *`,
+      grantedScope ? "granted" : "denied", grantedScope, now, id, now,
     );
   }
 
@@ -675,30 +673,25 @@ export class Store {
     ).map(toAccess);
   }
 
-  /** Narrows a live grant's scope. */
-  narrowGrant(id: string, scope: Scope): boolean {
-    return (
-      this.db.prepare("UPDATE access_requests SET granted_scope = ? WHERE id = ? AND status = 'granted' AND ended_at IS NULL").run(scope, id)
-        .changes === 1
-    );
+  /** Narrows a live grant's scope; undefined if it is not live. */
+  narrowGrant(id: string, scope: Scope): AccessRequestRow | undefined {
+    return this.accessUpdate("UPDATE access_requests SET granted_scope = ? WHERE id = ? AND status = 'granted' AND ended_at IS NULL RETURNING *", scope, id);
   }
 
-  /** Ends a live grant. */
-  endGrant(id: string, now: number): boolean {
-    return (
-      this.db.prepare("UPDATE access_requests SET ended_at = ? WHERE id = ? AND status = 'granted' AND ended_at IS NULL").run(now, id)
-        .changes === 1
-    );
+  /** Ends a live grant; undefined if it is not live. */
+  endGrant(id: string, now: number): AccessRequestRow | undefined {
+    return this.accessUpdate("UPDATE access_requests SET ended_at = ? WHERE id = ? AND status = 'granted' AND ended_at IS NULL RETURNING *", now, id);
   }
 
   /** Marks pending requests expired: those past their deadline, or all of a session's (closure). */
-  expireAccessRequests(sessionId: string, now: number, all = false): string[] {
-    const rows = this.db
-      .prepare(
-        `UPDATE access_requests SET status = 'expired'
-         WHERE session_id = ? AND status = 'pending' AND (? OR expires_at <= ?) RETURNING id`,
-      )
-      .all(sessionId, all ? 1 : 0, now) as { id: string }[];
-    return rows.map((r) => r.id);
+  expireAccessRequests(sessionId: string, now: number, all = false): AccessRequestRow[] {
+    return (
+      this.db
+        .prepare(
+          `UPDATE access_requests SET status = 'expired'
+           WHERE session_id = ? AND status = 'pending' AND (? OR expires_at <= ?) RETURNING *`,
+        )
+        .all(sessionId, all ? 1 : 0, now) as AccessDbRow[]
+    ).map(toAccess);
   }
 }

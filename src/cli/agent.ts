@@ -1,10 +1,11 @@
 import { cpus, hostname } from "node:os";
 import { createInterface } from "node:readline";
 import { runAgent, type AccessHandle, type AccessHooks, type IceServers, type LineSource } from "../agent/agent.js";
+import { ShareError } from "../agent/grants.js";
 import { safetyCode } from "../session/safety-code.js";
 import type { Scope } from "../session/rules.js";
 import { defaultStateDir, loadOrCreateIdentity, machineFingerprint, type Identity } from "../agent/identity.js";
-import { LinkError, parseLink } from "../agent/link.js";
+import { LinkError, parseLink, type SupportLink } from "../link/support-link.js";
 import { catalogs, detectLocale, Exit } from "../agent/messages.js";
 import { CliError, intOption, parse, UsageError } from "./args.js";
 import { VERSION } from "./version.js";
@@ -52,18 +53,29 @@ class StdinLines implements LineSource {
   }
 }
 
+/** `tether agent <link> [options]`: the support app with a link given as an argument. */
 export async function agentCommand(args: string[]): Promise<number> {
-  const { values, positionals } = parse(args, { "give-up-after": { type: "string" } });
-  const locale = detectLocale(process.env);
-  const m = catalogs[locale];
+  const { positionals } = parse(args, agentOptions);
+  const m = catalogs[detectLocale(process.env)];
   if (positionals.length !== 1) throw new UsageError("tether agent needs exactly one argument: the support link");
   let link;
   try {
     link = parseLink(positionals[0]!);
   } catch (err) {
-    if (err instanceof LinkError) throw new CliError(m.badLink(err.message), Exit.USAGE);
+    if (err instanceof LinkError) throw new CliError(m.badLink(err.reason), Exit.USAGE);
     throw err;
   }
+  return runSupportApp(link, args.filter((a) => a !== positionals[0]));
+}
+
+const agentOptions = { "give-up-after": { type: "string" } } as const;
+
+/** The support app for `link` (from the command line, or from the single-file app's trailer). */
+export async function runSupportApp(link: SupportLink, args: string[]): Promise<number> {
+  const { values, positionals } = parse(args, agentOptions);
+  if (positionals.length > 0) throw new UsageError(`unexpected argument "${positionals[0]}"`);
+  const locale = detectLocale(process.env);
+  const m = catalogs[locale];
   const giveUpAfterMs = intOption(values["give-up-after"], "--give-up-after", 300, 1, 7 * 86400) * 1000;
   const fingerprint = machineFingerprint();
   if (!fingerprint) throw new CliError(m.noMachineId, Exit.UNREACHABLE);
@@ -158,22 +170,20 @@ function tune(name: string, fields: Record<string, unknown>, call: () => { resul
 }
 
 /**
- * Screen sharing with the real parts: @roamhq/wrtc, simple-peer and the native capturer and
+ * Screen sharing with the real parts: @roamhq/wrtc and the native capturer and
  * injector, loaded only now (when a request arrives), so an app that is never asked never loads
  * them. The connection is prepared here (its certificate, for the safety code); the capturer opens
  * only in begin(), after consent.
  */
 async function prepareAccess(hooks: AccessHooks, iceServers: IceServers, expectRemote: string | null): Promise<AccessHandle> {
-  const [wrtc, peer, native, { RemoteAccess }] = await Promise.all([
+  const [wrtc, native, { RemoteAccess }] = await Promise.all([
     import("@roamhq/wrtc"),
-    import("simple-peer"),
     import("../native/index.js"),
     import("../agent/remote-access.js"),
   ]);
   applyFieldTrials(native);
   const access = new RemoteAccess({
     wrtc: (wrtc.default ?? wrtc) as unknown as ConstructorParameters<typeof RemoteAccess>[0]["wrtc"],
-    SimplePeer: peer.default,
     openCapturer: () => native.ScreenCapturer.open({ damage: true }),
     openInjector: () => native.InputInjector.open(),
     encoderStats: () => native.vp8ActiveMapStats(),
@@ -192,7 +202,7 @@ async function prepareAccess(hooks: AccessHooks, iceServers: IceServers, expectR
       } catch (err) {
         access.stop();
         const e = err as Error & { code?: string };
-        throw new Error(e.code === "ERR_NO_DISPLAY" ? "no graphical display could be opened (is DISPLAY set?)" : e.message.split("\n")[0]!);
+        throw e.code === "ERR_NO_DISPLAY" ? new ShareError("no-display") : new ShareError("capture-failed", e.code ?? e.message.split("\n")[0]!);
       }
     },
     signal: (p) => access.signal(p),

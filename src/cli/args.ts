@@ -1,14 +1,15 @@
 /** Small helpers shared by the `tether` subcommands. */
 import { parseArgs, type ParseArgsConfig } from "node:util";
+import { Exit } from "../util/exit.js";
 
-/** A usage error: printed as one line with a hint, exit code 2. */
+/** A usage error: printed as one line with a hint, exit code Exit.USAGE. */
 export class UsageError extends Error {}
 
 /** A failure to report as one line, with an exit code. */
 export class CliError extends Error {
   constructor(
     message: string,
-    readonly exitCode = 1,
+    readonly exitCode: number = Exit.FAILURE,
   ) {
     super(message);
   }

@@ -1,3 +1,4 @@
+import { Exit } from "../util/exit.js";
 import { cleanName, MAX_ORGANIZATION } from "../util/text.js";
 import { serveBroker } from "../broker/server.js";
 import { intOption, parse, UsageError } from "./args.js";
@@ -77,7 +78,7 @@ export async function brokerCommand(args: string[]): Promise<number> {
     process.on("SIGINT", stop);
     process.on("SIGTERM", stop);
   });
-  return 0;
+  return Exit.OK;
 }
 
 function iceOptions(stun: string[], turn: string[], turnSecret: string | undefined) {

@@ -8,6 +8,7 @@ import { brokerCommand, brokerHelp } from "./broker.js";
 import { sessionCommand, sessionHelp } from "./session.js";
 import { technicianCommand, technicianHelp } from "./technician.js";
 import { VERSION } from "./version.js";
+import { Exit } from "../util/exit.js";
 
 const mainHelp = `Usage: tether <command> [options]
 
@@ -32,27 +33,27 @@ export async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
   if (!name || name === "--help" || name === "-h" || name === "help") {
     process.stdout.write(mainHelp + "\n");
-    return name ? 0 : 2;
+    return name ? Exit.OK : Exit.USAGE;
   }
   if (name === "--version" || name === "-v") {
     process.stdout.write(VERSION + "\n");
-    return 0;
+    return Exit.OK;
   }
   const cmd = commands[name];
   if (!cmd) {
     process.stderr.write(`tether: unknown command "${name}". Run "tether --help" for the list.\n`);
-    return 2;
+    return Exit.USAGE;
   }
   if (rest.includes("--help") || rest.includes("-h")) {
     process.stdout.write(cmd.help + "\n");
-    return 0;
+    return Exit.OK;
   }
   try {
     return await cmd.run(rest);
   } catch (err) {
     if (err instanceof UsageError) {
       process.stderr.write(`tether ${name}: ${err.message}. Run "tether ${name} --help" for usage.\n`);
-      return 2;
+      return Exit.USAGE;
     }
     if (err instanceof CliError) {
       process.stderr.write(`${name === "agent" ? "" : `tether ${name}: `}${err.message}\n`);
@@ -60,6 +61,6 @@ export async function main(argv: string[]): Promise<number> {
     }
     const e = err as NodeJS.ErrnoException;
     process.stderr.write(`tether ${name}: ${e.code ? `${e.code}: ` : ""}${e.message.split("\n")[0]}\n`);
-    return 1;
+    return Exit.FAILURE;
   }
 }

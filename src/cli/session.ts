@@ -1,3 +1,4 @@
+import { Exit } from "../util/exit.js";
 import type { AccessRequestView, SessionView } from "../broker/service.js";
 import { CliError, parse, parseDuration, table, UsageError } from "./args.js";
 
@@ -88,7 +89,7 @@ export async function sessionCommand(args: string[]): Promise<number> {
         out("Send the user this link (shown only now):");
         out(s.link);
       });
-      return 0;
+      return Exit.OK;
     }
     case "list": {
       const { sessions } = (await call("GET", "/api/sessions")) as { sessions: SessionView[] };
@@ -100,22 +101,22 @@ export async function sessionCommand(args: string[]): Promise<number> {
           ),
         ),
       );
-      return 0;
+      return Exit.OK;
     }
     case "show": {
       const s = (await call("GET", `/api/sessions/${needId()}`)) as unknown as SessionView;
       print(s, () => showSession(s));
-      return 0;
+      return Exit.OK;
     }
     case "close": {
       const s = (await call("POST", `/api/sessions/${needId()}/close`)) as unknown as SessionView;
       print(s, () => out(`Closed session ${s.id}.`));
-      return 0;
+      return Exit.OK;
     }
     case "delete": {
       await call("DELETE", `/api/sessions/${needId()}`);
       print({ id, deleted: true }, () => out(`Deleted session ${id}.`));
-      return 0;
+      return Exit.OK;
     }
     case "request-access": {
       const scope = values.scope;
@@ -133,19 +134,19 @@ export async function sessionCommand(args: string[]): Promise<number> {
         r = (await call("GET", `/api/sessions/${needId()}/access-requests/${encodeURIComponent(r.id)}`)) as unknown as AccessRequestView;
       }
       print(r, () => out(describeAccess(r)));
-      return 0;
+      return Exit.OK;
     }
     case "cancel-access": {
       if (!rid) throw new UsageError("cancel-access needs a session id and a request id");
       const r = (await call("POST", `/api/sessions/${needId()}/access-requests/${encodeURIComponent(rid)}/cancel`)) as unknown as AccessRequestView;
       print(r, () => out(`Cancelled access request ${r.id}; the user's prompt closes.`));
-      return 0;
+      return Exit.OK;
     }
     case "access-status": {
       if (!rid) throw new UsageError("access-status needs a session id and a request id");
       const r = (await call("GET", `/api/sessions/${needId()}/access-requests/${encodeURIComponent(rid)}`)) as unknown as AccessRequestView;
       print(r, () => out(describeAccess(r)));
-      return 0;
+      return Exit.OK;
     }
     default:
       throw new UsageError(`unknown session command "${sub}"`);

@@ -1,3 +1,4 @@
+import { Exit } from "../util/exit.js";
 import { Store, type Technician, type TokenInfo } from "../broker/store.js";
 import { cleanName, MAX_DISPLAY_NAME } from "../util/text.js";
 import { hashPassword, newPassword } from "../util/secrets.js";
@@ -118,7 +119,7 @@ export async function technicianCommand(args: string[]): Promise<number> {
         out(`Console password: ${password}`);
         out(`API token ${tok.id}, valid until ${when(tok.expiresAt)} (shown only now; use it as 'Authorization: Bearer <token>' or TETHER_TOKEN):`);
         out(tok.token);
-        return 0;
+        return Exit.OK;
       }
       case "list": {
         atMost(1, "technician list");
@@ -139,7 +140,7 @@ export async function technicianCommand(args: string[]): Promise<number> {
         } else {
           out(table(["NAME", "DISPLAY NAME", "CREATED"], rows.map((t) => [t.name, t.displayName, new Date(t.createdAt).toISOString()])));
         }
-        return 0;
+        return Exit.OK;
       }
       case "password": {
         atMost(2, "technician password");
@@ -147,7 +148,7 @@ export async function technicianCommand(args: string[]): Promise<number> {
         const password = newPassword();
         store.setPassword(t.id, await hashPassword(password));
         out(password);
-        return 0;
+        return Exit.OK;
       }
       case "remove": {
         atMost(2, "technician remove");
@@ -155,7 +156,7 @@ export async function technicianCommand(args: string[]): Promise<number> {
         const revoked = store.removeTechnician(t.id, Date.now());
         if (revoked === null) throw new CliError(`technician "${t.name}" was removed meanwhile`);
         out(`Removed technician "${t.name}" (${t.displayName}): ${revoked} token${revoked === 1 ? "" : "s"} revoked, no sign-in from now on; their sessions are kept.`);
-        return 0;
+        return Exit.OK;
       }
       case "token":
         return tokenCommand();
@@ -172,7 +173,7 @@ export async function technicianCommand(args: string[]): Promise<number> {
           const tok = createToken(t);
           out(tok.token);
           note(`API token ${tok.id} for "${t.name}", valid until ${when(tok.expiresAt)}.`);
-          return 0;
+          return Exit.OK;
         }
         case "list": {
           atMost(3, "technician token list");
@@ -209,7 +210,7 @@ export async function technicianCommand(args: string[]): Promise<number> {
               ),
             );
           }
-          return 0;
+          return Exit.OK;
         }
         case "revoke": {
           atMost(3, "technician token revoke");
@@ -217,13 +218,13 @@ export async function technicianCommand(args: string[]): Promise<number> {
             const t = existing(needName(arg, "technician token revoke --all"));
             const n = store.revokeTokensOf(t.id);
             out(`Revoked ${n} token${n === 1 ? "" : "s"} of "${t.name}".`);
-            return 0;
+            return Exit.OK;
           }
           if (!arg) throw new UsageError("technician token revoke needs a token id (tk_…, see token list) or --all <name>");
           const k = store.token(arg);
           if (!k || !store.revokeToken(k.id)) throw new CliError(`no token with id "${arg}" (see: tether technician token list)`);
           out(`Revoked ${k.kind === "api" ? "API token" : "console sign-in"} ${k.id} of "${k.technicianName}".`);
-          return 0;
+          return Exit.OK;
         }
         case undefined:
           throw new UsageError("technician token needs create <name>, list [<name>], revoke <token-id> or a name");
@@ -234,7 +235,7 @@ export async function technicianCommand(args: string[]): Promise<number> {
           const tok = createToken(t);
           out(tok.token);
           note(`API token ${tok.id} for "${t.name}", valid until ${when(tok.expiresAt)}.`);
-          return 0;
+          return Exit.OK;
         }
       }
     }

@@ -1,6 +1,6 @@
 /**
  * The browser's end of the WebRTC connection: a plain RTCPeerConnection that answers the agent's
- * offer (the agent, using simple-peer, is the initiator), trickles its ICE candidates back, and
+ * offer (the agent is the initiator, src/agent/peer.ts), trickles its ICE candidates back, and
  * hands over the video track and the "input" / "control" data channels the agent created.
  */
 import type { IceServerProps } from "../proto.js";

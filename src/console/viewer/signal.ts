@@ -1,6 +1,6 @@
 /**
- * The signaling payloads between the agent (simple-peer, the initiator) and this browser (a plain
- * RTCPeerConnection answering): UTF-8 JSON of simple-peer's signal objects. Pure parsing; anything
+ * The signaling payloads between the agent (the initiator) and this browser (a plain
+ * RTCPeerConnection answering): UTF-8 JSON in simple-peer's shape (src/agent/sdp.ts). Pure parsing; anything
  * else (renegotiate, transceiverRequest, garbage) is "ignore".
  */
 

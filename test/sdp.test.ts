@@ -1,6 +1,6 @@
 /** The bitrate hints the agent adds to the technician's answer before its send side reads it. */
 import { describe, expect, it } from "vitest";
-import { withBitrateHints } from "../src/agent/remote-access.js";
+import { withBitrateHints } from "../src/agent/sdp.js";
 
 const answer = [
   "v=0",

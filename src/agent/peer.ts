@@ -1,0 +1,175 @@
+/**
+ * The agent's end of one WebRTC connection: an RTCPeerConnection (@roamhq/wrtc) that offers (the
+ * agent is the initiator), trickles its ICE candidates, takes the technician's answer and
+ * candidates, and carries a video track and the "input" and "control" data channels. Owned
+ * directly (no wrapper): the same shape as the console's AnswerPeer on the other side.
+ *
+ * Nothing leaves before `release()`: the offer and candidates are held, so the connection can be
+ * prepared (its certificate known) before the user consents. `close()` is idempotent.
+ */
+import { encodeCandidate, encodeOffer, parsePeerSignal } from "./sdp.js";
+
+/** A data channel, as much of it as is used here. */
+export interface Channel {
+  readyState: string;
+  binaryType: string;
+  send(data: Uint8Array): void;
+  close(): void;
+  onmessage: ((ev: { data: ArrayBuffer | Uint8Array }) => void) | null;
+  onopen: (() => void) | null;
+  onclose: (() => void) | null;
+}
+
+/** An RTP sender, for the encoding parameters. */
+export interface Sender {
+  track: { kind: string } | null;
+  getParameters(): { degradationPreference?: string; encodings?: { maxBitrate?: number }[] };
+  setParameters(p: object): Promise<void>;
+}
+
+/** The parts of RTCPeerConnection used here (@roamhq/wrtc's, or a fake). */
+export interface PeerConnection {
+  createDataChannel(label: string, o?: object): Channel;
+  addTrack(track: unknown, stream: unknown): unknown;
+  createOffer(): Promise<{ type: string; sdp?: string }>;
+  setLocalDescription(d: { type: string; sdp?: string }): Promise<void>;
+  setRemoteDescription(d: { type: string; sdp: string }): Promise<void>;
+  addIceCandidate(c: object): Promise<void>;
+  getSenders(): Sender[];
+  getStats(): Promise<Map<string, Record<string, unknown>>>;
+  close(): void;
+  connectionState: string;
+  onicecandidate: ((e: { candidate: { candidate: string; sdpMid: string | null; sdpMLineIndex: number | null } | null }) => void) | null;
+  onconnectionstatechange: (() => void) | null;
+}
+
+export interface OfferPeerOptions {
+  createConnection: () => PeerConnection;
+  /** The video track and its stream. */
+  track: unknown;
+  stream: unknown;
+  /** Data channels to open, in order (ordered, reliable). */
+  channels: readonly string[];
+  /** A signaling payload for the technician (only after release()). */
+  signal: (payload: Uint8Array) => void;
+  /** The "connected" moment: every data channel is open. */
+  connected: () => void;
+  /** The connection failed or the technician's side closed it. */
+  closed: (reason: string) => void;
+}
+
+export class OfferPeer {
+  private readonly pc: PeerConnection;
+  private readonly channels = new Map<string, Channel>();
+  private held: Uint8Array[] | null = [];
+  private chain: Promise<void> = Promise.resolve();
+  private remoteSet = false;
+  private early: object[] = [];
+  private isClosed = false;
+  private opened = 0;
+  private offerSdp: string | null = null;
+
+  constructor(private readonly o: OfferPeerOptions) {
+    const pc = (this.pc = o.createConnection());
+    pc.addTrack(o.track, o.stream);
+    for (const label of o.channels) {
+      const ch = pc.createDataChannel(label, { ordered: true });
+      ch.binaryType = "arraybuffer";
+      ch.onopen = () => {
+        if (++this.opened === o.channels.length && !this.isClosed) o.connected();
+      };
+      ch.onclose = () => this.fail("the technician's viewer closed");
+      this.channels.set(label, ch);
+    }
+    pc.onicecandidate = (e) => {
+      if (e.candidate?.candidate) this.emit(encodeCandidate({ candidate: e.candidate.candidate, sdpMid: e.candidate.sdpMid, sdpMLineIndex: e.candidate.sdpMLineIndex }));
+    };
+    pc.onconnectionstatechange = () => {
+      if (pc.connectionState === "failed") this.fail("the connection to the technician's viewer failed");
+    };
+  }
+
+  /** Creates the offer (held until release()). Resolves with its SDP. */
+  async offer(): Promise<string> {
+    const offer = await this.pc.createOffer();
+    await this.pc.setLocalDescription(offer);
+    this.offerSdp = offer.sdp ?? "";
+    this.emit(encodeOffer(this.offerSdp));
+    return this.offerSdp;
+  }
+
+  /** Sends what was held and everything from now on. */
+  release(): void {
+    const held = this.held;
+    this.held = null;
+    for (const p of held ?? []) this.o.signal(p);
+  }
+
+  /**
+   * A signaling payload from the technician, handled strictly in arrival order. `answer` is given
+   * the answer's SDP first and returns the one to apply, or null to refuse it (the connection then
+   * fails with `reason`).
+   */
+  signal(payload: Uint8Array, answer: (sdp: string) => { sdp: string } | { refuse: string }): void {
+    const sig = parsePeerSignal(payload);
+    if (sig.kind === "ignore" || this.isClosed) return;
+    this.chain = this.chain
+      .then(async () => {
+        if (this.isClosed) return;
+        if (sig.kind === "answer") {
+          if (this.remoteSet) return; // one answer per connection
+          const r = answer(sig.sdp);
+          if ("refuse" in r) return this.fail(r.refuse);
+          await this.pc.setRemoteDescription({ type: "answer", sdp: r.sdp });
+          this.remoteSet = true;
+          for (const c of this.early.splice(0)) await this.pc.addIceCandidate(c).catch(() => {});
+        } else if (this.remoteSet) {
+          await this.pc.addIceCandidate(sig.candidate).catch(() => {});
+        } else if (this.early.length < 64) {
+          this.early.push(sig.candidate);
+        }
+      })
+      .catch(() => {
+        // a malformed answer: the connection never forms, and the viewer says so
+      });
+  }
+
+  channel(label: string): Channel | undefined {
+    return this.channels.get(label);
+  }
+
+  senders(): Sender[] {
+    return this.isClosed ? [] : this.pc.getSenders();
+  }
+
+  stats(): Promise<Map<string, Record<string, unknown>>> | null {
+    return this.isClosed ? null : this.pc.getStats();
+  }
+
+  /** Closes the connection and its channels, without calling `closed`. Idempotent. */
+  close(): void {
+    if (this.isClosed) return;
+    this.isClosed = true;
+    this.pc.onicecandidate = this.pc.onconnectionstatechange = null;
+    for (const ch of this.channels.values()) {
+      ch.onmessage = ch.onopen = ch.onclose = null;
+    }
+    try {
+      this.pc.close();
+    } catch {
+      // already closed
+    }
+  }
+
+  private emit(payload: Uint8Array): void {
+    if (this.isClosed) return;
+    if (this.held) this.held.push(payload);
+    else this.o.signal(payload);
+  }
+
+  private fail(reason: string): void {
+    if (this.isClosed) return;
+    this.close();
+    this.o.closed(reason);
+  }
+}
