@@ -15,7 +15,7 @@ import { buildBroker } from "../src/broker/app.js";
 import { describeSupportApp, SupportAppSource, type SupportAppState } from "../src/broker/downloads.js";
 import { Store } from "../src/broker/store.js";
 import { checkOwnFile } from "../src/app/integrity.js";
-import { makeTrailer, parseTrailer, TRAILER_MAGIC, type AppPayload } from "../src/app/trailer.js";
+import { makeTrailer, parseTrailer, TRAILER_MAGIC, type AppPayload } from "../src/link/trailer.js";
 import { rawPublicKey } from "../src/util/keys.js";
 import { appStatusText, AppStatusBanner, type SupportAppStatus } from "../src/console/app-status.js";
 import { tempDir } from "./support/procs.js";
