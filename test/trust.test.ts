@@ -378,7 +378,7 @@ describe("the safety code (16.15)", () => {
     mitm.accessRequestId = r.json.id;
     const prompt = await a.out.waitFor(/^Safety code: \d{3} \d{3}\. Your technician sees the same code/);
     expect(prompt).toBeTruthy();
-    await a.out.waitFor(/requests to view your screen/);
+    await until(() => a.out.all.filter((l) => /requests to view your screen/.test(l)).length === 2, 10_000, "second prompt");
     a.child.stdin!.write("y\n");
     await a.out.waitFor(/^Sharing with Jane Doe stopped: the connection did not come from the viewer this request was made from/, 10_000);
     await sleep(1000);
@@ -390,7 +390,6 @@ describe("the safety code (16.15)", () => {
     liar.mungeAnswer = (sdp) => sdp.replace(/^a=fingerprint:sha-256 .*$/gm, `a=fingerprint:${wrong}`);
     const r2 = await tech.requestAccess(s.id, "view");
     liar.accessRequestId = r2.json.id;
-    await a.out.waitFor(/requests to view your screen/);
     await until(() => a.out.all.filter((l) => /requests to view your screen/.test(l)).length === 3, 5000, "third prompt");
     a.child.stdin!.write("y\n");
     await sleep(4000);
