@@ -66,12 +66,13 @@ describe("the capture pump", () => {
     const { sent } = pump(c, { timing: { keepaliveMs: 150, idleKeepaliveMs: 300, idleAfterMs: 10_000 } });
     await until(() => sent.length === 1, 2000, "first frame");
     const waitsBefore = c.waits.length;
-    await sleep(500);
-    expect(sent.length).toBeGreaterThanOrEqual(3); // ≈ every 150 ms
-    expect(sent.length).toBeLessThanOrEqual(5);
-    // Each capture waited up to the next keepalive (pointer events end a wait, so no short polls).
-    expect(c.waits.length - waitsBefore).toBeLessThanOrEqual(sent.length + 1);
-    expect(c.waits.slice(waitsBefore).every((w) => w > 50)).toBe(true);
+    await sleep(650);
+    const repeats = sent.length - 1;
+    expect(repeats).toBeGreaterThanOrEqual(2); // ≈ every 150 ms (fewer only on a very loaded machine)
+    expect(repeats).toBeLessThanOrEqual(5); // never more often
+    // Each capture waited until the next keepalive was due (pointer events end a wait, so there are
+    // no short polls in between): about one capture per repeat, not one per 33 ms.
+    expect(c.waits.length - waitsBefore).toBeLessThanOrEqual(repeats + 2);
   });
 
   it("says when the display changed, and stops with a reason when capture cannot go on", async () => {

@@ -13,6 +13,8 @@ namespace {
 
 constexpr unsigned int kEvdevOffset = 8;  // X keycode = evdev scancode + 8 on evdev keymaps
 constexpr int32_t kMaxWheelNotches = 100;
+// How long clients get to read the events of a remapped keycode before it is remapped again.
+constexpr std::chrono::milliseconds kRemapSettle(30);
 
 // Decodes UTF-8; returns false on malformed input.
 bool DecodeUtf8(const std::string& s, std::vector<uint32_t>* out) {
@@ -154,8 +156,15 @@ Status X11InputInjector::SelectMonitor(const std::string& name) {
 
 Status X11InputInjector::Flush() {
   XSync(conn_->display(), False);  // a round trip: the server has applied the events on return
+  MarkSparesFlushed();
   if (conn_->lost()) return conn_->LostStatus();
   return Status::Ok();
+}
+
+void X11InputInjector::MarkSparesFlushed() {
+  const auto now = std::chrono::steady_clock::now();
+  for (unsigned int kc : unflushed_spares_) spare_flushed_at_[kc] = now;
+  unflushed_spares_.clear();
 }
 
 void X11InputInjector::SendKey(unsigned int keycode, bool down) {
@@ -314,11 +323,17 @@ Status X11InputInjector::KeycodeForKeysym(unsigned long keysym, unsigned int* ke
     }
   } else {
     // Every spare is in use: reuse the least recently used one. Clients translate keycodes when
-    // they read the event, so give them a moment to read the pending ones before remapping.
+    // they read the event, so give them a moment to read its events before remapping it. One wait
+    // covers every spare flushed with it: a long text waits once per round of spares, not per
+    // character (per character, 1000 characters the keymap lacks blocked the thread for 30 s).
     spare = remap_order_.front();
     remap_order_.erase(remap_order_.begin());
-    XSync(dpy, False);
-    std::this_thread::sleep_for(std::chrono::milliseconds(30));
+    if (unflushed_spares_.count(spare) != 0) {
+      XSync(dpy, False);
+      MarkSparesFlushed();
+    }
+    const auto flushed = spare_flushed_at_.find(spare);
+    if (flushed != spare_flushed_at_.end()) std::this_thread::sleep_until(flushed->second + kRemapSettle);
   }
   KeySym syms[2] = {static_cast<KeySym>(keysym), static_cast<KeySym>(keysym)};
   XChangeKeyboardMapping(dpy, static_cast<int>(spare), 2, syms, 1);
@@ -356,6 +371,7 @@ Status X11InputInjector::Text(const std::string& utf8) {
     if (shift && !shift_held) SendKey(shift_kc, true);
     SendKey(keycode, true);
     SendKey(keycode, false);
+    if (remapped_.count(keycode) != 0) unflushed_spares_.insert(keycode);
     if (shift && !shift_held) SendKey(shift_kc, false);
   }
   return Flush();
@@ -366,6 +382,7 @@ Status X11InputInjector::RestoreKeymap() {
   if (!open.ok()) return open;
   if (remapped_.empty()) return Status::Ok();
   XSync(conn_->display(), False);
+  MarkSparesFlushed();
   for (const auto& entry : remapped_) {
     KeySym none[2] = {NoSymbol, NoSymbol};
     XChangeKeyboardMapping(conn_->display(), static_cast<int>(entry.first), 2, none, 1);

@@ -1,6 +1,7 @@
 // X11 input injection through XTEST.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -41,7 +42,9 @@ class X11InputInjector final : public InputInjector {
   // Sends a key event and records it for ReleaseAll().
   void SendKey(unsigned int keycode, bool down);
   void SendButton(unsigned int button, bool down);
+  // XSync: the server has applied the events on return (and has the remapped keycodes' events).
   Status Flush();
+  void MarkSparesFlushed();
   // A keycode producing `keysym` at level 0 or 1; remaps a spare keycode if needed.
   Status KeycodeForKeysym(unsigned long keysym, unsigned int* keycode, bool* shift);
 
@@ -54,6 +57,10 @@ class X11InputInjector final : public InputInjector {
   std::vector<unsigned int> spare_keycodes_;        // keycodes with no keysym at Start()
   std::map<unsigned int, unsigned long> remapped_;  // spare keycode -> keysym typed
   std::vector<unsigned int> remap_order_;           // least recently used first
+  // Remapped keycodes typed since the last XSync, and when each one's last events reached the
+  // server: a spare is remapped again only once clients had time to read those (kRemapSettle).
+  std::set<unsigned int> unflushed_spares_;
+  std::map<unsigned int, std::chrono::steady_clock::time_point> spare_flushed_at_;
   std::set<unsigned int> keys_down_;
   std::set<unsigned int> buttons_down_;
 };
