@@ -51,7 +51,7 @@ import type { Browser, CDPSession, Page } from 'playwright-core';
 import WebSocket from 'ws';
 
 import { pb, type BrokerToConsole } from '../src/proto/wire.js';
-import { AGENT_FIELD_TRIALS } from '../src/native/field-trials.js';
+import { AGENT_FIELD_TRIALS, parseTuningTrace, webRtcTuningEnv } from '../src/agent/webrtc-tuning.js';
 import { startXvfb, type Xvfb } from '../test/support/xvfb.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -1207,6 +1207,9 @@ async function cliOut(args: string[]): Promise<string> {
   return out.all.join('\n');
 }
 
+/** Where each of the agent's tuning trace lines (src/agent/webrtc-tuning.ts) goes in AgentTrace. */
+const TUNING_TRACE = { trials: 'fieldTrials', cores: 'cores', vp8ActiveMap: 'activeMap', vp8Profile: 'vp8Profile', vp8Encoder: 'vp8Encoder', minTransmitBps: 'minTransmit' } as const;
+
 interface AgentTrace {
   frames: Array<{ t0: number; ct: number; g: number; c: number; b: number; s: number; r: number }>;
   stats: Array<Record<string, number>>;
@@ -1263,14 +1266,10 @@ async function startTether(display: string, extraEnv: Record<string, string>, ki
   const traceFile = process.env['BENCH_TRACE_FILE'];
   err.onLine = (line) => {
     if (traceFile) appendFileSync(traceFile, `${line}\n`);
+    const tuned = parseTuningTrace(line); // TETHER_FIELD_TRIALS, TETHER_VP8_PROFILE, …
     if (line.startsWith('TETHER_TRACE ')) trace.frames.push(JSON.parse(line.slice(13)));
     else if (line.startsWith('TETHER_TRACE_STATS ')) trace.stats.push(JSON.parse(line.slice(19)));
-    else if (line.startsWith('TETHER_FIELD_TRIALS ')) trace.fieldTrials = JSON.parse(line.slice(20));
-    else if (line.startsWith('TETHER_WEBRTC_CORES ')) trace.cores = JSON.parse(line.slice(20));
-    else if (line.startsWith('TETHER_VP8_ACTIVE_MAP ')) trace.activeMap = JSON.parse(line.slice(22));
-    else if (line.startsWith('TETHER_VP8_PROFILE ')) trace.vp8Profile = JSON.parse(line.slice(19));
-    else if (line.startsWith('TETHER_VP8_ENCODER ')) trace.vp8Encoder = JSON.parse(line.slice(19));
-    else if (line.startsWith('TETHER_WEBRTC_MIN_TRANSMIT ')) trace.minTransmit = JSON.parse(line.slice(27));
+    else if (tuned) (trace as unknown as Record<string, unknown>)[TUNING_TRACE[tuned.setting]] = tuned.fields;
     else console.error(`agent: ${line}`);
   };
   await out.waitFor(/^Connected\./);
@@ -1449,16 +1448,16 @@ function rtpDelta(a: Record<string, number> | undefined, b: Record<string, numbe
 const fmt = (n: number | null | undefined, d = 1): string => (n === null || n === undefined || Number.isNaN(n) ? '–' : n.toFixed(d));
 const fmtBps = (b: number): string => (b >= 1e6 ? `${(b / 1e6).toFixed(2)} Mbit/s` : `${(b / 1e3).toFixed(1)} kbit/s`);
 
-/** Agent variants for an A/B in the same run: the environment each one's agent gets. */
+/** Agent variants for an A/B in the same run: the tuning each one's agent gets instead of its defaults (null: libwebrtc's own), as environment. */
 const AGENT_VARIANTS: Record<string, Record<string, string>> = {
-  'tether-webrtc-defaults': { TETHER_WEBRTC_FIELD_TRIALS: '', TETHER_WEBRTC_CORES: '', TETHER_VP8_ACTIVE_MAP: '0', TETHER_VP8_PROFILE: '', TETHER_WEBRTC_MIN_TRANSMIT_KBPS: '', TETHER_VP8_ENCODER: 'libwebrtc' },
-  'tether-no-active-map': { TETHER_VP8_ACTIVE_MAP: '0' },
-  'tether-profile-0': { TETHER_VP8_PROFILE: '0' },
-  'tether-padding': { TETHER_WEBRTC_MIN_TRANSMIT_KBPS: '' },
-  'tether-libwebrtc-vp8': { TETHER_VP8_ENCODER: 'libwebrtc' },
-  'tether-libwebrtc-cores': { TETHER_WEBRTC_CORES: '' },
-  'tether-no-burst': { TETHER_WEBRTC_FIELD_TRIALS: AGENT_FIELD_TRIALS.replace(/WebRTC-BurstyPacer\/[^/]*\//, '') },
-  'tether-alr-60s': { TETHER_WEBRTC_FIELD_TRIALS: `${AGENT_FIELD_TRIALS}WebRTC-Bwe-ProbingConfiguration/alr_interval:60s/` },
+  'tether-webrtc-defaults': webRtcTuningEnv({ trials: '', cores: null, vp8ActiveMap: false, vp8Profile: null, minTransmitBps: null, vp8Encoder: 'libwebrtc' }),
+  'tether-no-active-map': webRtcTuningEnv({ vp8ActiveMap: false }),
+  'tether-profile-0': webRtcTuningEnv({ vp8Profile: 0 }),
+  'tether-padding': webRtcTuningEnv({ minTransmitBps: null }),
+  'tether-libwebrtc-vp8': webRtcTuningEnv({ vp8Encoder: 'libwebrtc' }),
+  'tether-libwebrtc-cores': webRtcTuningEnv({ cores: null }),
+  'tether-no-burst': webRtcTuningEnv({ trials: AGENT_FIELD_TRIALS.replace(/WebRTC-BurstyPacer\/[^/]*\//, '') }),
+  'tether-alr-60s': webRtcTuningEnv({ trials: `${AGENT_FIELD_TRIALS}WebRTC-Bwe-ProbingConfiguration/alr_interval:60s/` }),
 };
 
 /** What each system needs from Debian, checked before anything starts: one readable line if missing. */

@@ -1,11 +1,12 @@
-// The padding floor (setMinTransmitBitrate, AGENT_MIN_TRANSMIT_BPS = 0): libwebrtc pads a
+// The padding floor (configureWebRtc's minTransmitBps, AGENT_MIN_TRANSMIT_BPS = 0): libwebrtc pads a
 // screen-share stream up to 100 kbit/s while the screen is still. Two real peer connection pairs in
 // this process, one frame each and then nothing: the first with libwebrtc's floor must send padding
 // (which shows the measurement sees it), the second, configured after the hook, must not. ALR
 // probes (bursts every 5 s) are moved out of the measured window with the probing field trial.
 import { beforeAll, expect, it } from 'vitest';
 
-import { AGENT_FIELD_TRIALS, AGENT_MIN_TRANSMIT_BPS, minTransmitBitrateStats, setMinTransmitBitrate, setWebRtcFieldTrials } from '../src/native/index.js';
+import { AGENT_FIELD_TRIALS, AGENT_MIN_TRANSMIT_BPS } from '../src/agent/webrtc-tuning.js';
+import { configureWebRtc, webRtcStats } from '../src/native/index.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Any = any;
@@ -13,7 +14,7 @@ let wrtc: Any;
 
 beforeAll(async () => {
   wrtc = (await import('@roamhq/wrtc')).default;
-  expect(setWebRtcFieldTrials(`${AGENT_FIELD_TRIALS}WebRTC-Bwe-ProbingConfiguration/alr_interval:60s/`).result).toBe('ok');
+  expect(configureWebRtc({ trials: `${AGENT_FIELD_TRIALS}WebRTC-Bwe-ProbingConfiguration/alr_interval:60s/` }).trials?.result).toBe('ok');
 });
 
 /** bit/s the sending side put on the wire over 2 s, from 2.5 s after its only frame. */
@@ -63,10 +64,10 @@ it("pads a still screen share with libwebrtc's floor, and not with the agent's",
   expect(withFloor).toBeGreaterThan(40_000); // libwebrtc's floor: 100 kbit/s (≈60 measured: a 2 s window)
 
   expect(AGENT_MIN_TRANSMIT_BPS).toBe(0);
-  expect(setMinTransmitBitrate(AGENT_MIN_TRANSMIT_BPS)).toEqual({ result: 'ok', detail: '' });
+  expect(configureWebRtc({ minTransmitBps: AGENT_MIN_TRANSMIT_BPS })).toEqual({ minTransmitBps: { result: 'ok', detail: '' } });
   const without = await idleBitrate();
   expect(without).toBeLessThan(10_000); // RTCP and ICE keepalives only (≈1 kbit/s measured)
-  const s = minTransmitBitrateStats();
+  const s = webRtcStats().sendStream;
   expect(s).toMatchObject({ hooked: true, bps: 0, libwebrtcMaxBps: 100_000 });
   expect(s.calls).toBeGreaterThanOrEqual(1);
 }, 30_000);

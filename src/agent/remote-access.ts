@@ -37,7 +37,7 @@ export interface RemoteAccessDeps {
   wrtc: Wrtc;
   openCapturer: () => Pick<ScreenCapturer, "area" | "pointerEvents" | "capture" | "monitors" | "selectMonitor" | "close">;
   openInjector: () => Injector;
-  /** What the encoder hooks did so far (vp8ActiveMapStats), for the frame trace. */
+  /** What the encoder hooks did so far (webRtcStats().vp8), for the frame trace. */
   encoderStats?: () => object;
   iceServers: { urls: string[]; username?: string; credential?: string }[];
   /** Sends a signal blob to the technician through the broker (only after begin()). */

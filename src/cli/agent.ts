@@ -7,6 +7,7 @@ import type { Scope } from "../session/rules.js";
 import { defaultStateDir, loadOrCreateIdentity, machineFingerprint, type Identity } from "../agent/identity.js";
 import { LinkError, parseLink, type SupportLink } from "../link/support-link.js";
 import { catalogs, detectLocale, Exit } from "../agent/messages.js";
+import { applyWebRtcTuning, tuningTraceLine, webRtcTuningFromEnv } from "../agent/webrtc-tuning.js";
 import { CliError, intOption, parse, UsageError } from "./args.js";
 import { VERSION } from "./version.js";
 
@@ -112,61 +113,19 @@ export async function runSupportApp(link: SupportLink, args: string[]): Promise<
   });
 }
 
-let fieldTrialsSet = false;
+let webRtcTuned = false;
 
 /**
- * libwebrtc tuning that @roamhq/wrtc has no API for (see src/native/field-trials.ts), set once
- * before the first peer connection. TETHER_WEBRTC_FIELD_TRIALS replaces the string ("" = libwebrtc's
- * defaults; the latency benchmark compares both), and the same for the core count libwebrtc assumes
- * the VP8 active map, profile and encoder, and the padding floor. When the module cannot be changed, WebRTC runs with its defaults: slower to
- * show frames, nothing else; TETHER_TRACE_FRAMES=1 says why on stderr.
+ * libwebrtc tuning that @roamhq/wrtc has no API for: the agent's settings and their TETHER_*
+ * overrides (src/agent/webrtc-tuning.ts), applied once, before the first peer connection. A setting
+ * the module cannot take leaves libwebrtc's own behaviour; with TETHER_TRACE_FRAMES=1 each
+ * setting's outcome goes to stderr as `<name> {...fields, outcome}` (the latency benchmark reads it).
  */
-function applyFieldTrials(native: typeof import("../native/index.js")): void {
-  if (fieldTrialsSet) return;
-  fieldTrialsSet = true;
-  const trials = process.env["TETHER_WEBRTC_FIELD_TRIALS"] ?? native.AGENT_FIELD_TRIALS;
-  tune("TETHER_FIELD_TRIALS", { trials }, () => native.setWebRtcFieldTrials(trials));
-  // VP8 encodes only the changed macroblocks (see enableVp8ActiveMap); TETHER_VP8_ACTIVE_MAP=0 turns it off.
-  if (process.env["TETHER_VP8_ACTIVE_MAP"] !== "0") tune("TETHER_VP8_ACTIVE_MAP", {}, () => native.enableVp8ActiveMap());
-  // VP8 bitstream profile 2: no loop filter (see AGENT_VP8_PROFILE); TETHER_VP8_PROFILE=0..3 picks
-  // another, "" leaves libwebrtc's (0).
-  const profileEnv = process.env["TETHER_VP8_PROFILE"];
-  if (profileEnv !== "") {
-    const profile = profileEnv === undefined ? native.AGENT_VP8_PROFILE : Number(profileEnv);
-    tune("TETHER_VP8_PROFILE", { profile }, () => native.setVp8Profile(profile));
-  }
-  // Tether's libvpx for VP8 (see AGENT_VP8_ENCODER); TETHER_VP8_ENCODER=libwebrtc keeps the
-  // module's own.
-  const encoderEnv = process.env["TETHER_VP8_ENCODER"];
-  const encoder = encoderEnv === "libwebrtc" ? "libwebrtc" : native.AGENT_VP8_ENCODER;
-  tune("TETHER_VP8_ENCODER", { encoder }, () => native.setVp8Encoder(encoder));
-  // No padding on a still screen (see AGENT_MIN_TRANSMIT_BPS); TETHER_WEBRTC_MIN_TRANSMIT_KBPS sets
-  // another floor, "" leaves libwebrtc's (100 kbit/s for a screen share).
-  const padEnv = process.env["TETHER_WEBRTC_MIN_TRANSMIT_KBPS"];
-  if (padEnv !== "") {
-    const bps = padEnv === undefined ? native.AGENT_MIN_TRANSMIT_BPS : Number(padEnv) * 1000;
-    tune("TETHER_WEBRTC_MIN_TRANSMIT", { bps }, () => native.setMinTransmitBitrate(bps));
-  }
-  // The core count libwebrtc sizes its encoder threads by (see agentWebRtcCores).
-  // TETHER_WEBRTC_CORES replaces it ("" = libwebrtc's own count).
-  const env = process.env["TETHER_WEBRTC_CORES"];
-  const cores = env === undefined ? native.agentWebRtcCores(cpus().length) : env === "" ? null : Number(env);
-  if (cores !== null) tune("TETHER_WEBRTC_CORES", { cores }, () => native.setWebRtcCoreCount(cores));
-}
-
-/**
- * Runs one libwebrtc tuning call. Never throws: a module that cannot be changed leaves WebRTC with
- * its defaults; with TETHER_TRACE_FRAMES=1 the outcome goes to stderr as `<name> {...fields, outcome}`.
- */
-function tune(name: string, fields: Record<string, unknown>, call: () => { result: string; detail: string; detected?: number }): void {
-  let outcome: string;
-  try {
-    const r = call();
-    outcome = r.result !== "ok" ? `${r.result}: ${r.detail}` : r.detected === undefined ? "ok" : `ok (detected ${r.detected})`;
-  } catch (err) {
-    outcome = (err as Error).message.split("\n")[0]!;
-  }
-  if (process.env["TETHER_TRACE_FRAMES"] === "1") process.stderr.write(`${name} ${JSON.stringify({ ...fields, outcome })}\n`);
+function tuneWebRtc(native: typeof import("../native/index.js")): void {
+  if (webRtcTuned) return;
+  webRtcTuned = true;
+  const reports = applyWebRtcTuning(webRtcTuningFromEnv(process.env, cpus().length), (t) => native.configureWebRtc(t));
+  if (process.env["TETHER_TRACE_FRAMES"] === "1") for (const r of reports) process.stderr.write(tuningTraceLine(r) + "\n");
 }
 
 /**
@@ -181,12 +140,12 @@ async function prepareAccess(hooks: AccessHooks, iceServers: IceServers, expectR
     import("../native/index.js"),
     import("../agent/remote-access.js"),
   ]);
-  applyFieldTrials(native);
+  tuneWebRtc(native);
   const access = new RemoteAccess({
     wrtc: (wrtc.default ?? wrtc) as unknown as ConstructorParameters<typeof RemoteAccess>[0]["wrtc"],
     openCapturer: () => native.ScreenCapturer.open({ damage: true }),
     openInjector: () => native.InputInjector.open(),
-    encoderStats: () => native.vp8ActiveMapStats(),
+    encoderStats: () => native.webRtcStats().vp8,
     iceServers,
     expectRemote,
     ...hooks,

@@ -102,27 +102,52 @@ export interface NativeInjector {
   readonly closed: boolean;
 }
 
-export type NativeFieldTrialsStatus =
-  | 'ok'
-  | 'module-not-loaded'
-  | 'symbol-not-found'
-  | 'module-mismatch'
-  | 'unsupported-platform';
+/** What applying one WebRTC setting answered (native/include/tether/webrtc_tuning.h). */
+export type NativeWebRtcResult = 'ok' | 'module-not-loaded' | 'symbol-not-found' | 'module-mismatch' | 'unsupported-platform';
 
-export interface NativeFieldTrialsResult {
-  result: NativeFieldTrialsStatus;
+export interface NativeWebRtcOutcome {
+  result: NativeWebRtcResult;
   /** Why it failed, in one line ('' when ok). */
   detail: string;
-  /** webRtcFieldTrials() only, when ok: the module's current string ('' when none was set). */
-  trials?: string;
-  /** setWebRtcCoreCount() only, when ok: the core count libwebrtc had detected itself. */
-  detected?: number;
 }
 
-/** What the VP8 active-map hooks have done in this process (vp8ActiveMapStats()). */
-export interface NativeVp8ActiveMapStats {
+/**
+ * configureWebRtc's settings; an absent (or undefined) one is left as it is. The addon checks
+ * every value (the one layer that does) and throws ERR_BAD_ARGUMENT, with `setting` naming the
+ * key, for one out of range: nothing is applied then.
+ */
+export interface NativeWebRtcTuning {
+  /** libwebrtc's field-trial string, "Name/value/" pairs ('' = none). */
+  trials?: string;
+  /** VP8 encodes only the changed macroblocks (used while the profile is 2 or 3). */
+  vp8ActiveMap?: boolean;
+  /** The VP8 bitstream profile: 0–3, -1: libwebrtc's (0). */
+  vp8Profile?: number;
+  /** The libvpx of VP8 encoders created from now on. */
+  vp8Encoder?: 'tether' | 'libwebrtc';
+  /** The padding floor of video send streams configured from now on, bits/s: 0–1e9, -1: libwebrtc's. */
+  minTransmitBps?: number;
+  /** What libwebrtc's cached CPU core count answers: 1–1024. */
+  cores?: number;
+}
+
+/** One outcome per setting given. */
+export interface NativeWebRtcTuningResult {
+  /** When ok, `readBack`: the module's field-trial string read back after setting it. */
+  trials?: NativeWebRtcOutcome & { readBack?: string };
+  vp8ActiveMap?: NativeWebRtcOutcome;
+  vp8Profile?: NativeWebRtcOutcome;
+  vp8Encoder?: NativeWebRtcOutcome;
+  minTransmitBps?: NativeWebRtcOutcome;
+  /** When ok, `detected`: the core count libwebrtc had detected itself. */
+  cores?: NativeWebRtcOutcome & { detected?: number };
+}
+
+/** What the VP8 encoder hooks have done in this process (webRtcStats().vp8). */
+export interface NativeVp8Stats {
   /** The hooks are in place in the WebRTC module. */
   hooked: boolean;
+  /** The active map is on. */
   enabled: boolean;
   /** VP8 frames the hook saw. */
   frames: number;
@@ -132,7 +157,7 @@ export interface NativeVp8ActiveMapStats {
   activeMbs: number;
   /** Macroblocks in all frames seen. */
   totalMbs: number;
-  /** Maps libvpx refused (those frames were encoded whole). */
+  /** Maps or profiles libvpx refused (those frames were encoded whole, or kept their profile). */
   errors: number;
   /** Total time spent comparing frames and setting maps (ms). */
   compareMs: number;
@@ -142,20 +167,20 @@ export interface NativeVp8ActiveMapStats {
   lastQuantizer: number;
   /** After the last encoded frame, macroblocks still waiting for frames at a fine quantizer (a repeat refines them). */
   pendingMbs: number;
-  /** The bitstream profile setVp8Profile() gives every VP8 encoder (-1: libwebrtc's, 0). */
+  /** The bitstream profile every VP8 encoder is given (-1: libwebrtc's, 0). */
   profile: number;
   /** Times the hook gave an encoder that profile again (libwebrtc resets it on every rate change). */
   profileSets: number;
   /** The version (profile) field of the last VP8 frame encoded, read from its header (-1: none yet). */
   lastVersion: number;
-  /** Which libvpx new VP8 encoders get (setVp8Encoder): Tether's, or the module's own. */
+  /** Which libvpx new VP8 encoders get: Tether's, or the module's own. */
   encoder: 'tether' | 'libwebrtc';
   /** VP8 encoders created with Tether's libvpx so far. */
   tetherEncoders: number;
 }
 
-/** What the min-transmit-bitrate hook has done in this process (minTransmitBitrateStats()). */
-export interface NativeMinTransmitBitrateStats {
+/** What the send-stream hook (the padding floor) has done in this process (webRtcStats().sendStream). */
+export interface NativeSendStreamStats {
   hooked: boolean;
   /** The value set (bits/s; -1: libwebrtc's). */
   bps: number;
@@ -165,22 +190,16 @@ export interface NativeMinTransmitBitrateStats {
   libwebrtcMaxBps: number;
 }
 
+export interface NativeWebRtcStats {
+  vp8: NativeVp8Stats;
+  sendStream: NativeSendStreamStats;
+}
+
 export interface NativeAddon {
-  /** Sets libwebrtc's field-trial string in the loaded module whose path ends with moduleSuffix. */
-  setWebRtcFieldTrials(moduleSuffix: string, trials: string): NativeFieldTrialsResult;
-  webRtcFieldTrials(moduleSuffix: string): NativeFieldTrialsResult;
-  /** Makes libwebrtc's cached CPU core count (which sizes its encoder threads) answer `cores`. */
-  setWebRtcCoreCount(moduleSuffix: string, cores: number): NativeFieldTrialsResult;
-  /** Hooks libwebrtc's libvpx calls so that VP8 encodes only the changed macroblocks. */
-  enableVp8ActiveMap(moduleSuffix: string): NativeFieldTrialsResult;
-  /** Makes libwebrtc's VP8 encoders write bitstream profile `profile` (0–3; -1: libwebrtc's). */
-  setVp8Profile(moduleSuffix: string, profile: number): NativeFieldTrialsResult;
-  /** Gives libwebrtc's VP8 encoders created from now on Tether's libvpx ("tether") or the module's ("libwebrtc"). */
-  setVp8Encoder(moduleSuffix: string, encoder: 'tether' | 'libwebrtc'): NativeFieldTrialsResult;
-  vp8ActiveMapStats(): NativeVp8ActiveMapStats;
-  /** Replaces the min transmit bitrate (padding floor) of libwebrtc's video send streams (-1: libwebrtc's). */
-  setMinTransmitBitrate(moduleSuffix: string, bps: number): NativeFieldTrialsResult;
-  minTransmitBitrateStats(): NativeMinTransmitBitrateStats;
+  /** Applies each setting given to the loaded module whose path ends with moduleSuffix; one outcome per setting. */
+  configureWebRtc(moduleSuffix: string, settings: NativeWebRtcTuning): NativeWebRtcTuningResult;
+  /** What the WebRTC hooks have done in this process so far (counters only: cheap). */
+  webRtcStats(): NativeWebRtcStats;
   Capturer: new (options?: NativeCapturerOptions) => NativeCapturer;
   Injector: new (options?: { display?: string; monitor?: string }) => NativeInjector;
   backend: 'x11' | 'unsupported';

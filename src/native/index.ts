@@ -1,4 +1,4 @@
-// Tether native core: screen capture, colour conversion and input injection.
+// Tether native core: screen capture, colour conversion, input injection and the WebRTC tuning.
 export { ScreenCapturer, i420Size } from './capturer.js';
 export type {
   BgraFrame,
@@ -18,6 +18,15 @@ export { NATIVE_ERROR_CODES, isNativeError, nativeError } from './errors.js';
 export type { NativeError, NativeErrorCode } from './errors.js';
 export { candidatePaths, loadNative } from './loader.js';
 export type { AddonVariant, LoadOptions } from './loader.js';
-export { AGENT_FIELD_TRIALS, WRTC_MODULE_SUFFIX, agentWebRtcCores, AGENT_MIN_TRANSMIT_BPS, AGENT_VP8_ENCODER, AGENT_VP8_PROFILE, enableVp8ActiveMap, minTransmitBitrateStats, setMinTransmitBitrate, setVp8Encoder, setVp8Profile, setWebRtcCoreCount, setWebRtcFieldTrials, vp8ActiveMapStats, webRtcFieldTrials } from './field-trials.js';
-export type { FieldTrialsOptions } from './field-trials.js';
-export type { NativeFieldTrialsResult, NativeFieldTrialsStatus } from './addon.js';
+export { WRTC_MODULE_SUFFIX, configureWebRtc, webRtcStats } from './webrtc.js';
+export type {
+  SendStreamStats,
+  Vp8EncoderStats,
+  WebRtcOptions,
+  WebRtcOutcome,
+  WebRtcResult,
+  WebRtcSetting,
+  WebRtcStats,
+  WebRtcTuning,
+  WebRtcTuningResult,
+} from './webrtc.js';

@@ -1,11 +1,11 @@
 // One stream of known frames through a real peer connection pair in this process
-// (RTCVideoSource → VP8 → RTCVideoSink) with the agent's encoder hooks (enableVp8ActiveMap and,
-// per test file, setVp8Profile): small changes off the macroblock grid, a chroma-only change,
+// (RTCVideoSource → VP8 → RTCVideoSink) with the agent's encoder hooks (configureWebRtc's
+// vp8ActiveMap and, per test file, vp8Profile): small changes off the macroblock grid, a chroma-only change,
 // bursts that libwebrtc or libvpx may drop frames from, then repeats of the final frame unchanged
 // (nothing new for the map). What the receiver shows must be each settled frame everywhere.
 import { expect } from 'vitest';
 
-import { vp8ActiveMapStats } from '../../src/native/index.js';
+import { webRtcStats } from '../../src/native/index.js';
 import { until } from './procs.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -112,7 +112,7 @@ export async function streamThroughVp8(wrtc: Any, mapped: boolean, alone = true)
       });
     };
     await settle('first frame');
-    const s0 = vp8ActiveMapStats();
+    const s0 = webRtcStats().vp8;
     expect(s0).toMatchObject({ hooked: true, enabled: true });
     expect(s0.frames).toBeGreaterThan(0);
 
@@ -137,17 +137,17 @@ export async function streamThroughVp8(wrtc: Any, mapped: boolean, alone = true)
     // active for ever (which would quietly turn the map into whole-frame encoding).
     await until(() => {
       push();
-      return vp8ActiveMapStats().pendingMbs === 0;
+      return webRtcStats().vp8.pendingMbs === 0;
     }, 10_000, 'every macroblock released after repeats');
 
     // Small changes one at a time: only the few macroblocks around each one are encoded.
-    const s1 = vp8ActiveMapStats();
+    const s1 = webRtcStats().vp8;
     if (mapped) expect(s1.mappedFrames).toBeGreaterThan(s0.mappedFrames);
     for (let i = 0; i < 10; i++) {
       paint(f, 20 + 28 * i, 100 + 2 * i, 10, 18, colour()); // a text cell
       await settle(`text cell ${i}`);
     }
-    const s2 = vp8ActiveMapStats();
+    const s2 = webRtcStats().vp8;
     const mbs = (W / 16) * Math.ceil(H / 16);
     {
       expect(s2.errors).toBe(s0.errors);

@@ -32,10 +32,10 @@ void Vp8ActiveMapTracker::CopyAll(const vpx_image_t& img) {
   v_.resize(static_cast<size_t>(cw) * ch);
   CopyBlock(y_.data(), static_cast<int>(width_), img.planes[VPX_PLANE_Y], img.stride[VPX_PLANE_Y],
             0, 0, width_, height_);
-  CopyBlock(u_.data(), static_cast<int>(cw), img.planes[VPX_PLANE_U], img.stride[VPX_PLANE_U], 0,
-            0, cw, ch);
-  CopyBlock(v_.data(), static_cast<int>(cw), img.planes[VPX_PLANE_V], img.stride[VPX_PLANE_V], 0,
-            0, cw, ch);
+  CopyBlock(u_.data(), static_cast<int>(cw), img.planes[VPX_PLANE_U], img.stride[VPX_PLANE_U], 0, 0,
+            cw, ch);
+  CopyBlock(v_.data(), static_cast<int>(cw), img.planes[VPX_PLANE_V], img.stride[VPX_PLANE_V], 0, 0,
+            cw, ch);
   pending_.assign(static_cast<size_t>(rows_) * cols_, kFineFrames);
   map_.assign(pending_.size(), 1);
   have_copy_ = true;
@@ -99,7 +99,8 @@ Vp8ActiveMapTracker::Decision Vp8ActiveMapTracker::Prepare(const vpx_image_t& im
         continue;
       }
       unsigned end = c;
-      while (end < cols_ && changed[end]) pending_[static_cast<size_t>(r) * cols_ + end++] = kFineFrames;
+      while (end < cols_ && changed[end])
+        pending_[static_cast<size_t>(r) * cols_ + end++] = kFineFrames;
       const unsigned x = c * 16, w = std::min(end * 16, width_) - x;
       CopyBlock(y_.data(), sy, img.planes[VPX_PLANE_Y], img.stride[VPX_PLANE_Y], x, y, w, h);
       const unsigned xc = c * 8;
