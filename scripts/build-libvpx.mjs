@@ -5,10 +5,12 @@
 // and the public headers in build-deps/libvpx/src/vpx/. Only VP8 is built: the encoder for the
 // addon, the decoder for native/test-vp8 (the addon links only the encoder's objects).
 //
-// The sources come from the Debian mirror (TETHER_DEBIAN_MIRROR, default deb.debian.org) and are
-// checked against the SHA-256 sums below. Nothing is rebuilt when the sources, the patches and the
-// configure flags are those of the last build (build-deps/libvpx/STAMP). Needs clang, nasm, make,
-// patch, tar and xz (the README's set-up line installs them). `npm run build:native` runs this first.
+// The sources are in the repository (native/libvpx/sources/: Debian's orig and debian tarballs and
+// their .dsc) and are checked against native/libvpx/sources/SHA256SUMS before use; nothing is
+// downloaded (to move to a newer Debian revision: native/libvpx/README.md). Nothing is rebuilt when
+// the sources, the patches and the configure flags are those of the last build
+// (build-deps/libvpx/STAMP). Needs clang, nasm, make, patch, tar and xz (the README's set-up line
+// installs them). `npm run build:native` runs this first.
 import { spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
@@ -18,17 +20,10 @@ import { fileURLToPath } from "node:url";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const work = join(root, "build-deps", "libvpx");
-const downloads = join(work, "downloads");
 const src = join(work, "src");
 const obj = join(work, "obj");
 const ourPatches = join(root, "native", "libvpx");
-
-const VERSION = "1.12.0-1+deb12u5";
-const FILES = [
-  { name: "libvpx_1.12.0.orig.tar.gz", sha256: "f1acc15d0fd0cb431f4bf6eac32d5e932e40ea1186fe78e074254d6d003957bb" },
-  { name: `libvpx_${VERSION}.debian.tar.xz`, sha256: "35cfacecb71f4c4ddfbb29b53b68fb7e82f1e86e28b67327c72683715c5e22f4" },
-];
-const MIRROR = (process.env["TETHER_DEBIAN_MIRROR"] || "http://deb.debian.org/debian").replace(/\/+$/, "");
+const sources = join(ourPatches, "sources");
 // Compiled by clang, as Chromium compiles the libvpx inside wrtc.node: with gcc 12 (-O3) the same
 // source encoded whole 1080p frames 10-20 % slower than wrtc's (bench-results/latency.md, T10).
 const CC = "clang";
@@ -68,25 +63,34 @@ function run(cmd, args, cwd, log, env = process.env) {
   return r.stdout;
 }
 
-async function fetchChecked({ name, sha256: want }) {
-  const file = join(downloads, name);
-  if (existsSync(file) && sha256(readFileSync(file)) === want) return file;
-  const url = `${MIRROR}/pool/main/libv/libvpx/${encodeURIComponent(name).replace(/%2B/g, "+")}`;
-  let body;
-  try {
-    const res = await fetch(url, { signal: AbortSignal.timeout(120_000) });
-    if (!res.ok) fail(`${url} answered ${res.status} (set TETHER_DEBIAN_MIRROR to another Debian mirror?)`);
-    body = Buffer.from(await res.arrayBuffer());
-  } catch (e) {
-    fail(`cannot download ${url}: ${e instanceof Error ? e.message : String(e)}`);
+/** The pinned sources: every file SHA256SUMS names must be there with that sum (sha256sum's format). */
+function pinnedSources() {
+  const sumsFile = join(sources, "SHA256SUMS");
+  if (!existsSync(sumsFile)) fail(`${sumsFile} is missing (a partial checkout?)`);
+  const listed = readFileSync(sumsFile, "utf8")
+    .split("\n")
+    .filter((l) => l.trim())
+    .map((l) => {
+      const m = /^([0-9a-f]{64}) [ *](\S+)$/.exec(l.trim());
+      if (!m) fail(`${sumsFile}: cannot read the line "${l}"`);
+      return { name: m[2], sha256: m[1] };
+    });
+  for (const { name, sha256: want } of listed) {
+    const file = join(sources, name);
+    if (!existsSync(file)) fail(`${file} is missing (SHA256SUMS names it)`);
+    const got = sha256(readFileSync(file));
+    if (got !== want) fail(`${file} has SHA-256 ${got}, SHA256SUMS says ${want}; not used (a Git LFS pointer or a changed checkout?)`);
   }
-  const got = sha256(body);
-  if (got !== want) fail(`${name} has SHA-256 ${got}, expected ${want}; not used`);
-  mkdirSync(downloads, { recursive: true });
-  writeFileSync(file, body);
-  return file;
+  const one = (re, what) => {
+    const found = listed.filter((f) => re.test(f.name));
+    if (found.length !== 1) fail(`${sumsFile} must name exactly one ${what} (found ${found.length})`);
+    return found[0];
+  };
+  return [one(/^libvpx_[^_]+\.orig\.tar\.(gz|xz|bz2)$/, "libvpx_*.orig.tar.*"), one(/^libvpx_[^_]+\.debian\.tar\.(xz|gz|bz2)$/, "libvpx_*.debian.tar.*")];
 }
 
+const FILES = pinnedSources();
+const VERSION = /^libvpx_(.+)\.debian\.tar\./.exec(FILES[1].name)[1];
 const patches = readdirSync(ourPatches).filter((f) => f.endsWith(".patch")).sort();
 const stamp = sha256(
   JSON.stringify({
@@ -103,15 +107,15 @@ if (existsSync(lib) && existsSync(stampFile) && readFileSync(stampFile, "utf8").
   process.exit(0);
 }
 
-const [orig, debian] = [await fetchChecked(FILES[0]), await fetchChecked(FILES[1])];
+const [orig, debian] = FILES.map((f) => join(sources, f.name));
 rmSync(src, { recursive: true, force: true });
 rmSync(obj, { recursive: true, force: true });
 rmSync(stampFile, { force: true });
 mkdirSync(src, { recursive: true });
 mkdirSync(obj, { recursive: true });
 const log = join(obj, "build.log");
-run("tar", ["xzf", orig, "-C", src, "--strip-components=1"], root, log);
-run("tar", ["xJf", debian, "-C", src], root, log);
+run("tar", ["xf", orig, "-C", src, "--strip-components=1"], root, log);
+run("tar", ["xf", debian, "-C", src], root, log);
 const series = readFileSync(join(src, "debian", "patches", "series"), "utf8")
   .split("\n")
   .map((l) => l.replace(/#.*/, "").trim())

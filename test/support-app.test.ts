@@ -198,7 +198,9 @@ describe("the downloaded support app", () => {
     expect(integrity).toMatch(/^integrity: ok \(\d+\.\d MB checked in \d+ ms\)$/);
     process.stdout.write(`support app ${integrity}\n`);
     expect(check.out.all).toContain("webrtc: ok");
-    expect(check.out.all).toContain("webrtc tuning: available"); // its wrtc.node keeps the symbols field-trials.ts needs
+    // A supported runtime, not the machine's Node 20 (pinned in scripts/build-app.mjs).
+    expect(check.out.all.find((l) => l.startsWith("runtime: "))).toMatch(/^runtime: Node\.js v24\.\d+\.\d+ \(\w+ LTS\)$/);
+    expect(check.out.all).toContain("webrtc tuning: available"); // its wrtc.node keeps the symbols native/src/webrtc/field_trials.cc needs
     expect(check.out.all).toContain("vp8 active map: available"); // and the LibvpxFacade vtable the encoder hook needs
     expect(check.out.all).toContain("vp8 profile 2: available"); // and libvpx 1.12 inside it
     expect(check.out.all).toContain("padding floor: can be removed"); // and VideoSendStreamImpl's vtable

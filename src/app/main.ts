@@ -70,6 +70,7 @@ async function main(argv: string[]): Promise<number> {
     const wrtcOk = typeof (w.default ?? w).RTCPeerConnection === "function";
     out(`session: ${session} at ${new URL(broker).host}`);
     out(`integrity: ok (${(self.imageBytes / 1e6).toFixed(1)} MB checked in ${Math.round(self.ms)} ms)`);
+    out(`runtime: Node.js ${process.version} (${process.release.lts ? `${process.release.lts} LTS` : "not LTS"})`);
     out(`webrtc: ${wrtcOk ? "ok" : "missing"}`);
     let nativeOk = false;
     try {
@@ -81,19 +82,12 @@ async function main(argv: string[]): Promise<number> {
     }
     if (nativeOk) out(`native: ok (${process.env.TETHER_NATIVE_PATH ?? "from the build folder"})`);
     if (wrtcOk && nativeOk) {
-      // Not fatal: without it WebRTC runs with libwebrtc's defaults (frames shown a little later).
-      const { AGENT_MIN_TRANSMIT_BPS, AGENT_VP8_ENCODER, AGENT_VP8_PROFILE, enableVp8ActiveMap, setMinTransmitBitrate, setVp8Encoder, setVp8Profile, webRtcFieldTrials } = await import("../native/field-trials.js");
-      const t = webRtcFieldTrials();
-      out(`webrtc tuning: ${t.result === "ok" ? "available" : `unavailable (${t.result}: ${t.detail}); WebRTC runs with its defaults`}`);
-      // Hooking is harmless here: this process ends right after the check.
-      const m = enableVp8ActiveMap();
-      out(`vp8 active map: ${m.result === "ok" ? "available" : `unavailable (${m.result}: ${m.detail}); VP8 encodes whole frames`}`);
-      const p = setVp8Profile(AGENT_VP8_PROFILE);
-      out(`vp8 profile ${AGENT_VP8_PROFILE}: ${p.result === "ok" ? "available" : `unavailable (${p.result}: ${p.detail}); VP8 keeps libwebrtc's profile 0`}`);
-      const e = setVp8Encoder(AGENT_VP8_ENCODER);
-      out(`vp8 encoder: ${e.result === "ok" ? "Tether's libvpx" : `unavailable (${e.result}: ${e.detail}); VP8 runs on libwebrtc's libvpx`}`);
-      const pad = setMinTransmitBitrate(AGENT_MIN_TRANSMIT_BPS);
-      out(`padding floor: ${pad.result === "ok" ? "can be removed" : `unavailable (${pad.result}: ${pad.detail}); a still screen costs 100 kbit/s of padding`}`);
+      // One line per WebRTC tuning setting, applied as the agent would apply it (with its TETHER_*
+      // overrides; harmless here: this process ends right after the check). Not fatal: a setting
+      // the bundled wrtc.node cannot take leaves libwebrtc's own behaviour.
+      const [{ configureWebRtc }, tuning, { cpus }] = await Promise.all([import("../native/webrtc.js"), import("../agent/webrtc-tuning.js"), import("node:os")]);
+      const reports = tuning.applyWebRtcTuning(tuning.webRtcTuningFromEnv(process.env, cpus().length), (t) => configureWebRtc(t));
+      for (const line of tuning.tuningCheckLines(reports)) out(line);
     }
     return wrtcOk && nativeOk ? Exit.OK : Exit.FAILURE;
   }
