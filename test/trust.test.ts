@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { cpSync } from "node:fs";
 import Database from "better-sqlite3";
 import WebSocket from "ws";
+import { request as httpRequest } from "node:http";
 import { join } from "node:path";
 import { pb } from "../src/proto/wire.js";
 import { safetyCode, sdpFingerprint } from "../src/session/safety-code.js";
@@ -271,9 +272,20 @@ describe("sign-in ends its sockets (16.5) and the Origin check (16.7)", () => {
   it("the Origin check compares with the configured public URL, not with the Host header the client sends", async () => {
     const { password } = await newTech("otto");
     const cookie = await login("otto", password);
-    const evil = "http://evil.example:8080";
-    const res = await fetch(broker.url + "/api/sessions", { headers: { cookie: `tether_session=${cookie}`, origin: evil, host: "evil.example:8080" } });
-    expect(res.status).toBe(403);
+    // A page on evil.example whose name resolves to the broker (DNS rebinding) sends Host and Origin
+    // alike. (fetch cannot set Host, so a plain HTTP request.)
+    const status = await new Promise<number>((resolve, reject) => {
+      const req = httpRequest(
+        { host: "127.0.0.1", port: broker.port, path: "/api/sessions", headers: { cookie: `tether_session=${cookie}`, origin: "http://evil.example:8080", host: "evil.example:8080" } },
+        (res) => {
+          res.resume();
+          resolve(res.statusCode ?? 0);
+        },
+      );
+      req.on("error", reject);
+      req.end();
+    });
+    expect(status).toBe(403);
     const ok = await fetch(broker.url + "/api/sessions", { headers: { cookie: `tether_session=${cookie}`, origin: broker.url } });
     expect(ok.status).toBe(200);
   });
