@@ -16,7 +16,7 @@ import { connect } from "node:net";
 import { randomBytes } from "node:crypto";
 import { buildBroker } from "../src/broker/app.js";
 import { Store } from "../src/broker/store.js";
-import { Close, encodeToBroker, MAX_FRAME_BYTES, pb, type BrokerToAgent, type BrokerToConsole } from "../src/proto/wire.js";
+import { Close, encodeToBroker, MAX_FRAME_BYTES, pb, type BrokerToConsole } from "../src/proto/wire.js";
 import { tempDir } from "./support/procs.js";
 import {
   anyInt32,
@@ -25,7 +25,6 @@ import {
   deepNesting,
   fc,
   gcFunction,
-  longRun,
   mutate,
   mutationArb,
   protoSoup,
@@ -42,7 +41,6 @@ let app: FastifyInstance;
 let base = "";
 let wsBase = "";
 let fuzzCode = "";
-let fuzzSessionId = "";
 let alexToken = "";
 let samToken = "";
 let sentinelSessionId = "";
@@ -87,7 +85,7 @@ beforeAll(async () => {
   const now = Date.now();
   alexToken = store.createToken(store.createTechnician("alex", "Alex", null, now).id, "api", now, null);
   samToken = store.createToken(store.createTechnician("sam", "Sam", null, now).id, "api", now, null);
-  ({ id: fuzzSessionId, code: fuzzCode } = await createSession(alexToken));
+  ({ code: fuzzCode } = await createSession(alexToken));
   const sentinel = await createSession(samToken);
   sentinelSessionId = sentinel.id;
   sentinelAgent = await activatedAgent(wsBase, sentinel.code, sentinelId);
@@ -339,7 +337,9 @@ describe("/ws/agent under fuzzing", () => {
               const from = peer.got.length;
               const bytes = frameBytes(f, new Uint8Array(), "", (m) => encodeToBroker(m as never));
               send(peer, f, bytes);
-              let { expected, msg } = classify(f, bytes, (b) => pb.AgentToBroker.decode(b));
+              const classified = classify(f, bytes, (b) => pb.AgentToBroker.decode(b));
+              let expected = classified.expected;
+              const msg = classified.msg;
               if (msg) {
                 // No access request of this session is granted or pending: consent answers are not
                 // accepted, signals and scope changes are refused with an error.
@@ -376,7 +376,9 @@ describe("/ws/console under fuzzing", () => {
               const from = peer.got.length;
               const bytes = frameBytes(f, new Uint8Array(), "", (m) => pb.ConsoleToBroker.encode(m as never).finish());
               send(peer, f, bytes);
-              let { expected, msg } = classify(f, bytes, (b) => pb.ConsoleToBroker.decode(b));
+              const classified = classify(f, bytes, (b) => pb.ConsoleToBroker.decode(b));
+              let expected = classified.expected;
+              const msg = classified.msg;
               if (msg) {
                 // Alex has no granted access request: every signal is refused, with an error, or
                 // with 1008 when its viewer id is out of bounds (1..64 of A-Z a-z 0-9 _ -).
@@ -468,8 +470,13 @@ function serverCloseCodes(data: Buffer): number[] {
     const opcode = data[i]! & 0x0f;
     let len = data[i + 1]! & 0x7f;
     let p = i + 2;
-    if (len === 126) (len = data.readUInt16BE(p)), (p += 2);
-    else if (len === 127) (len = Number(data.readBigUInt64BE(p))), (p += 8);
+    if (len === 126) {
+      len = data.readUInt16BE(p);
+      p += 2;
+    } else if (len === 127) {
+      len = Number(data.readBigUInt64BE(p));
+      p += 8;
+    }
     if (p + len > data.length) break;
     if (opcode === 0x8 && len >= 2) codes.push(data.readUInt16BE(p));
     i = p + len;

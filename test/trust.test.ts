@@ -165,6 +165,7 @@ describe("names cannot rewrite the terminal (16.3)", () => {
     // The link page (HTML-escaped anyway) carries none of them either.
     const page = await (await fetch(s.link)).text();
     expect(page).toContain("Jane[2K[8m Doe");
+    // eslint-disable-next-line no-control-regex
     expect(page).not.toMatch(/[\u001b\u202a-\u202e\u2066-\u2069]/);
     a.child.kill("SIGINT");
     await a.exited;

@@ -11,7 +11,7 @@ import { AGENT_VP8_ENCODER, AGENT_VP8_PROFILE } from '../src/agent/webrtc-tuning
 import { configureWebRtc, webRtcStats } from '../src/native/index.js';
 import { streamThroughVp8 } from './support/vp8-stream.js';
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
+ 
 let wrtc: any;
 
 beforeAll(async () => {

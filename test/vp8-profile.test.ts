@@ -7,7 +7,7 @@ import { beforeAll, expect, it } from 'vitest';
 import { configureWebRtc, webRtcStats } from '../src/native/index.js';
 import { streamThroughVp8 } from './support/vp8-stream.js';
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
+ 
 let wrtc: any;
 
 beforeAll(async () => {

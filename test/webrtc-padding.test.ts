@@ -8,7 +8,7 @@ import { beforeAll, expect, it } from 'vitest';
 import { AGENT_FIELD_TRIALS, AGENT_MIN_TRANSMIT_BPS } from '../src/agent/webrtc-tuning.js';
 import { configureWebRtc, webRtcStats } from '../src/native/index.js';
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
+ 
 type Any = any;
 let wrtc: Any;
 

@@ -58,7 +58,7 @@ export async function sessionCommand(args: string[]): Promise<number> {
       throw new CliError(`cannot reach the broker at ${base} (${cause})`);
     }
     const text = await res.text();
-    let json: Json = {};
+    let json: Json;
     try {
       json = text ? (JSON.parse(text) as Json) : {};
     } catch {

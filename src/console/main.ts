@@ -414,7 +414,7 @@ class ConsoleApp {
     } catch {
       this.el.createdLink.focus();
       this.el.createdLink.select();
-      let ok = false;
+      let ok: boolean;
       try {
         ok = document.execCommand("copy");
       } catch {

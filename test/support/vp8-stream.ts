@@ -8,7 +8,7 @@ import { expect } from 'vitest';
 import { webRtcStats } from '../../src/native/index.js';
 import { until } from './procs.js';
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
+ 
 type Any = any;
 
 const W = 320;
