@@ -20,6 +20,7 @@ import { activationSignedBytes, encodeToBroker, pb as wire, type BrokerToAgent }
 import Fastify from "fastify";
 import { CONSOLE_CSP, defaultConsoleDir, registerConsole } from "../src/broker/console-static.js";
 import { cli, newComputer, ROOT, startAgent, startBroker, tempDir, until, type Broker, type Proc } from "./support/procs.js";
+import { CHROMIUM_ARGS, CHROMIUM_PATH } from "./support/chromium.js";
 import { startXvfb, type Xvfb } from "./support/xvfb.js";
 import { TestXClient } from "./support/x11-client.js";
 import { shmSegmentsOf } from "./support/receiver.js";
@@ -49,7 +50,6 @@ describe("serving the console", () => {
 const W = 640;
 const H = 480;
 const COLOUR = 0x3060c0;
-const CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"];
 
 describe("console in Chromium", () => {
   let broker: Broker;
@@ -80,7 +80,7 @@ describe("console in Chromium", () => {
     if (added.code !== 0) throw new Error(added.stderr);
     password = /Console password: (\S+)/.exec(added.stdout)![1]!;
     token = added.stdout.trim().split("\n").at(-1)!;
-    browser = await chromium.launch({ executablePath: "/usr/bin/chromium", args: CHROMIUM_ARGS });
+    browser = await chromium.launch({ executablePath: CHROMIUM_PATH, args: CHROMIUM_ARGS });
     page = await browser.newPage({ viewport: { width: 1280, height: 720 } });
     page.on("pageerror", (e) => pageErrors.push(e.message));
     page.on("console", (m) => {

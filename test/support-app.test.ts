@@ -9,6 +9,7 @@ import { chmodSync, copyFileSync, readFileSync, renameSync, statSync, writeFileS
 import { join } from "node:path";
 import { chromium, type Browser, type Page } from "playwright-core";
 import { Receiver, shows } from "./support/receiver.js";
+import { CHROMIUM_ARGS, CHROMIUM_PATH } from "./support/chromium.js";
 import { startXvfb } from "./support/xvfb.js";
 import { TestXClient } from "./support/x11-client.js";
 import { addTechnician, api, cli, newUserComputer, ROOT, startApp, startBroker, tempDir, until, type Broker, type Proc } from "./support/procs.js";
@@ -20,7 +21,6 @@ let appFile: string;
 let browser: Browser;
 const running: Proc[] = [];
 const LINUX_UA = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0 Safari/537.36";
-const CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"];
 const TAMPERED = "This support app has been modified and will not run. Download it again from the link your technician sent.";
 
 beforeAll(async () => {
@@ -32,7 +32,7 @@ beforeAll(async () => {
   techToken = await addTechnician(broker.dataDir, "jane", "Jane Doe");
   tech = api(broker.url, techToken);
   browser = await chromium.launch({
-    executablePath: "/usr/bin/chromium",
+    executablePath: CHROMIUM_PATH,
     args: CHROMIUM_ARGS,
   });
 }, 180_000);

@@ -1,7 +1,7 @@
 /**
  * The agent's WebRTC tuning: what it asks of libwebrtc inside @roamhq/wrtc (the defaults below, each
  * with why), how the environment overrides each setting, and how each outcome is reported: the
- * `TETHER_TRACE_FRAMES=1` line on stderr (scripts/bench-latency.ts reads them: keep names and
+ * `TETHER_TRACE_FRAMES=1` line on stderr (scripts/bench-latency/ reads them: keep names and
  * fields) and the `tether-support --check` line. The agent (src/cli/agent.ts), the support app's
  * `--check` (src/app/main.ts) and the latency benchmark's variants all go through here. How the
  * addon applies a setting: src/native/webrtc.ts and native/INTEGRATION.md.
@@ -49,7 +49,7 @@ export function agentWebRtcCores(onlineCores: number): number | null {
  * 9.1; every VP8 decoder must accept profiles 0–3): on screen content the loop filter buys little
  * (sharp edges at fine quantizers), and skipping it saves the encoder and every decoder a pass over
  * the whole frame. The active map is used only without the loop filter. Measured in the same run
- * (scripts/bench-latency.ts, variant tether-profile-0): see the README's latency section.
+ * (scripts/bench-latency/, variant tether-profile-0): see the README's latency section.
  */
 export const AGENT_VP8_PROFILE = 2;
 

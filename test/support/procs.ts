@@ -1,17 +1,23 @@
 /**
- * Real processes for integration tests: a broker (`tether broker`) on a free loopback port with its
- * own data folder, and support apps (`tether agent`) each on a "computer" of its own: a separate
- * state folder and, through `unshare -m` with a bind mount over /etc/machine-id, a separate
- * machine id. Nothing here fakes the behaviour under test.
+ * Real processes for integration tests and the benchmarks: a broker (`tether broker`) on a free
+ * loopback port with its own data folder, and support apps (`tether agent`) each on a "computer" of
+ * its own: a separate state folder and, through `unshare -m` with a bind mount over
+ * /etc/machine-id, a separate machine id. Nothing here fakes the behaviour under test.
+ *
+ * Also compiled into dist/test/support/ (scripts/bench-latency/ imports it), so ROOT is found from
+ * either place.
  */
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { randomBytes } from "node:crypto";
 import { createServer } from "node:net";
 
-export const ROOT = resolve(import.meta.dirname, "..", "..");
+/** The repository: two folders up from test/support/, three from dist/test/support/. */
+export const ROOT = [resolve(import.meta.dirname, "..", ".."), resolve(import.meta.dirname, "..", "..", "..")].find((dir) =>
+  existsSync(join(dir, "bin", "tether.js")),
+)!;
 export const BIN = join(ROOT, "bin", "tether.js");
 
 export function tempDir(prefix = "tether-test-"): string {
@@ -21,6 +27,8 @@ export function tempDir(prefix = "tether-test-"): string {
 /** Collects a process's output lines and lets a test wait for one. */
 export class Lines {
   readonly all: string[] = [];
+  /** When set, each line goes here instead of into `all` (a trace too long to keep); waitFor still sees it. */
+  onLine: ((line: string) => void) | null = null;
   private waiters: { re: RegExp; resolve: (l: string) => void }[] = [];
   private buf = "";
   push(chunk: string) {
@@ -29,7 +37,8 @@ export class Lines {
     while ((i = this.buf.indexOf("\n")) >= 0) {
       const line = this.buf.slice(0, i);
       this.buf = this.buf.slice(i + 1);
-      this.all.push(line);
+      if (this.onLine) this.onLine(line);
+      else this.all.push(line);
       this.waiters = this.waiters.filter((w) => (w.re.test(line) ? (w.resolve(line), false) : true));
     }
   }
@@ -99,7 +108,10 @@ export async function startBroker(opts: { dataDir?: string; port?: number; args?
     proc.exited.then(({ code }) => {
       throw new Error(`broker exited with ${code}: ${proc.err.text()}`);
     }),
-  ]);
+  ]).catch((err: unknown) => {
+    proc.child.kill("SIGKILL"); // a broker that never said it listens is not left behind
+    throw err;
+  });
   const port = Number(/:(\d+)/.exec(line.split("http://")[1]!)![1]);
   return {
     url: `http://127.0.0.1:${port}`,

@@ -1,5 +1,8 @@
 // Drives the test X client (native/test-client, built as build/Release/tether_test_client): it
 // covers the screen with a window, draws what it is told, and reports the input events it gets.
+// Tests and the latency benchmark (scripts/bench-latency/) use it; times are epoch milliseconds
+// with sub-millisecond resolution (performance.timeOrigin + performance.now()), comparable with
+// the times other processes trace.
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
@@ -31,23 +34,32 @@ export function keysymToChar(keysym: number): string {
   return '';
 }
 
+const now = (): number => performance.timeOrigin + performance.now();
+
 export class TestXClient {
   readonly events: XEventRecord[] = [];
-  private waiters: Array<{ ok: string; resolve: () => void }> = [];
+  /** Called with every input event the moment its line arrives, and that time. */
+  onEvent: ((event: XEventRecord, t: number) => void) | null = null;
+  private waiters: Array<{ ok: string; resolve: (t: number) => void }> = [];
 
   private constructor(private readonly child: ChildProcessWithoutNullStreams) {
+    // Stopped (a benchmark's Ctrl+C) while a caller still writes: no unhandled EPIPE; that
+    // command's reply just never comes.
+    child.stdin.on('error', () => {});
     const lines = createInterface({ input: child.stdout });
     lines.on('line', (line) => {
+      const t = now();
       const msg = JSON.parse(line) as { ok?: string; event?: string };
       if (msg.ok !== undefined) {
         const index = this.waiters.findIndex((w) => w.ok === msg.ok);
         const waiter = this.waiters[index];
         if (waiter !== undefined) {
           this.waiters.splice(index, 1);
-          waiter.resolve();
+          waiter.resolve(t);
         }
       } else if (msg.event !== undefined) {
         this.events.push(msg as XEventRecord);
+        this.onEvent?.(msg as XEventRecord, t);
       }
     });
   }
@@ -61,37 +73,44 @@ export class TestXClient {
     return client;
   }
 
-  private expect(ok: string): Promise<void> {
+  /** Resolves with the time the reply `ok` arrived. */
+  private expect(ok: string): Promise<number> {
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`test client: no '${ok}' reply`)), 10000);
       this.waiters.push({
         ok,
-        resolve: () => {
+        resolve: (t) => {
           clearTimeout(timer);
-          resolve();
+          resolve(t);
         },
       });
     });
   }
 
-  private async command(line: string, ok: string): Promise<void> {
+  /** Sends a command; resolves with the time it was written and the time its reply arrived. */
+  private async command(line: string, ok: string): Promise<{ tWrite: number; tReply: number }> {
+    const tWrite = now();
     const done = this.expect(ok);
     this.child.stdin.write(`${line}\n`);
-    await done;
+    return { tWrite, tReply: await done };
   }
 
-  /** Fills a rectangle (screen coordinates) with 0xRRGGBB. Returns once the server drew it. */
-  fill(x: number, y: number, width: number, height: number, rgb: number): Promise<void> {
-    return this.command(`fill ${x} ${y} ${width} ${height} ${rgb.toString(16).padStart(6, '0')}`, 'fill');
+  /**
+   * Fills a rectangle (screen coordinates) with 0xRRGGBB. Returns once the server drew it (the
+   * client's XSync returned), with the time the command was written and the time that reply came.
+   */
+  async fill(x: number, y: number, width: number, height: number, rgb: number): Promise<{ tWrite: number; tSync: number }> {
+    const { tWrite, tReply } = await this.command(`fill ${x} ${y} ${width} ${height} ${rgb.toString(16).padStart(6, '0')}`, 'fill');
+    return { tWrite, tSync: tReply };
   }
 
   /** Sets a 16x16 cursor, hotspot (3,5): left half red, right half blue. */
-  setCursor(): Promise<void> {
-    return this.command('cursor', 'cursor');
+  async setCursor(): Promise<void> {
+    await this.command('cursor', 'cursor');
   }
 
-  focus(): Promise<void> {
-    return this.command('focus', 'focus');
+  async focus(): Promise<void> {
+    await this.command('focus', 'focus');
   }
 
   /** Collects every event the server has sent so far; returns the events since `from`. */
@@ -101,7 +120,7 @@ export class TestXClient {
   }
 
   async stop(): Promise<void> {
-    if (this.child.exitCode !== null) return;
+    if (this.child.exitCode !== null || this.child.signalCode !== null) return;
     const exited = new Promise<void>((resolve) => this.child.once('exit', () => resolve()));
     this.child.stdin.end('quit\n');
     const timer = setTimeout(() => this.child.kill('SIGKILL'), 3000);

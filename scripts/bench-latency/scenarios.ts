@@ -1,0 +1,322 @@
+/**
+ * The scenarios: what the painter (test/support/x11-client.ts's TestXClient, drawing on the
+ * benchmark's Xvfb) changes on the screen, and how long each change takes to show at a viewer.
+ * Every change comes after the previous one was seen, plus a random 15–50 ms gap; its latency runs
+ * from the X server having drawn it (the painter's XSync returned) to the first frame at the viewer
+ * whose pixels show the new colour.
+ */
+import type { TestXClient } from "../../test/support/x11-client.js";
+import { ANIMATION_S, CHANGES, H, IDLE_S, IDLE_SETTLE_MS, TIMEOUT_MS, W } from "./config.js";
+import { now, sleep, within } from "./harness.js";
+import { fmt, fmtBps } from "./report.js";
+import { cpuSeconds, median, percentile } from "./statistics.js";
+import type { Pt, Viewer } from "./viewer.js";
+
+/** The X client that paints: its fills resolve with the write time and the time the X server had drawn it. */
+export type Painter = TestXClient;
+
+/** Watches one viewer for the first frame that shows the expected colour. */
+class Watch {
+  private want: { points: Pt[]; rgb: number; resolve: (t: number) => void } | null = null;
+  constructor(private readonly v: Viewer) {
+    v.onFrame = (t) => {
+      const w = this.want;
+      if (w && v.shows(w.points, w.rgb)) {
+        this.want = null;
+        w.resolve(t);
+      }
+    };
+  }
+  /** Resolves with the arrival time of the first frame showing rgb at points (NaN on timeout). */
+  expect(points: Pt[], rgb: number, timeoutMs = TIMEOUT_MS): Promise<number> {
+    return new Promise((resolve) => {
+      const t = setTimeout(() => {
+        this.want = null;
+        resolve(Number.NaN);
+      }, timeoutMs);
+      this.want = { points, rgb, resolve: (tf) => (clearTimeout(t), resolve(tf)) };
+    });
+  }
+}
+
+const PALETTE = [0xe03030, 0x30c030, 0x3030e0, 0xe0e030, 0x30e0e0, 0xe030e0, 0xf0f0f0];
+
+export interface Change {
+  tWrite: number;
+  tSync: number;
+  tFrame: number;
+}
+
+export interface ScenarioResult {
+  system: string;
+  scenario: string;
+  n: number;
+  missed: number;
+  p50: number | null;
+  p95: number | null;
+  max: number | null;
+  fps: number;
+  cpuPct: number;
+  bps: number;
+  seconds: number;
+  /** How long the painter's fill took to be acknowledged (write → XSync returned), p50. */
+  fillAckP50: number | null;
+  changes?: Change[];
+  extra?: Record<string, number | null>;
+}
+
+interface Region {
+  rect: (i: number) => [number, number, number, number];
+  points: (i: number) => Pt[];
+}
+
+const SQUARE: Region = {
+  rect: () => [860, 440, 200, 200],
+  points: () => [
+    [960, 540],
+    [880, 460],
+    [1040, 460],
+    [880, 620],
+    [1040, 620],
+  ],
+};
+// A line of text: each change is one character cell (10x18) typed at the next position.
+const TYPING_CELLS = 120;
+const TYPING: Region = {
+  rect: (i) => [200 + (i % TYPING_CELLS) * 12, 900, 10, 18],
+  points: (i) => {
+    const x = 200 + (i % TYPING_CELLS) * 12;
+    return [
+      [x + 4, 908],
+      [x + 6, 910],
+    ];
+  },
+};
+const FULL: Region = {
+  rect: () => [0, 0, W, H],
+  points: () => [
+    [960, 540],
+    [20, 20],
+    [W - 20, 20],
+    [20, H - 20],
+    [W - 20, H - 20],
+  ],
+};
+
+export async function paintBackground(p: Painter): Promise<void> {
+  await p.fill(0, 0, W, H, 0x202428);
+  for (let i = 0; i < 64; i++) await p.fill((i * 97) % W, (i * 53) % H, 300, 200, (i * 2654435761) & 0xffffff);
+  await p.fill(SQUARE.rect(0)[0], SQUARE.rect(0)[1], 200, 200, 0x000000);
+  await p.fill(190, 890, TYPING_CELLS * 12 + 20, 38, 0x101010);
+}
+
+async function measureWindow<T>(
+  v: Viewer,
+  fn: () => Promise<T>,
+): Promise<{ out: T; seconds: number; frames: number; cpuPct: number; bps: number }> {
+  const b0 = await v.bytesReceived();
+  const f0 = v.frames;
+  const c0 = cpuSeconds(v.serverPid);
+  const t0 = now();
+  const out = await fn();
+  const seconds = (now() - t0) / 1000;
+  const c1 = cpuSeconds(v.serverPid);
+  const b1 = await v.bytesReceived();
+  return { out, seconds, frames: v.frames - f0, cpuPct: ((c1 - c0) / seconds) * 100, bps: ((b1 - b0) * 8) / seconds };
+}
+
+function summary(
+  system: string,
+  scenario: string,
+  lat: number[],
+  missed: number,
+  w: { seconds: number; frames: number; cpuPct: number; bps: number },
+  fillAck: number[],
+): ScenarioResult {
+  return {
+    system,
+    scenario,
+    n: lat.length,
+    missed,
+    p50: lat.length ? median(lat) : null,
+    p95: lat.length ? percentile(lat, 95) : null,
+    max: lat.length ? Math.max(...lat) : null,
+    fps: w.frames / w.seconds,
+    cpuPct: w.cpuPct,
+    bps: w.bps,
+    seconds: w.seconds,
+    fillAckP50: fillAck.length ? median(fillAck) : null,
+  };
+}
+
+/** ≥ CHANGES changes of a region, each after the previous one was seen (plus a random gap). */
+async function changeScenario(system: string, name: string, v: Viewer, watch: Watch, p: Painter, region: Region): Promise<ScenarioResult> {
+  const changes: Change[] = [];
+  const lat: number[] = [];
+  const acks: number[] = [];
+  let missed = 0;
+  let streak = 0;
+  const w = await measureWindow(v, async () => {
+    for (let i = 0; i < CHANGES; i++) {
+      await sleep(15 + Math.random() * 35); // random phase against any capture tick
+      const rgb = PALETTE[i % PALETTE.length]!;
+      const [x, y, rw, rh] = region.rect(i);
+      const seen = watch.expect(region.points(i), rgb);
+      const { tWrite, tSync } = await p.fill(x, y, rw, rh, rgb);
+      const tFrame = await seen;
+      acks.push(tSync - tWrite);
+      if (Number.isNaN(tFrame)) {
+        missed++;
+        if (++streak >= 10) {
+          console.error(`  ${system}: ${name} stopped after 10 misses in a row`);
+          break;
+        }
+        continue;
+      }
+      streak = 0;
+      // A frame processed before the painter's ack: the draw happened between write and ack.
+      const l = tFrame - (tFrame < tSync ? tWrite : tSync);
+      changes.push({ tWrite, tSync, tFrame });
+      lat.push(l);
+    }
+  });
+  const r = summary(system, name, lat, missed, w, acks);
+  r.changes = changes;
+  return r;
+}
+
+/** The square changes at 120 Hz for a few seconds: the frame rate the viewer gets. */
+async function animationScenario(system: string, v: Viewer, p: Painter): Promise<ScenarioResult> {
+  const w = await measureWindow(v, async () => {
+    const end = now() + ANIMATION_S * 1000;
+    let next = now();
+    let i = 0;
+    while (now() < end) {
+      const [x, y, rw, rh] = SQUARE.rect(i);
+      await p.fill(x, y, rw, rh, PALETTE[i++ % PALETTE.length]!);
+      next += 1000 / 120;
+      const wait = next - now();
+      if (wait > 0) await sleep(wait);
+    }
+  });
+  await sleep(300);
+  return summary(system, "small square animated at 120 changes/s (fps)", [], 0, w, []);
+}
+
+async function idleScenario(system: string, v: Viewer): Promise<ScenarioResult> {
+  await sleep(IDLE_SETTLE_MS);
+  const w = await measureWindow(v, () => sleep(IDLE_S * 1000));
+  return summary(system, "idle (no change)", [], 0, w, []);
+}
+
+/**
+ * Input round trip: the viewer clicks; the painter reports the ButtonPress the X server delivered,
+ * and this script answers it at once with a fill of the square; measured until the viewer sees it.
+ */
+async function inputScenario(system: string, v: Viewer, watch: Watch, p: Painter): Promise<ScenarioResult> {
+  const lat: number[] = [];
+  const inLeg: number[] = [];
+  const outLeg: number[] = [];
+  const acks: number[] = [];
+  let missed = 0;
+  let noPress = 0;
+  let streak = 0;
+  let i = 0;
+  let pending: { rgb: number; resolve: (r: { tPress: number; tWrite: number; tSync: number } | null) => void } | null = null;
+  p.onEvent = (e, t) => {
+    if (e.event !== "ButtonPress" || !pending) return;
+    const { rgb, resolve } = pending;
+    pending = null;
+    const [x, y, rw, rh] = SQUARE.rect(0);
+    // Bounded like every other wait here: a fill the painter never acknowledges counts as missed.
+    void Promise.race([p.fill(x, y, rw, rh, rgb), sleep(TIMEOUT_MS).then(() => null)]).then((r) => {
+      if (r === null) console.error(`  ${system}: the painter did not acknowledge a fill within ${TIMEOUT_MS} ms`);
+      resolve(r && { tPress: t, tWrite: r.tWrite, tSync: r.tSync });
+    });
+  };
+  const w = await measureWindow(v, async () => {
+    for (; i < CHANGES; i++) {
+      await sleep(15 + Math.random() * 35);
+      const rgb = PALETTE[i % PALETTE.length]!;
+      const seen = watch.expect(SQUARE.points(0), rgb);
+      const painted = new Promise<{ tPress: number; tWrite: number; tSync: number } | null>((resolve) => {
+        const mine = { rgb, resolve };
+        pending = mine;
+        // By identity, not colour: an earlier change's timer (the palette repeats every 7 changes)
+        // must not clear this one's pending press, which then waited forever. And resolved in any
+        // case (a no-op if the press already came), so that no change waits longer than this.
+        setTimeout(() => {
+          if (pending === mine) pending = null;
+          resolve(null);
+        }, TIMEOUT_MS);
+      });
+      if (i % 50 === 0) console.error(`  ${system}: input round trip ${i}/${CHANGES}`);
+      let seenDone = false;
+      let paintedDone = false;
+      void seen.then(() => (seenDone = true));
+      void painted.then(() => (paintedDone = true));
+      const tClick = now();
+      v.click(960 + (i % 50) - 25, 540 + (i % 30) - 15);
+      const [tFrame, pr] = await within(
+        Promise.all([seen, painted]),
+        4 * TIMEOUT_MS,
+        `input round trip ${i}: seen ${String(seenDone)}, painted ${String(paintedDone)}`,
+      );
+      if (!pr || Number.isNaN(tFrame)) {
+        missed++;
+        if (!pr) noPress++;
+        if (++streak >= 10) {
+          console.error(`  ${system}: input round trip stopped after 10 misses in a row (${noPress} without a ButtonPress)`);
+          break;
+        }
+        continue;
+      }
+      streak = 0;
+      acks.push(pr.tSync - pr.tWrite);
+      lat.push(tFrame - tClick);
+      inLeg.push(pr.tPress - tClick);
+      outLeg.push(tFrame - pr.tSync);
+    }
+  });
+  p.onEvent = null;
+  const r = summary(system, "input round trip (click → paint seen)", lat, missed, w, acks);
+  r.extra = { clickToButtonPressP50: inLeg.length ? median(inLeg) : null, paintToSeenP50: outLeg.length ? median(outLeg) : null };
+  return r;
+}
+
+/** Called after each scenario, outside its measured window (Tether: the sender and receiver stats at that point). */
+export type AfterScenario = (r: ScenarioResult) => Promise<void>;
+
+export async function runScenarios(
+  system: string,
+  v: Viewer,
+  p: Painter,
+  withInput: boolean,
+  after?: AfterScenario,
+): Promise<ScenarioResult[]> {
+  const watch = new Watch(v);
+  const out: ScenarioResult[] = [];
+  const log = async (r: ScenarioResult) => {
+    if (after) await after(r);
+    out.push(r);
+    console.error(
+      `  ${system} · ${r.scenario}: p50 ${fmt(r.p50)} p95 ${fmt(r.p95)} max ${fmt(r.max)} ms, ${r.fps.toFixed(1)} fps, CPU ${r.cpuPct.toFixed(1)} %, ${fmtBps(r.bps)}${r.missed ? `, ${r.missed} missed` : ""}`,
+    );
+  };
+  await log(await changeScenario(system, "small change (200x200 square)", v, watch, p, SQUARE));
+  await log(await changeScenario(system, "typing-sized change (one 10x18 character cell)", v, watch, p, TYPING));
+  await log(await animationScenario(system, v, p));
+  if (withInput) await log(await inputScenario(system, v, watch, p));
+  await log(await changeScenario(system, "full-screen change", v, watch, p, FULL));
+  await log(await idleScenario(system, v));
+  return out;
+}
+
+/** Every point a scenario checks (the console page samples exactly these on every frame). */
+export function samplePoints(): Pt[] {
+  const all = [...SQUARE.points(0), ...FULL.points(0)];
+  for (let i = 0; i < TYPING_CELLS; i++) all.push(...TYPING.points(i));
+  const byKey = new Map<string, Pt>();
+  for (const [x, y] of all) byKey.set(`${x},${y}`, [x, y]);
+  return [...byKey.values()];
+}

@@ -1,0 +1,229 @@
+/**
+ * The systems under test and how each is started: Tether (a broker, a support app on the
+ * benchmark's display, and a technician receiver), its agent variants, the support app of another
+ * checkout (tether-before), and x11vnc. Processes come from test/support/procs.ts, as in the tests.
+ */
+import { appendFileSync, existsSync, rmSync } from "node:fs";
+import path from "node:path";
+
+import { AGENT_FIELD_TRIALS, parseTuningTrace, webRtcTuningEnv } from "../../src/agent/webrtc-tuning.js";
+import { api, BIN, cli, freePort, spawnProc, startBroker, tempDir, type Proc } from "../../test/support/procs.js";
+import { CHROMIUM_PATH } from "../../test/support/chromium.js";
+import { BEFORE_ROOT, SYSTEMS, TRACE_FILE } from "./config.js";
+import { onCleanup, sleep, track, within } from "./harness.js";
+import { ChromiumViewer } from "./receiver-chromium.js";
+import { NodeViewer } from "./receiver-node.js";
+import { RfbViewer } from "./receiver-rfb.js";
+import { samplePoints } from "./scenarios.js";
+
+/** Agent variants for an A/B in the same run: the tuning each one's agent gets instead of its defaults (null: libwebrtc's own), as environment. */
+export const AGENT_VARIANTS: Record<string, Record<string, string>> = {
+  "tether-webrtc-defaults": webRtcTuningEnv({
+    trials: "",
+    cores: null,
+    vp8ActiveMap: false,
+    vp8Profile: null,
+    minTransmitBps: null,
+    vp8Encoder: "libwebrtc",
+  }),
+  "tether-no-active-map": webRtcTuningEnv({ vp8ActiveMap: false }),
+  "tether-profile-0": webRtcTuningEnv({ vp8Profile: 0 }),
+  "tether-padding": webRtcTuningEnv({ minTransmitBps: null }),
+  "tether-libwebrtc-vp8": webRtcTuningEnv({ vp8Encoder: "libwebrtc" }),
+  "tether-libwebrtc-cores": webRtcTuningEnv({ cores: null }),
+  "tether-no-burst": webRtcTuningEnv({ trials: AGENT_FIELD_TRIALS.replace(/WebRTC-BurstyPacer\/[^/]*\//, "") }),
+  "tether-alr-60s": webRtcTuningEnv({ trials: `${AGENT_FIELD_TRIALS}WebRTC-Bwe-ProbingConfiguration/alr_interval:60s/` }),
+};
+
+/** The systems that run a Tether support app (all but x11vnc and x11vnc-tuned). */
+export const TETHER_SYSTEMS = ["tether", "tether-chromium", "tether-before", ...Object.keys(AGENT_VARIANTS)];
+
+/** The other checkout's `tether` command, for tether-before. */
+const beforeBin = () => path.join(path.resolve(BEFORE_ROOT ?? ""), "bin", "tether.js");
+
+/** What each system needs, checked before anything starts: one readable line if missing. */
+export function checkSystems(): void {
+  const known = ["tether", "tether-chromium", "tether-before", ...Object.keys(AGENT_VARIANTS), "x11vnc", "x11vnc-tuned"];
+  const unknown = SYSTEMS.filter((s) => !known.includes(s));
+  if (unknown.length) throw new Error(`BENCH_SYSTEMS: unknown ${unknown.join(", ")} (known: ${known.join(", ")})`);
+  if (SYSTEMS.includes("tether-chromium") && !existsSync(CHROMIUM_PATH)) {
+    throw new Error(`tether-chromium needs Debian chromium (${CHROMIUM_PATH}): apt-get install chromium, or leave it out of BENCH_SYSTEMS`);
+  }
+  if (SYSTEMS.includes("tether-before")) {
+    if (!BEFORE_ROOT) throw new Error("tether-before needs BENCH_BEFORE_ROOT: another checkout of Tether, built with npm ci");
+    if (!existsSync(beforeBin()) || !existsSync(path.join(path.resolve(BEFORE_ROOT), "dist", "src", "cli", "main.js"))) {
+      throw new Error(`BENCH_BEFORE_ROOT=${BEFORE_ROOT} holds no built Tether (bin/tether.js, dist/src/cli/main.js): run npm ci there`);
+    }
+  }
+  const path_ = (process.env["PATH"] ?? "").split(":");
+  if (SYSTEMS.some((s) => s.startsWith("x11vnc")) && !path_.some((d) => existsSync(path.join(d, "x11vnc")))) {
+    throw new Error("the x11vnc baseline needs Debian x11vnc: apt-get install x11vnc, or leave it out of BENCH_SYSTEMS");
+  }
+}
+
+/** What the agent's TETHER_TRACE_FRAMES=1 lines said: frames handed to the encoder, sender stats, the tuning outcomes. */
+export interface AgentTrace {
+  frames: Array<{ t0: number; ct: number; g: number; c: number; b: number; s: number; r: number }>;
+  stats: Array<Record<string, number>>;
+  fieldTrials?: { trials: string; outcome: string };
+  cores?: { cores: number; outcome: string };
+  activeMap?: { outcome: string };
+  vp8Profile?: { profile: number; outcome: string };
+  vp8Encoder?: { encoder: string; outcome: string };
+  minTransmit?: { bps: number; outcome: string };
+}
+
+/** Where each of the agent's tuning trace lines (src/agent/webrtc-tuning.ts) goes in AgentTrace. */
+const TUNING_TRACE = {
+  trials: "fieldTrials",
+  cores: "cores",
+  vp8ActiveMap: "activeMap",
+  vp8Profile: "vp8Profile",
+  vp8Encoder: "vp8Encoder",
+  minTransmitBps: "minTransmit",
+} as const;
+
+/** Reads the agent's stderr into `trace`; other lines are printed. */
+function readTrace(err: Proc["err"], trace: AgentTrace): void {
+  err.onLine = (line) => {
+    if (TRACE_FILE) appendFileSync(TRACE_FILE, `${line}\n`);
+    const tuned = parseTuningTrace(line); // TETHER_FIELD_TRIALS, TETHER_VP8_PROFILE, …
+    if (line.startsWith("TETHER_TRACE ")) trace.frames.push(JSON.parse(line.slice(13)));
+    else if (line.startsWith("TETHER_TRACE_STATS ")) trace.stats.push(JSON.parse(line.slice(19)));
+    else if (tuned) (trace as unknown as Record<string, unknown>)[TUNING_TRACE[tuned.setting]] = tuned.fields;
+    else console.error(`agent: ${line}`);
+  };
+}
+
+/**
+ * The agent's sender stats: it prints them (TETHER_TRACE_STATS) when the stream starts and on
+ * SIGUSR2, so they are taken here, outside the measured windows. Waits up to 2 s for the line.
+ */
+export async function agentStats(trace: AgentTrace, pid: number): Promise<Record<string, number> | undefined> {
+  const n = trace.stats.length;
+  try {
+    process.kill(pid, "SIGUSR2");
+  } catch {
+    return trace.stats.at(-1);
+  }
+  for (let i = 0; i < 40 && trace.stats.length === n; i++) await sleep(50);
+  if (trace.stats.length === n) console.error("  (no sender stats from the agent within 2 s)");
+  return trace.stats.at(-1);
+}
+
+export interface TetherRun {
+  viewer: NodeViewer | ChromiumViewer;
+  trace: AgentTrace;
+  /** Stops the agent and the broker (SIGTERM), so that they do not load the machine during the next system. */
+  stop(): void;
+}
+
+/**
+ * Broker, technician, session and support app (this checkout's, or BENCH_BEFORE_ROOT's for
+ * tether-before; the broker is always this checkout's); then the technician's side: `node` =
+ * NodeViewer in this process (access requested through the API), `chromium` = the console in
+ * headless Chromium (signed in with the console password, control requested with the row's button).
+ * The user's consent is typed on the agent's stdin, as a user would.
+ */
+export async function startTether(system: string, display: string): Promise<TetherRun> {
+  const kind = system === "tether-chromium" ? "chromium" : "node";
+  const broker = await startBroker({ dataDir: tempDir("tether-bench-broker-"), args: ["--host", "127.0.0.1"] });
+  onCleanup(() => rmSync(broker.dataDir, { recursive: true, force: true }));
+  track(broker.proc, "broker");
+  const added = await cli(["technician", "add", "bench", "--display-name", "Bench", "--data", broker.dataDir]);
+  if (added.code !== 0) throw new Error(`tether technician failed: ${added.stderr}`);
+  const token = added.stdout.trim().split("\n").at(-1)!;
+  const password = /Console password: (\S+)/.exec(added.stdout)?.[1];
+  const technician = api(broker.url, token);
+  // Signed in before the app starts: the session row turns online live, as a technician sees it.
+  let chromiumViewer: ChromiumViewer | undefined;
+  if (kind === "chromium") {
+    if (!password) throw new Error(`no console password in the output of tether technician add:\n${added.stdout}`);
+    chromiumViewer = await within(
+      ChromiumViewer.signIn(broker.url, "bench", password, samplePoints()),
+      90_000,
+      "Chromium and the console sign-in",
+    );
+  }
+  const session = await technician.createSession(3600);
+  const stateHome = tempDir("tether-bench-agent-");
+  onCleanup(() => rmSync(stateHome, { recursive: true, force: true }));
+  const agent = track(
+    spawnProc(process.execPath, [system === "tether-before" ? beforeBin() : BIN, "agent", session.link], {
+      ...process.env,
+      DISPLAY: display,
+      XDG_STATE_HOME: stateHome,
+      LANG: "C.UTF-8",
+      LC_ALL: "",
+      LC_MESSAGES: "",
+      TETHER_TRACE_FRAMES: "1",
+      ...AGENT_VARIANTS[system],
+    }),
+    "agent",
+  );
+  const trace: AgentTrace = { frames: [], stats: [] };
+  readTrace(agent.err, trace);
+  const stop = () => {
+    for (const p of [broker.proc, agent]) if (p.child.exitCode === null && p.child.signalCode === null) p.child.kill("SIGTERM");
+  };
+  await agent.out.waitFor(/^Connected\./, 20_000);
+  const consent = async () => {
+    await agent.out.waitFor(/requests to control your screen/, 20_000);
+    agent.child.stdin!.write("y\n");
+    await agent.out.waitFor(/is now viewing and controlling your screen/, 20_000);
+  };
+  if (chromiumViewer) {
+    const viewer = chromiumViewer;
+    viewer.serverPid = agent.child.pid!;
+    await viewer.requestControl(session.id);
+    await consent();
+    await within(viewer.start(), 60_000, "the console viewer and its first frames");
+    return { viewer, trace, stop };
+  }
+  const viewer = await NodeViewer.connect(broker.url, token);
+  viewer.serverPid = agent.child.pid!;
+  onCleanup(() => viewer.close());
+  const req = await technician.requestAccess(session.id, "control");
+  viewer.receiver.accessRequestId = req.json.id;
+  await consent();
+  await viewer.start();
+  return { viewer, trace, stop };
+}
+
+/** x11vnc on the display (`extra`: its tuning flags) and the RFB viewer connected to it. */
+export async function startX11vnc(
+  display: string,
+  name: string,
+  extra: string[],
+): Promise<{ viewer: RfbViewer; stop: () => Promise<void> }> {
+  const port = await freePort();
+  const proc = track(
+    spawnProc(
+      "x11vnc",
+      ["-display", display, "-rfbport", String(port), "-localhost", "-nopw", "-forever", "-shared", "-noipv6", "-quiet", ...extra],
+      process.env,
+    ),
+    "x11vnc",
+  );
+  let viewer: RfbViewer | undefined;
+  for (let i = 0; i < 100 && !viewer; i++) {
+    if (proc.child.exitCode !== null) throw new Error(`x11vnc exited with ${proc.child.exitCode}: ${proc.err.all.slice(-10).join("\n")}`);
+    await sleep(100);
+    viewer = await RfbViewer.connect(name, port).catch(() => undefined);
+  }
+  if (!viewer) throw new Error(`cannot connect to x11vnc: ${proc.err.all.slice(-10).join("\n")}`);
+  viewer.serverPid = proc.child.pid!;
+  const v = viewer;
+  return {
+    viewer: v,
+    stop: async () => {
+      await v.close();
+      proc.child.kill("SIGTERM");
+      // x11vnc can deadlock in its own SIGTERM handler (seen once: SIGTERM blocked, waiting on a
+      // futex); the results are in by now, so it gets SIGKILL after 3 s instead of hanging the run.
+      const t = setTimeout(() => proc.child.kill("SIGKILL"), 3000);
+      await proc.exited;
+      clearTimeout(t);
+    },
+  };
+}
