@@ -62,6 +62,8 @@ export class OfferPeer {
   private readonly pc: PeerConnection;
   private readonly channels = new Map<string, Channel>();
   private held: Uint8Array[] | null = [];
+  /** Candidates gathered before the offer was made (they must follow it). */
+  private beforeOffer: Uint8Array[] | null = [];
   private chain: Promise<void> = Promise.resolve();
   private remoteSet = false;
   private early: object[] = [];
@@ -82,7 +84,11 @@ export class OfferPeer {
       this.channels.set(label, ch);
     }
     pc.onicecandidate = (e) => {
-      if (e.candidate?.candidate) this.emit(encodeCandidate({ candidate: e.candidate.candidate, sdpMid: e.candidate.sdpMid, sdpMLineIndex: e.candidate.sdpMLineIndex }));
+      if (!e.candidate?.candidate) return;
+      const payload = encodeCandidate({ candidate: e.candidate.candidate, sdpMid: e.candidate.sdpMid, sdpMLineIndex: e.candidate.sdpMLineIndex });
+      // Gathering starts inside setLocalDescription: a candidate can come before the offer is out.
+      if (this.beforeOffer) this.beforeOffer.push(payload);
+      else this.emit(payload);
     };
     pc.onconnectionstatechange = () => {
       if (pc.connectionState === "failed") this.fail("the connection to the technician's viewer failed");
@@ -95,6 +101,9 @@ export class OfferPeer {
     await this.pc.setLocalDescription(offer);
     this.offerSdp = offer.sdp ?? "";
     this.emit(encodeOffer(this.offerSdp));
+    const early = this.beforeOffer ?? [];
+    this.beforeOffer = null;
+    for (const c of early) this.emit(c);
     return this.offerSdp;
   }
 

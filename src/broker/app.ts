@@ -6,7 +6,7 @@ import Fastify, { type FastifyInstance, type FastifyRequest } from "fastify";
 import rateLimit from "@fastify/rate-limit";
 import websocket from "@fastify/websocket";
 import { checkExpiresIn, type Scope } from "../session/rules.js";
-import { MAX_FRAME_BYTES } from "../proto/wire.js";
+import { Close, MAX_FRAME_BYTES } from "../proto/wire.js";
 import { hashPassword, passwordNeedsRehash, verifyPassword } from "../util/secrets.js";
 import { handleAgentSocket } from "./agent-socket.js";
 import { handleConsoleSocket } from "./console-socket.js";
@@ -81,6 +81,8 @@ export function iceServers(ice: IceOptions | undefined, label: string, nowMs: nu
 }
 
 export const SESSION_COOKIE = "tether_session";
+/** How long WebSocket clients have to answer the close at shutdown, ms. */
+const SHUTDOWN_GRACE_MS = 1000;
 /** How often idle console sockets are checked against their sign-in, ms. */
 const SIGN_IN_SWEEP_MS = 2000;
 const LOGIN_TTL_MS = 12 * 60 * 60 * 1000;
@@ -162,7 +164,22 @@ export async function buildBroker(opts: BrokerOptions): Promise<{ app: FastifyIn
     errorResponseBuilder: (_req, ctx) =>
       new TetherError("TETHER_ERR_RATE_LIMITED", `Too many attempts from this address; try again in ${Math.ceil(ctx.ttl / 1000)} s.`),
   });
-  await app.register(websocket, { options: { maxPayload: MAX_FRAME_BYTES } });
+  await app.register(websocket, {
+    options: { maxPayload: MAX_FRAME_BYTES },
+    // On shutdown every client is told to come back (1001) and has a second to answer the close; one
+    // that does not is cut off, so that no stuck peer holds the broker open for ws's 30 s close timeout.
+    preClose(done) {
+      const server = this.websocketServer;
+      for (const c of server.clients) c.close(Close.GOING_AWAY, "the broker is shutting down");
+      const cutOff = setTimeout(() => {
+        for (const c of server.clients) c.terminate();
+      }, SHUTDOWN_GRACE_MS);
+      server.close(() => {
+        clearTimeout(cutOff);
+        done();
+      });
+    },
+  });
 
   // Security headers on everything; pages set their own CSP.
   app.addHook("onSend", async (_req, reply, payload) => {

@@ -1,14 +1,15 @@
 /**
- * A technician's side in Node for streaming tests: the console WebSocket for signaling (Bearer
- * token) and a @roamhq/wrtc RTCPeerConnection that answers the support app's offer, records video
- * frames (RTCVideoSink, I420) and the "control" channel, and can send on "input".
+ * A technician's side in Node for streaming tests and the latency benchmark (scripts/bench-latency/):
+ * the console WebSocket for signaling (Bearer token) and a @roamhq/wrtc RTCPeerConnection that
+ * answers the support app's offer, records video frames (RTCVideoSink, I420) and the "control"
+ * channel, and can send on "input".
  */
 import wrtcModule from "@roamhq/wrtc";
 import WebSocket from "ws";
 import { pb, type BrokerToConsole } from "../../src/proto/wire.js";
 import { until } from "./procs.js";
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
+ 
 const wrtc = wrtcModule as any;
 
 export interface I420 {
@@ -25,11 +26,22 @@ interface DataChannel {
   onmessage: ((e: { data: ArrayBuffer }) => void) | null;
 }
 
+export interface ReceiverOptions {
+  /** Keep every frame in `frames` (tests look back through them); false keeps only `latest`. Default true. */
+  keepFrames?: boolean;
+}
+
 export class Receiver {
   readonly frames: I420[] = [];
+  /** The newest frame, and how many have arrived. */
+  latest: I420 | null = null;
+  frameCount = 0;
+  /** Called with every frame as it arrives and its arrival time (epoch ms, performance.timeOrigin + performance.now()). */
+  onFrame: ((frame: I420, t: number) => void) | null = null;
   readonly control: ReturnType<typeof pb.ControlMessage.decode>[] = [];
   private readonly channels = new Map<string, DataChannel>();
   private readonly pc: any;
+  private sink: any = null;
   private ws!: WebSocket;
   accessRequestId = "";
   /** Which connection of the grant this receiver is ("" = the one the app opens on consent). */
@@ -40,7 +52,7 @@ export class Receiver {
   answerSdp = "";
   offerSdp = "";
 
-  private constructor() {
+  private constructor(private readonly keepFrames: boolean) {
     this.pc = new wrtc.RTCPeerConnection({ iceServers: [] });
     this.pc.onicecandidate = (e: { candidate: { candidate: string; sdpMid: string; sdpMLineIndex: number } | null }) => {
       if (e.candidate) {
@@ -52,15 +64,29 @@ export class Receiver {
       this.channels.set(e.channel.label, e.channel);
       if (e.channel.label === "control") e.channel.onmessage = (ev) => this.control.push(pb.ControlMessage.decode(new Uint8Array(ev.data)));
     };
-    this.pc.ontrack = (e: { track: unknown }) => {
-      const sink = new wrtc.nonstandard.RTCVideoSink(e.track);
-      sink.onframe = ({ frame }: { frame: I420 }) => this.frames.push({ width: frame.width, height: frame.height, data: frame.data });
+    this.pc.ontrack = (e: { track: unknown; receiver?: { jitterBufferTarget?: number; playoutDelayHint?: number } }) => {
+      try {
+        // No jitter-buffer target, as the console asks (src/console/viewer/peer.ts), where the implementation knows the knob.
+        if (e.receiver && "jitterBufferTarget" in e.receiver) e.receiver.jitterBufferTarget = 0;
+        if (e.receiver && "playoutDelayHint" in e.receiver) e.receiver.playoutDelayHint = 0;
+      } catch {
+        // not supported here
+      }
+      this.sink = new wrtc.nonstandard.RTCVideoSink(e.track);
+      this.sink.onframe = ({ frame }: { frame: I420 }) => {
+        const t = performance.timeOrigin + performance.now();
+        const f = { width: frame.width, height: frame.height, data: frame.data };
+        this.latest = f;
+        this.frameCount++;
+        if (this.keepFrames) this.frames.push(f);
+        this.onFrame?.(f, t);
+      };
     };
   }
 
   /** Connects to the broker's console socket as the technician with `token`. */
-  static async connect(brokerUrl: string, token: string): Promise<Receiver> {
-    const r = new Receiver();
+  static async connect(brokerUrl: string, token: string, options: ReceiverOptions = {}): Promise<Receiver> {
+    const r = new Receiver(options.keepFrames ?? true);
     await r.attach(brokerUrl, token);
     return r;
   }
@@ -69,7 +95,12 @@ export class Receiver {
   async attach(brokerUrl: string, token: string): Promise<void> {
     const ws = new WebSocket(brokerUrl.replace("http", "ws") + "/ws/console", { headers: { authorization: `Bearer ${token}` } });
     await new Promise((r, j) => (ws.once("open", r), ws.once("error", j)));
-    ws.on("message", (d) => void this.onMessage(pb.BrokerToConsole.decode(d as Buffer)));
+    // Strictly in arrival order (as the console's AnswerPeer): a candidate handled while the offer
+    // is still being applied would be dropped.
+    ws.on("message", (d) => {
+      const m = pb.BrokerToConsole.decode(d as Buffer);
+      this.chain = this.chain.then(() => this.onMessage(m)).catch(() => {});
+    });
     this.ws = ws;
   }
 
@@ -86,6 +117,8 @@ export class Receiver {
     this.viewerId = viewerId;
     this.ws.send(pb.ConsoleToBroker.encode({ viewerReady: { accessRequestId, viewerId } }).finish());
   }
+
+  private chain: Promise<void> = Promise.resolve();
 
   private async onMessage(m: BrokerToConsole): Promise<void> {
     if (m.body !== "signal" || (m.signal!.viewerId ?? "") !== this.viewerId) return;
@@ -120,7 +153,13 @@ export class Receiver {
     return this.pc.connectionState;
   }
 
+  /** The peer connection's getStats() report (a Map of RTCStats dictionaries). */
+  stats(): Promise<Map<string, Record<string, unknown>>> {
+    return this.pc.getStats();
+  }
+
   close(): void {
+    this.sink?.stop();
     this.pc.close();
     this.ws.close();
   }
