@@ -2,20 +2,20 @@
 // Starts its own 1920x1080 Xvfb, measures the native core, and as the baseline in the same run the
 // frame rate of ffmpeg's x11grab on the same display. Prints a markdown table and writes JSON to
 // bench-results/capture.json.
-import { spawn } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { spawn } from "node:child_process";
+import { mkdirSync, writeFileSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
 
-import { i420Size, ScreenCapturer, type CaptureResult, type Frame } from '../src/native/index.js';
-import { TestXClient } from '../test/support/x11-client.js';
-import { startXvfb } from '../test/support/xvfb.js';
+import { i420Size, ScreenCapturer, type CaptureResult, type Frame } from "../src/native/index.js";
+import { TestXClient } from "../test/support/x11-client.js";
+import { startXvfb } from "../test/support/xvfb.js";
 
 const WIDTH = 1920;
 const HEIGHT = 1080;
-const SAMPLES = Number(process.env['BENCH_SAMPLES'] ?? 300);
-const SECONDS = Number(process.env['BENCH_SECONDS'] ?? 5);
+const SAMPLES = Number(process.env["BENCH_SAMPLES"] ?? 300);
+const SECONDS = Number(process.env["BENCH_SECONDS"] ?? 5);
 
 interface Row {
   metric: string;
@@ -32,30 +32,43 @@ function percentile(values: number[], p: number): number {
 }
 
 function ok(result: CaptureResult): Frame {
-  if (result.status !== 'ok') throw new Error(`capture failed: ${JSON.stringify(result)}`);
+  if (result.status !== "ok") throw new Error(`capture failed: ${JSON.stringify(result)}`);
   return result.frame;
 }
 
-const fmt = (n: number | null, digits = 3): string => (n === null ? '' : n.toFixed(digits));
+const fmt = (n: number | null, digits = 3): string => (n === null ? "" : n.toFixed(digits));
 
 /** Frames per second that ffmpeg's x11grab sustains (shared memory, no pointer). */
 async function ffmpegFps(display: string, seconds: number, toYuv: boolean): Promise<number> {
   const args = [
-    '-hide_banner', '-nostdin',
-    '-f', 'x11grab', '-draw_mouse', '0', '-framerate', '1000', '-video_size', `${WIDTH}x${HEIGHT}`,
-    '-i', `${display}+0,0`, '-t', String(seconds),
-    ...(toYuv ? ['-pix_fmt', 'yuv420p', '-c:v', 'rawvideo'] : ['-c:v', 'rawvideo']),
-    '-f', 'null', '-',
+    "-hide_banner",
+    "-nostdin",
+    "-f",
+    "x11grab",
+    "-draw_mouse",
+    "0",
+    "-framerate",
+    "1000",
+    "-video_size",
+    `${WIDTH}x${HEIGHT}`,
+    "-i",
+    `${display}+0,0`,
+    "-t",
+    String(seconds),
+    ...(toYuv ? ["-pix_fmt", "yuv420p", "-c:v", "rawvideo"] : ["-c:v", "rawvideo"]),
+    "-f",
+    "null",
+    "-",
   ];
-  const child = spawn('ffmpeg', args, { stdio: ['ignore', 'ignore', 'pipe'] });
-  let stderr = '';
-  child.stderr.on('data', (chunk: Buffer) => {
+  const child = spawn("ffmpeg", args, { stdio: ["ignore", "ignore", "pipe"] });
+  let stderr = "";
+  child.stderr.on("data", (chunk: Buffer) => {
     stderr += chunk.toString();
   });
   const started = performance.now();
   const code = await new Promise<number | null>((resolve, reject) => {
-    child.once('error', (e) => reject(new Error(`cannot run ffmpeg (apt-get install ffmpeg): ${e.message}`)));
-    child.once('exit', resolve);
+    child.once("error", (e) => reject(new Error(`cannot run ffmpeg (apt-get install ffmpeg): ${e.message}`)));
+    child.once("exit", resolve);
   });
   const elapsed = (performance.now() - started) / 1000;
   const frames = [...stderr.matchAll(/frame=\s*(\d+)/g)].at(-1)?.[1];
@@ -90,10 +103,10 @@ async function main(): Promise<void> {
     const convert: number[] = [];
     const grabConvert: number[] = [];
     const wallI420: number[] = [];
-    for (let i = 0; i < 20; i++) await full.capture({ format: 'i420', into, cursor: false });
+    for (let i = 0; i < 20; i++) await full.capture({ format: "i420", into, cursor: false });
     for (let i = 0; i < SAMPLES; i++) {
       const t0 = performance.now();
-      const frame = ok(await full.capture({ format: 'i420', into, cursor: false }));
+      const frame = ok(await full.capture({ format: "i420", into, cursor: false }));
       wallI420.push(performance.now() - t0);
       convert.push(frame.convertMs);
       grabConvert.push(frame.grabMs + frame.convertMs);
@@ -102,7 +115,7 @@ async function main(): Promise<void> {
     let frames = 0;
     const sustainStart = performance.now();
     while (performance.now() - sustainStart < SECONDS * 1000) {
-      ok(await full.capture({ format: 'i420', into, cursor: false }));
+      ok(await full.capture({ format: "i420", into, cursor: false }));
       frames++;
     }
     const sustainedFps = frames / ((performance.now() - sustainStart) / 1000);
@@ -110,16 +123,16 @@ async function main(): Promise<void> {
 
     // 2. Damage-only: a 64x64 square changes before each capture; incremental I420.
     const damage = ScreenCapturer.open({ display: xvfb.display });
-    ok(await damage.capture({ format: 'i420', into, cursor: false }));
+    ok(await damage.capture({ format: "i420", into, cursor: false }));
     const damageGrab: number[] = [];
     const damageTotal: number[] = [];
     const damageWall: number[] = [];
     for (let i = 0; i < SAMPLES; i++) {
       await client.fill((i * 131) % (WIDTH - 64), (i * 71) % (HEIGHT - 64), 64, 64, (i * 40503) & 0xffffff);
       const t0 = performance.now();
-      const frame = ok(await damage.capture({ format: 'i420', into, incremental: true, cursor: false }));
+      const frame = ok(await damage.capture({ format: "i420", into, incremental: true, cursor: false }));
       damageWall.push(performance.now() - t0);
-      if (frame.updatedRects.length === 0) throw new Error('damage-only capture saw no damage');
+      if (frame.updatedRects.length === 0) throw new Error("damage-only capture saw no damage");
       damageGrab.push(frame.grabMs);
       damageTotal.push(frame.grabMs + frame.convertMs);
     }
@@ -129,7 +142,7 @@ async function main(): Promise<void> {
     const cpuBefore = process.cpuUsage();
     const idleStart = performance.now();
     let idleFrames = 0;
-    for await (const frame of damage.frames({ fps: 60, format: 'i420' })) {
+    for await (const frame of damage.frames({ fps: 60, format: "i420" })) {
       void frame;
       idleFrames++;
       if (performance.now() - idleStart >= SECONDS * 1000) break;
@@ -146,19 +159,91 @@ async function main(): Promise<void> {
     const ffYuv = await ffmpegFps(xvfb.display, SECONDS, true);
 
     rows.push(
-      { metric: 'full grab (XShmGetImage 1920x1080 BGRA, native)', p50: percentile(grab, 50), p95: percentile(grab, 95), value: 'ms', target: '' },
-      { metric: 'BGRA→I420 conversion (libyuv ARGBToI420, full frame)', p50: percentile(convert, 50), p95: percentile(convert, 95), value: 'ms', target: '' },
-      { metric: 'full grab + I420 (native)', p50: percentile(grabConvert, 50), p95: percentile(grabConvert, 95), value: 'ms', target: '≤ 2.5 ms p50' },
-      { metric: 'full grab + I420, capture() round trip from JS', p50: percentile(wallI420, 50), p95: percentile(wallI420, 95), value: 'ms', target: '' },
-      { metric: 'full grab BGRA, capture() round trip from JS', p50: percentile(wallBgra, 50), p95: percentile(wallBgra, 95), value: 'ms', target: '' },
-      { metric: 'damage-only grab (64x64 changed: damage fetch + band grab, native)', p50: percentile(damageGrab, 50), p95: percentile(damageGrab, 95), value: 'ms', target: '≤ 0.5 ms' },
-      { metric: 'damage-only grab + incremental I420 (native)', p50: percentile(damageTotal, 50), p95: percentile(damageTotal, 95), value: 'ms', target: '' },
-      { metric: 'damage-only capture() round trip from JS', p50: percentile(damageWall, 50), p95: percentile(damageWall, 95), value: 'ms', target: '' },
-      { metric: 'sustained full grab + I420, back to back', p50: null, p95: null, value: `${sustainedFps.toFixed(1)} fps`, target: '≥ 60 fps' },
-      { metric: `idle screen at 60 fps (${idleFrames} frames): capture thread CPU`, p50: null, p95: null, value: `${threadCpuPct.toFixed(2)} % of a core`, target: '≤ 1 %' },
-      { metric: 'idle screen at 60 fps: whole process CPU (incl. JS timers)', p50: null, p95: null, value: `${processCpuPct.toFixed(2)} % of a core`, target: '' },
-      { metric: 'baseline: ffmpeg -f x11grab, raw BGRA (as fast as it goes)', p50: null, p95: null, value: `${ffRaw.toFixed(1)} fps`, target: '' },
-      { metric: 'baseline: ffmpeg -f x11grab → yuv420p (swscale)', p50: null, p95: null, value: `${ffYuv.toFixed(1)} fps`, target: '' },
+      {
+        metric: "full grab (XShmGetImage 1920x1080 BGRA, native)",
+        p50: percentile(grab, 50),
+        p95: percentile(grab, 95),
+        value: "ms",
+        target: "",
+      },
+      {
+        metric: "BGRA→I420 conversion (libyuv ARGBToI420, full frame)",
+        p50: percentile(convert, 50),
+        p95: percentile(convert, 95),
+        value: "ms",
+        target: "",
+      },
+      {
+        metric: "full grab + I420 (native)",
+        p50: percentile(grabConvert, 50),
+        p95: percentile(grabConvert, 95),
+        value: "ms",
+        target: "≤ 2.5 ms p50",
+      },
+      {
+        metric: "full grab + I420, capture() round trip from JS",
+        p50: percentile(wallI420, 50),
+        p95: percentile(wallI420, 95),
+        value: "ms",
+        target: "",
+      },
+      {
+        metric: "full grab BGRA, capture() round trip from JS",
+        p50: percentile(wallBgra, 50),
+        p95: percentile(wallBgra, 95),
+        value: "ms",
+        target: "",
+      },
+      {
+        metric: "damage-only grab (64x64 changed: damage fetch + band grab, native)",
+        p50: percentile(damageGrab, 50),
+        p95: percentile(damageGrab, 95),
+        value: "ms",
+        target: "≤ 0.5 ms",
+      },
+      {
+        metric: "damage-only grab + incremental I420 (native)",
+        p50: percentile(damageTotal, 50),
+        p95: percentile(damageTotal, 95),
+        value: "ms",
+        target: "",
+      },
+      {
+        metric: "damage-only capture() round trip from JS",
+        p50: percentile(damageWall, 50),
+        p95: percentile(damageWall, 95),
+        value: "ms",
+        target: "",
+      },
+      {
+        metric: "sustained full grab + I420, back to back",
+        p50: null,
+        p95: null,
+        value: `${sustainedFps.toFixed(1)} fps`,
+        target: "≥ 60 fps",
+      },
+      {
+        metric: `idle screen at 60 fps (${idleFrames} frames): capture thread CPU`,
+        p50: null,
+        p95: null,
+        value: `${threadCpuPct.toFixed(2)} % of a core`,
+        target: "≤ 1 %",
+      },
+      {
+        metric: "idle screen at 60 fps: whole process CPU (incl. JS timers)",
+        p50: null,
+        p95: null,
+        value: `${processCpuPct.toFixed(2)} % of a core`,
+        target: "",
+      },
+      {
+        metric: "baseline: ffmpeg -f x11grab, raw BGRA (as fast as it goes)",
+        p50: null,
+        p95: null,
+        value: `${ffRaw.toFixed(1)} fps`,
+        target: "",
+      },
+      { metric: "baseline: ffmpeg -f x11grab → yuv420p (swscale)", p50: null, p95: null, value: `${ffYuv.toFixed(1)} fps`, target: "" },
     );
   } finally {
     await client?.stop();
@@ -166,20 +251,32 @@ async function main(): Promise<void> {
   }
 
   const lines = [
-    `Capture benchmark — ${WIDTH}x${HEIGHT} Xvfb, ${SAMPLES} samples, ${os.cpus().length} cores (${os.cpus()[0]?.model ?? 'cpu'}), Node ${process.version}`,
-    '',
-    '| metric | p50 | p95 | value | target |',
-    '| --- | ---: | ---: | --- | --- |',
+    `Capture benchmark — ${WIDTH}x${HEIGHT} Xvfb, ${SAMPLES} samples, ${os.cpus().length} cores (${os.cpus()[0]?.model ?? "cpu"}), Node ${process.version}`,
+    "",
+    "| metric | p50 | p95 | value | target |",
+    "| --- | ---: | ---: | --- | --- |",
     ...rows.map((r) => `| ${r.metric} | ${fmt(r.p50)} | ${fmt(r.p95)} | ${r.value} | ${r.target} |`),
   ];
-  console.log(lines.join('\n'));
-  const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-  const outDir = path.join(root, 'bench-results'); // root: dist/scripts/../.. = the repository
+  console.log(lines.join("\n"));
+  const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
+  const outDir = path.join(root, "bench-results"); // root: dist/scripts/../.. = the repository
   mkdirSync(outDir, { recursive: true });
-  const outFile = path.join(outDir, 'capture.json');
+  const outFile = path.join(outDir, "capture.json");
   writeFileSync(
     outFile,
-    JSON.stringify({ date: new Date().toISOString(), width: WIDTH, height: HEIGHT, samples: SAMPLES, node: process.version, cpus: os.cpus().length, rows }, null, 2),
+    JSON.stringify(
+      {
+        date: new Date().toISOString(),
+        width: WIDTH,
+        height: HEIGHT,
+        samples: SAMPLES,
+        node: process.version,
+        cpus: os.cpus().length,
+        rows,
+      },
+      null,
+      2,
+    ),
   );
   console.log(`\nwritten to ${outFile}`);
 }

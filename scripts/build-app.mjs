@@ -35,14 +35,17 @@ const RUNTIME = {
   nodeSha256: "a7ec1b37e6ff9d187e4198c5b6df9a4eb1c74dd31804fb3bac55cc4ceca1ac01",
 };
 
-const { values } = parseArgs({ options: { data: { type: "string", default: "./data" }, out: { type: "string", default: join(root, "dist", "app") } } });
+const { values } = parseArgs({
+  options: { data: { type: "string", default: "./data" }, out: { type: "string", default: join(root, "dist", "app") } },
+});
 const outDir = resolve(values.out);
 const started = Date.now();
 const fail = (msg) => {
   process.stderr.write(`build:app: ${msg}\n`);
   process.exit(1);
 };
-if (process.platform !== "linux" || process.arch !== "x64") fail(`the support app is built for Linux x64 only (this is ${process.platform} ${process.arch})`);
+if (process.platform !== "linux" || process.arch !== "x64")
+  fail(`the support app is built for Linux x64 only (this is ${process.platform} ${process.arch})`);
 const sha256Of = (file) => createHash("sha256").update(readFileSync(file)).digest("hex");
 
 /** The pinned runtime's node binary: from build-deps/node/ when its sum matches, else from the npm registry. */
@@ -60,15 +63,27 @@ function runtimeBinary() {
   const [cmd, pre] = npmCli && /npm-cli\.js$/.test(npmCli) && existsSync(npmCli) ? [process.execPath, [npmCli]] : ["npm", []];
   let packed;
   try {
-    packed = execFileSync(cmd, [...pre, "pack", spec, "--json", "--ignore-scripts", "--pack-destination", tmp], { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
+    packed = execFileSync(cmd, [...pre, "pack", spec, "--json", "--ignore-scripts", "--pack-destination", tmp], {
+      encoding: "utf8",
+      stdio: ["ignore", "pipe", "pipe"],
+    });
   } catch (e) {
-    fail(`npm pack ${spec} failed: ${String(e.stderr ?? e.message).trim().split("\n").slice(-1)[0]}`);
+    fail(
+      `npm pack ${spec} failed: ${
+        String(e.stderr ?? e.message)
+          .trim()
+          .split("\n")
+          .slice(-1)[0]
+      }`,
+    );
   }
   const tgz = join(tmp, JSON.parse(packed)[0].filename);
   execFileSync("tar", ["xzf", tgz, "-C", tmp, "package/bin/node"]);
   const got = { tarballSha256: sha256Of(tgz), nodeSha256: sha256Of(join(tmp, "package", "bin", "node")) };
   if (got.tarballSha256 !== RUNTIME.tarballSha256 || got.nodeSha256 !== RUNTIME.nodeSha256) {
-    fail(`${spec} from the registry does not match the pinned sums; not used. It has ${JSON.stringify(got)}, pinned: ${JSON.stringify({ tarballSha256: RUNTIME.tarballSha256, nodeSha256: RUNTIME.nodeSha256 })}`);
+    fail(
+      `${spec} from the registry does not match the pinned sums; not used. It has ${JSON.stringify(got)}, pinned: ${JSON.stringify({ tarballSha256: RUNTIME.tarballSha256, nodeSha256: RUNTIME.nodeSha256 })}`,
+    );
   }
   mkdirSync(dir, { recursive: true });
   copyFileSync(join(tmp, "package", "bin", "node"), node + ".tmp");
@@ -88,7 +103,8 @@ const assets = {
   "wrtc.node": join(root, "node_modules", "@roamhq", "wrtc-linux-x64", "wrtc.node"),
   "tether_native.node": join(root, "build", "Release", "tether_native.node"),
 };
-for (const [name, file] of Object.entries(assets)) if (!existsSync(file)) fail(`${name} is missing at ${file} (run npm ci / npm run build:native)`);
+for (const [name, file] of Object.entries(assets))
+  if (!existsSync(file)) fail(`${name} is missing at ${file} (run npm ci / npm run build:native)`);
 
 const runtime = runtimeBinary();
 

@@ -86,12 +86,17 @@ function pinnedSources() {
     if (found.length !== 1) fail(`${sumsFile} must name exactly one ${what} (found ${found.length})`);
     return found[0];
   };
-  return [one(/^libvpx_[^_]+\.orig\.tar\.(gz|xz|bz2)$/, "libvpx_*.orig.tar.*"), one(/^libvpx_[^_]+\.debian\.tar\.(xz|gz|bz2)$/, "libvpx_*.debian.tar.*")];
+  return [
+    one(/^libvpx_[^_]+\.orig\.tar\.(gz|xz|bz2)$/, "libvpx_*.orig.tar.*"),
+    one(/^libvpx_[^_]+\.debian\.tar\.(xz|gz|bz2)$/, "libvpx_*.debian.tar.*"),
+  ];
 }
 
 const FILES = pinnedSources();
 const VERSION = /^libvpx_(.+)\.debian\.tar\./.exec(FILES[1].name)[1];
-const patches = readdirSync(ourPatches).filter((f) => f.endsWith(".patch")).sort();
+const patches = readdirSync(ourPatches)
+  .filter((f) => f.endsWith(".patch"))
+  .sort();
 const stamp = sha256(
   JSON.stringify({
     files: FILES,

@@ -17,7 +17,9 @@ if (r.error) {
 }
 if (r.status !== 0) {
   const bad = new Set([...r.stderr.matchAll(/^(native\/[^:]+):\d+:\d+: error/gm)].map((m) => m[1]));
-  process.stderr.write(`check-cpp-format: ${bad.size} file(s) not formatted by clang-format: ${[...bad].join(", ")} (npm run format fixes them)\n`);
+  process.stderr.write(
+    `check-cpp-format: ${bad.size} file(s) not formatted by clang-format: ${[...bad].join(", ")} (npm run format fixes them)\n`,
+  );
   process.exit(1);
 }
 process.stdout.write(`check-cpp-format: ${files.length} C++ files formatted\n`);

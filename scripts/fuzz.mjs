@@ -57,7 +57,9 @@ const pad = (s, n) => String(s).padEnd(n);
 console.log(`\nfuzz summary (${Math.round((Date.now() - started) / 1000)} s in all)`);
 console.log(`${pad("file", 34)}${pad("property", 44)}${pad("runs", 10)}${pad("seconds", 9)}result`);
 for (const r of rows.sort((a, b) => a.file.localeCompare(b.file))) {
-  console.log(`${pad(r.file, 34)}${pad(r.name, 44)}${pad(r.runs, 10)}${pad((r.ms / 1000).toFixed(1), 9)}${r.failed ? `FAILED (seed ${r.seed})` : "ok"}`);
+  console.log(
+    `${pad(r.file, 34)}${pad(r.name, 44)}${pad(r.runs, 10)}${pad((r.ms / 1000).toFixed(1), 9)}${r.failed ? `FAILED (seed ${r.seed})` : "ok"}`,
+  );
 }
 const failed = rows.filter((r) => r.failed).length;
 console.log(`${rows.length} properties, ${rows.reduce((n, r) => n + r.runs, 0)} runs, ${failed} failed`);

@@ -18,10 +18,21 @@ mkdirSync(outDir, { recursive: true });
 
 const run = (cmd, args) => execFileSync(bin(cmd), args, { cwd: root, stdio: ["ignore", "inherit", "inherit"] });
 run("pbjs", [
-  "-t", "static-module", "-w", "es6", "--es6",
-  "--dependency", "protobufjs/minimal.js",
-  "--no-verify", "--no-delimited", "--no-convert", "--force-number", "--no-beautify",
-  "-o", js, "proto/tether.proto",
+  "-t",
+  "static-module",
+  "-w",
+  "es6",
+  "--es6",
+  "--dependency",
+  "protobufjs/minimal.js",
+  "--no-verify",
+  "--no-delimited",
+  "--no-convert",
+  "--force-number",
+  "--no-beautify",
+  "-o",
+  js,
+  "proto/tether.proto",
 ]);
 run("pbts", ["--no-comments", "-o", dts, js]);
 

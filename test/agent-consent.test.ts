@@ -66,7 +66,13 @@ function scriptedBroker(onHello: (ws: WebSocket, hello: AgentToBroker["hello"]) 
     });
   });
   const port = () => (wss.address() as { port: number }).port;
-  return { wss, received, port, send: (msg: Parameters<typeof encodeToAgent>[0]) => current!.send(encodeToAgent(msg)), socket: () => current };
+  return {
+    wss,
+    received,
+    port,
+    send: (msg: Parameters<typeof encodeToAgent>[0]) => current!.send(encodeToAgent(msg)),
+    socket: () => current,
+  };
 }
 
 const servers: WebSocketServer[] = [];
@@ -125,7 +131,9 @@ describe("the user's s and v while a prompt is open", () => {
     await until(() => log.calls.includes("stop#1"), 5000, "stopped");
     await until(() => b.received.some((m) => m.body === "consent" && m.consent?.accessRequestId === "ar_2"), 5000, "answer 2");
 
-    const changes = b.received.filter((m) => m.body === "consentChanged").map((m) => [m.consentChanged!.accessRequestId, m.consentChanged!.scope]);
+    const changes = b.received
+      .filter((m) => m.body === "consentChanged")
+      .map((m) => [m.consentChanged!.accessRequestId, m.consentChanged!.scope]);
     expect(changes).toEqual([
       ["ar_1", pb.Scope.SCOPE_VIEW],
       ["ar_1", pb.Scope.SCOPE_UNSPECIFIED],

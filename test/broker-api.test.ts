@@ -22,7 +22,13 @@ beforeEach(async () => {
   dir = tempDir("tether-api-");
   store = Store.open(dir);
   clock = Date.UTC(2026, 10, 28, 12, 0, 0);
-  ({ app } = await buildBroker({ store, now: () => clock, publicUrl: () => "http://broker.test", logLevel: false, loginLimitPerMinute: 2 }));
+  ({ app } = await buildBroker({
+    store,
+    now: () => clock,
+    publicUrl: () => "http://broker.test",
+    logLevel: false,
+    loginLimitPerMinute: 2,
+  }));
   const j = store.createTechnician("jane", "Jane Doe", await janeHash, clock);
   const b = store.createTechnician("bob", "Bob", null, clock);
   jane = store.createToken(j.id, "api", clock, null);
@@ -38,7 +44,10 @@ const req = (method: string, url: string, token: string | null, body?: unknown, 
     method: method as "GET",
     url,
     headers: { ...(token && { authorization: `Bearer ${token}` }), ...headers },
-    ...(body !== undefined && { payload: typeof body === "string" ? body : JSON.stringify(body), headers: { "content-type": "application/json", ...(token && { authorization: `Bearer ${token}` }), ...headers } }),
+    ...(body !== undefined && {
+      payload: typeof body === "string" ? body : JSON.stringify(body),
+      headers: { "content-type": "application/json", ...(token && { authorization: `Bearer ${token}` }), ...headers },
+    }),
   });
 
 describe("authentication", () => {
@@ -198,7 +207,12 @@ describe("sessions", () => {
     const r = await req("POST", "/api/sessions", jane, { expiresIn: 3600 });
     expect(r.statusCode).toBe(201);
     const s = r.json();
-    expect(s).toMatchObject({ id: expect.any(String), state: "waiting", online: false, expiresAt: new Date(clock + 3600_000).toISOString() });
+    expect(s).toMatchObject({
+      id: expect.any(String),
+      state: "waiting",
+      online: false,
+      expiresAt: new Date(clock + 3600_000).toISOString(),
+    });
     const m = /^http:\/\/broker\.test\/s\/([A-Za-z0-9_-]{32})$/.exec(s.link);
     expect(m).not.toBeNull();
     const code = m![1]!;
@@ -234,7 +248,12 @@ describe("sessions", () => {
   });
 
   it("a wrong content type is 415", async () => {
-    const r = await app.inject({ method: "POST", url: "/api/sessions", headers: { authorization: `Bearer ${jane}`, "content-type": "application/xml" }, payload: "<expiresIn>60</expiresIn>" });
+    const r = await app.inject({
+      method: "POST",
+      url: "/api/sessions",
+      headers: { authorization: `Bearer ${jane}`, "content-type": "application/xml" },
+      payload: "<expiresIn>60</expiresIn>",
+    });
     expect(r.statusCode).toBe(415);
   });
 

@@ -5,7 +5,19 @@ import { join } from "node:path";
 import Database from "better-sqlite3";
 import { hashSecret } from "../src/util/secrets.js";
 import { startXvfb, type Xvfb } from "./support/xvfb.js";
-import { addTechnician, api, cli, freePort, newComputer, ROOT, startAgent, startBroker, until, type Broker, type Proc } from "./support/procs.js";
+import {
+  addTechnician,
+  api,
+  cli,
+  freePort,
+  newComputer,
+  ROOT,
+  startAgent,
+  startBroker,
+  until,
+  type Broker,
+  type Proc,
+} from "./support/procs.js";
 
 let broker: Broker;
 let env: NodeJS.ProcessEnv;
@@ -47,7 +59,11 @@ describe("tether technician", () => {
     expect(list.stdout).toMatch(/^NAME\s+DISPLAY NAME\s+CREATED\n(admin|jane)/);
     // The console password works for login.
     const pw = r.stdout.match(/^Console password: (\S+)$/m)![1];
-    const login = await fetch(broker.url + "/api/login", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ name: "jane", password: pw }) });
+    const login = await fetch(broker.url + "/api/login", {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ name: "jane", password: pw }),
+    });
     expect(login.status).toBe(200);
   });
 });
@@ -57,11 +73,21 @@ describe("tether technician tokens", () => {
   const me = async (headers: Record<string, string>) => (await fetch(broker.url + "/api/me", { headers })).status;
   const bearer = (token: string) => me({ authorization: `Bearer ${token}` });
   const signIn = async (name: string, password: string) => {
-    const r = await fetch(broker.url + "/api/login", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ name, password }) });
+    const r = await fetch(broker.url + "/api/login", {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ name, password }),
+    });
     return { status: r.status, token: r.status === 200 ? ((await r.json()) as { token: string }).token : "" };
   };
   const tokens = async (...args: string[]) =>
-    JSON.parse((await cli(["technician", "token", "list", ...args, "--json", ...data()])).stdout) as { id: string; kind: string; label: string | null; expiresAt: string; lastUsedAt: string | null }[];
+    JSON.parse((await cli(["technician", "token", "list", ...args, "--json", ...data()])).stdout) as {
+      id: string;
+      kind: string;
+      label: string | null;
+      expiresAt: string;
+      lastUsedAt: string | null;
+    }[];
   const secrets: string[] = [];
 
   it("add prints the token's id and 90-day expiry; token create takes --expires and --label; list shows everything but the secret", async () => {
@@ -131,7 +157,9 @@ describe("tether technician tokens", () => {
 
     const removed = await cli(["technician", "remove", "lee", ...data()]);
     expect(removed.code).toBe(0);
-    expect(removed.stdout.trim()).toBe('Removed technician "lee" (Lee): 2 tokens revoked, no sign-in from now on; their sessions are kept.');
+    expect(removed.stdout.trim()).toBe(
+      'Removed technician "lee" (Lee): 2 tokens revoked, no sign-in from now on; their sessions are kept.',
+    );
     expect(await bearer(token)).toBe(401);
     expect((await signIn("lee", password)).status).toBe(401);
     const db = new Database(join(broker.dataDir, "tether.db"), { readonly: true });

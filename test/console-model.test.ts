@@ -4,7 +4,16 @@
  */
 import { describe, expect, it } from "vitest";
 import { ApiError, loginMessage } from "../src/console/api.js";
-import { accessLabel, applySession, backoffMs, customExpiry, displayState, relativeTime, sortSessions, stateLabel } from "../src/console/model.js";
+import {
+  accessLabel,
+  applySession,
+  backoffMs,
+  customExpiry,
+  displayState,
+  relativeTime,
+  sortSessions,
+  stateLabel,
+} from "../src/console/model.js";
 import { pb, type SessionInfo } from "../src/console/proto.js";
 import { pb as wire } from "../src/proto/wire.js";
 import { unpremultiply } from "../src/console/viewer/cursor.js";
@@ -16,7 +25,17 @@ import { overlay, overlayText, sampleFrom } from "../src/console/viewer/stats.js
 // ---------------------------------------------------------------------------------------------
 // Pure parts
 
-const session = (p: Partial<SessionInfo>): SessionInfo => pb.SessionInfo.create({ id: "s_1", state: 1, online: false, expiresAtMs: 0, createdAtMs: 0, machineName: "", deleted: false, ...p }) as SessionInfo;
+const session = (p: Partial<SessionInfo>): SessionInfo =>
+  pb.SessionInfo.create({
+    id: "s_1",
+    state: 1,
+    online: false,
+    expiresAtMs: 0,
+    createdAtMs: 0,
+    machineName: "",
+    deleted: false,
+    ...p,
+  }) as SessionInfo;
 
 describe("console model", () => {
   const now = 1_800_000_000_000;
@@ -77,9 +96,27 @@ describe("console model", () => {
 
 describe("viewer geometry and input mapping", () => {
   it("fits keeping the aspect ratio, centred; 1:1 is one remote pixel per device pixel", () => {
-    expect(place({ width: 1920, height: 1080 }, { width: 960, height: 800 }, "fit")).toEqual({ width: 960, height: 540, left: 0, top: 130, scale: 0.5 });
-    expect(place({ width: 640, height: 480 }, { width: 1600, height: 900 }, "fit")).toEqual({ width: 1200, height: 900, left: 200, top: 0, scale: 1.875 });
-    expect(place({ width: 1920, height: 1080 }, { width: 800, height: 600 }, "1:1", 2)).toMatchObject({ width: 960, height: 540, scale: 0.5, left: 0, top: 30 });
+    expect(place({ width: 1920, height: 1080 }, { width: 960, height: 800 }, "fit")).toEqual({
+      width: 960,
+      height: 540,
+      left: 0,
+      top: 130,
+      scale: 0.5,
+    });
+    expect(place({ width: 640, height: 480 }, { width: 1600, height: 900 }, "fit")).toEqual({
+      width: 1200,
+      height: 900,
+      left: 200,
+      top: 0,
+      scale: 1.875,
+    });
+    expect(place({ width: 1920, height: 1080 }, { width: 800, height: 600 }, "1:1", 2)).toMatchObject({
+      width: 960,
+      height: 540,
+      scale: 0.5,
+      left: 0,
+      top: 30,
+    });
     expect(place({ width: 0, height: 0 }, { width: 800, height: 600 }, "fit").scale).toBe(0);
   });
 
@@ -128,7 +165,15 @@ describe("viewer geometry and input mapping", () => {
   it("computes fps, bitrate and a latency estimate from two getStats samples", () => {
     const a = sampleFrom(
       [
-        { type: "inbound-rtp", kind: "video", bytesReceived: 1000, framesDecoded: 10, jitterBufferDelay: 0.2, jitterBufferEmittedCount: 10, totalDecodeTime: 0.05 },
+        {
+          type: "inbound-rtp",
+          kind: "video",
+          bytesReceived: 1000,
+          framesDecoded: 10,
+          jitterBufferDelay: 0.2,
+          jitterBufferEmittedCount: 10,
+          totalDecodeTime: 0.05,
+        },
         { type: "transport", selectedCandidatePairId: "p1" },
         { type: "candidate-pair", id: "p1", currentRoundTripTime: 0.004 },
       ],
@@ -136,7 +181,18 @@ describe("viewer geometry and input mapping", () => {
     )!;
     const b = sampleFrom(
       [
-        { type: "inbound-rtp", kind: "video", bytesReceived: 126_000, framesDecoded: 40, framesPerSecond: 30, jitterBufferDelay: 0.5, jitterBufferEmittedCount: 40, totalDecodeTime: 0.11, frameWidth: 640, frameHeight: 480 },
+        {
+          type: "inbound-rtp",
+          kind: "video",
+          bytesReceived: 126_000,
+          framesDecoded: 40,
+          framesPerSecond: 30,
+          jitterBufferDelay: 0.5,
+          jitterBufferEmittedCount: 40,
+          totalDecodeTime: 0.11,
+          frameWidth: 640,
+          frameHeight: 480,
+        },
         { type: "transport", selectedCandidatePairId: "p1" },
         { type: "candidate-pair", id: "p1", currentRoundTripTime: 0.004 },
       ],

@@ -42,7 +42,14 @@ async function rawAgent(link: string) {
   const code = link.split("/s/")[1]!;
   a.ws.send(
     encodeToBroker({
-      hello: { code, publicKey: id.publicKey, machineFingerprint: fp, signature: id.sign(activationSignedBytes(challenge.nonce!, code, id.publicKey, fp)), machineName: "<b>pc-1</b>", os: "linux x64" },
+      hello: {
+        code,
+        publicKey: id.publicKey,
+        machineFingerprint: fp,
+        signature: id.sign(activationSignedBytes(challenge.nonce!, code, id.publicKey, fp)),
+        machineName: "<b>pc-1</b>",
+        os: "linux x64",
+      },
     }),
   );
   const act = (await a.waitFor((m) => m.body === "activation")).activation!;
@@ -74,7 +81,10 @@ it("live updates reach the owner's console only; signals relay only under a gran
 
   agent.ws.send(encodeToBroker({ consent: { accessRequestId: req.id, granted: true, grantedScope: pb.Scope.SCOPE_VIEW } }));
   expect((await agent.waitFor((m) => m.body === "consentRecorded")).consentRecorded!.accepted).toBe(true);
-  await mine.waitFor((m) => m.accessRequest?.id === req.id && m.accessRequest?.status === pb.AccessStatus.ACCESS_STATUS_GRANTED, "granted update");
+  await mine.waitFor(
+    (m) => m.accessRequest?.id === req.id && m.accessRequest?.status === pb.AccessStatus.ACCESS_STATUS_GRANTED,
+    "granted update",
+  );
   expect((await tech.accessStatus(s.id, req.id!)).grantedScope).toBe("view");
 
   agent.ws.send(encodeToBroker({ signal: { accessRequestId: req.id, payload: Buffer.from("offer-sdp") } }));

@@ -109,7 +109,10 @@ describe("console in Chromium", () => {
     expect(scripts[0]![1]).toMatch(/src="\/console\.js"/);
     expect(scripts[0]![2]!.trim()).toBe("");
     expect(html).not.toMatch(/<style|\sstyle=|\son[a-z]+=/i);
-    for (const [path, type] of [["/console.js", "text/javascript"], ["/console.css", "text/css"]] as const) {
+    for (const [path, type] of [
+      ["/console.js", "text/javascript"],
+      ["/console.css", "text/css"],
+    ] as const) {
       const r = await fetch(broker.url + path);
       expect(r.headers.get("content-type")).toContain(type);
       expect(r.headers.get("content-security-policy")).toBe(CONSOLE_CSP);
@@ -188,10 +191,14 @@ describe("console in Chromium", () => {
     await page.mouse.click(box.x + box.width / 4, box.y + box.height / 2);
     await page.keyboard.press("KeyA");
     await page.keyboard.type("hi");
-    const got = await until(async () => {
-      const ev = await xclient.sync(before);
-      return ev.filter((e) => e.event === "KeyRelease").length >= 3 && ev.some((e) => e.event === "ButtonRelease") ? ev : null;
-    }, 15_000, "X events from the browser");
+    const got = await until(
+      async () => {
+        const ev = await xclient.sync(before);
+        return ev.filter((e) => e.event === "KeyRelease").length >= 3 && ev.some((e) => e.event === "ButtonRelease") ? ev : null;
+      },
+      15_000,
+      "X events from the browser",
+    );
     const press = got.find((e) => e.event === "ButtonPress")!;
     expect(press.button).toBe(1);
     expect(Math.abs(press.x! - W / 4)).toBeLessThanOrEqual(2);
@@ -224,7 +231,9 @@ describe("console in Chromium", () => {
     const promptCode = agent.out.all.slice(seen).find((l) => /^Safety code: \d{3} \d{3}\. Your technician sees the same code/.test(l))!;
     expect(promptCode).toBeTruthy();
     const code = /(\d{3} \d{3})/.exec(promptCode)![1]!;
-    await row(sessionId).locator(".row-code", { hasText: `Safety code ${code}` }).waitFor({ timeout: 10_000 });
+    await row(sessionId)
+      .locator(".row-code", { hasText: `Safety code ${code}` })
+      .waitFor({ timeout: 10_000 });
     await row(sessionId).locator('[data-action="cancel-request"]').click();
     await agent.out.waitFor(/^Jane Doe withdrew the request\.$/, 10_000);
     await row(sessionId).locator(".access-status", { hasText: "View request cancelled." }).waitFor();
@@ -249,7 +258,11 @@ describe("console in Chromium", () => {
       await row(sessionId).locator('[data-action="open-viewer"]').click();
       await page.locator("#viewer").waitFor();
       await until(() => page.evaluate(`document.getElementById("video").videoWidth === ${W}`), 30_000, "video frames in the page");
-      await until(() => agent.out.all.filter((l) => l.startsWith("Safety code of this connection")).length > codes, 10_000, "the app's code");
+      await until(
+        () => agent.out.all.filter((l) => l.startsWith("Safety code of this connection")).length > codes,
+        10_000,
+        "the app's code",
+      );
       const appCode = /(\d{3} \d{3})/.exec(agent.out.all.filter((l) => l.startsWith("Safety code of this connection")).at(-1)!)![1]!;
       await page.locator("#viewer-code", { hasText: `Safety code ${appCode}` }).waitFor({ timeout: 10_000 });
     };
@@ -312,10 +325,22 @@ describe("console in Chromium", () => {
 
   it("reconnects after the broker restarts and keeps the list live", async () => {
     const { dataDir, port } = broker;
+    // Each step has its own bound, inside the test's, so that a failure names the step.
+    const step = async <T>(what: string, ms: number, p: Promise<T>): Promise<T> => {
+      let t: NodeJS.Timeout | undefined;
+      try {
+        return await Promise.race([
+          p,
+          new Promise<never>((_, j) => (t = setTimeout(() => j(new Error(`step "${what}" took over ${ms} ms`)), ms))),
+        ]);
+      } finally {
+        clearTimeout(t);
+      }
+    };
     for (const s of sockets) s.terminate();
-    await broker.stop();
+    await step("broker stops", 10_000, broker.stop());
     await page.locator("#link-state", { hasText: "reconnecting" }).waitFor({ timeout: 15_000 });
-    broker = await startBroker({ dataDir, port });
+    broker = await step("broker starts again", 20_000, startBroker({ dataDir, port }));
     await page.locator("#link-state", { hasText: "live" }).waitFor({ timeout: 30_000 });
     const s = await fetch(broker.url + "/api/sessions", {
       method: "POST",
@@ -323,7 +348,7 @@ describe("console in Chromium", () => {
       body: JSON.stringify({ expiresIn: 600 }),
     }).then((r) => r.json() as Promise<any>);
     await row(s.id).waitFor({ timeout: 10_000 });
-  }, 60_000);
+  }, 90_000);
 
   it("signs out", async () => {
     await page.locator("#sign-out").click();
@@ -353,7 +378,14 @@ async function rawAgent(brokerUrl: string, link: string, machineName: string): P
   const code = link.split("/s/")[1]!;
   ws.send(
     encodeToBroker({
-      hello: { code, publicKey: id.publicKey, machineFingerprint: fp, signature: id.sign(activationSignedBytes(challenge.nonce!, code, id.publicKey, fp)), machineName, os: "linux x64" },
+      hello: {
+        code,
+        publicKey: id.publicKey,
+        machineFingerprint: fp,
+        signature: id.sign(activationSignedBytes(challenge.nonce!, code, id.publicKey, fp)),
+        machineName,
+        os: "linux x64",
+      },
     }),
   );
   const act = (await until(() => got.find((m) => m.body === "activation"), 5000, "activation")).activation!;

@@ -7,7 +7,10 @@ import { readControlMessage } from "../src/agent/control-message.js";
 import { pb } from "../src/proto/wire.js";
 import { anyFloat, anyInt32, budget, check, deepNesting, fc, protoSoup, validAndMutated } from "./support/fuzz.js";
 
-const uint32 = fc.oneof(fc.nat({ max: 8 }), anyInt32.map((n) => n >>> 0));
+const uint32 = fc.oneof(
+  fc.nat({ max: 8 }),
+  anyInt32.map((n) => n >>> 0),
+);
 
 /** Every ControlMessage kind, with values at and beyond their bounds. */
 const controlMessage: fc.Arbitrary<Uint8Array> = fc
@@ -15,11 +18,24 @@ const controlMessage: fc.Arbitrary<Uint8Array> = fc
     { arbitrary: fc.record({ selectMonitor: fc.record({ index: uint32 }, { requiredKeys: [] }) }), weight: 4 },
     fc.record({
       monitors: fc.record({
-        monitors: fc.array(fc.record({ index: uint32, name: fc.string(), x: anyInt32, y: anyInt32, width: uint32, height: uint32, primary: fc.boolean() }), { maxLength: 5 }),
+        monitors: fc.array(
+          fc.record({ index: uint32, name: fc.string(), x: anyInt32, y: anyInt32, width: uint32, height: uint32, primary: fc.boolean() }),
+          { maxLength: 5 },
+        ),
         current: uint32,
       }),
     }),
-    fc.record({ cursor: fc.record({ x: anyFloat, y: anyFloat, visible: fc.boolean(), shapeId: uint32, width: uint32, height: uint32, rgba: fc.uint8Array({ maxLength: 64 }) }) }),
+    fc.record({
+      cursor: fc.record({
+        x: anyFloat,
+        y: anyFloat,
+        visible: fc.boolean(),
+        shapeId: uint32,
+        width: uint32,
+        height: uint32,
+        rgba: fc.uint8Array({ maxLength: 64 }),
+      }),
+    }),
     fc.record({ scope: fc.record({ scope: fc.integer({ min: -1, max: 5 }) }) }),
     fc.record({ stats: fc.record({ captureFps: anyFloat, width: uint32, inputsDropped: uint32 }) }),
     fc.record({ notice: fc.record({ text: fc.string({ unit: "binary" }) }) }),

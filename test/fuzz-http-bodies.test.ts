@@ -30,14 +30,28 @@ beforeAll(async () => {
   store = Store.open(tempDir("tether-fuzz-http-"));
   // No rate limits in the way: every request reaches the body parser and the handler. (A variable,
   // not a literal: brokers without a per-session access-request limit ignore that option.)
-  const options = { store, publicUrl: () => base, logLevel: false as const, loginLimitPerMinute: 1_000_000, accessRequestLimitPerMinute: 1_000_000 };
+  const options = {
+    store,
+    publicUrl: () => base,
+    logLevel: false as const,
+    loginLimitPerMinute: 1_000_000,
+    accessRequestLimitPerMinute: 1_000_000,
+  };
   ({ app } = await buildBroker(options));
   await app.listen({ port: 0, host: "127.0.0.1" });
   base = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
   const now = Date.now();
   const jane = store.createTechnician("jane", "Jane Doe", await hashPassword("jane-pw"), now);
   token = store.createToken(jane.id, "api", now, null);
-  const create = async () => (await app.inject({ method: "POST", url: "/api/sessions", headers: { authorization: `Bearer ${token}` }, payload: { expiresIn: 3600 } })).json() as { id: string; link: string };
+  const create = async () =>
+    (
+      await app.inject({
+        method: "POST",
+        url: "/api/sessions",
+        headers: { authorization: `Bearer ${token}` },
+        payload: { expiresIn: 3600 },
+      })
+    ).json() as { id: string; link: string };
   waitingId = (await create()).id;
   // A session whose app is connected, so that access requests can also succeed (202) and conflict (409).
   const active = await create();
@@ -102,13 +116,21 @@ const structured = fc
     fc.record({ expiresIn: anyValue }, { requiredKeys: [] }),
     fc.record({ scope: anyValue, viewerFingerprint: anyValue }, { requiredKeys: [] }),
     fc.record({ name: anyValue, password: anyValue.filter((v) => typeof v !== "string") }, { requiredKeys: [] }),
-    fc.dictionary(fc.oneof(fc.string({ maxLength: 12 }), fc.constantFrom("__proto__", "constructor", "prototype", "name", "scope", "expiresIn")), anyValue, { maxKeys: 6 }),
+    fc.dictionary(
+      fc.oneof(fc.string({ maxLength: 12 }), fc.constantFrom("__proto__", "constructor", "prototype", "name", "scope", "expiresIn")),
+      anyValue,
+      { maxKeys: 6 },
+    ),
   )
   .map((o) => JSON.stringify(o));
 
 /** Text edits of JSON: truncation, stray bytes, doubled braces, comments, BOMs. */
 const textEdits = fc.array(
-  fc.tuple(fc.nat(), fc.constantFrom("", "{", "}", "[", "]", '"', "\\", ",", ":", "\u0000", "\ufeff", "/*", "NaN", "1e999", "\ud800", "__proto__"), fc.boolean()),
+  fc.tuple(
+    fc.nat(),
+    fc.constantFrom("", "{", "}", "[", "]", '"', "\\", ",", ":", "\u0000", "\ufeff", "/*", "NaN", "1e999", "\ud800", "__proto__"),
+    fc.boolean(),
+  ),
   { minLength: 1, maxLength: 4 },
 );
 function editText(json: string, edits: readonly [number, string, boolean][]): string {
@@ -130,11 +152,28 @@ function bodyFor(own: fc.Arbitrary<string>): fc.Arbitrary<string | Buffer> {
     { arbitrary: fc.jsonValue().map((v) => JSON.stringify(v) ?? "null"), weight: 1 },
     { arbitrary: fc.string({ unit: "binary", maxLength: 200 }), weight: 1 },
     { arbitrary: fc.uint8Array({ maxLength: 300 }).map((b) => Buffer.from(b)), weight: 1 },
-    { arbitrary: fc.constantFrom('{"__proto__":{"polluted":1}}', '{"constructor":{"prototype":{"polluted":1}}}', "", " ", "null", "0", "[]", '"x"'), weight: 1 },
+    {
+      arbitrary: fc.constantFrom(
+        '{"__proto__":{"polluted":1}}',
+        '{"constructor":{"prototype":{"polluted":1}}}',
+        "",
+        " ",
+        "null",
+        "0",
+        "[]",
+        '"x"',
+      ),
+      weight: 1,
+    },
     // Deep nesting, within and over the 16 KiB body limit; bodies around the limit.
     { arbitrary: fc.integer({ min: 1, max: 20_000 }).map((n) => "[".repeat(n) + "]".repeat(n)), weight: 1 },
     { arbitrary: fc.integer({ min: 1, max: 5_000 }).map((n) => '{"a":'.repeat(n) + "1" + "}".repeat(n)), weight: 1 },
-    { arbitrary: fc.integer({ min: 16 * 1024 - 40, max: 80 * 1024 }).map((n) => JSON.stringify({ expiresIn: 60, scope: "view", pad: "x".repeat(n) })), weight: 1 },
+    {
+      arbitrary: fc
+        .integer({ min: 16 * 1024 - 40, max: 80 * 1024 })
+        .map((n) => JSON.stringify({ expiresIn: 60, scope: "view", pad: "x".repeat(n) })),
+      weight: 1,
+    },
   );
 }
 
@@ -142,7 +181,10 @@ const expiresIn = fc.oneof(fc.integer({ min: 1, max: 2_592_000 }), anyValue);
 const scope = fc.oneof(fc.constantFrom("view", "control"), anyValue);
 const fingerprint = fc.oneof(fc.constant(undefined), fc.constant("sha-256 " + Array(32).fill("AB").join(":")), anyValue);
 /** Session ids: the connected one, the waiting one, and others (none of them ours). */
-const sessionId = fc.oneof(fc.constantFrom("{active}", "{waiting}"), fc.string({ unit: "binary", maxLength: 30 }).map((s) => encodeURIComponent(s)));
+const sessionId = fc.oneof(
+  fc.constantFrom("{active}", "{waiting}"),
+  fc.string({ unit: "binary", maxLength: 30 }).map((s) => encodeURIComponent(s)),
+);
 
 /** `{active}` and `{waiting}` in `url` stand for those sessions' ids. */
 type Endpoint = { url: string; ok: readonly number[]; auth: boolean };
@@ -153,8 +195,21 @@ const endpointAndBody: fc.Arbitrary<{ endpoint: Endpoint; body: string | Buffer 
     // Rarely two strings: each such login costs a password hash (a third of a second).
     body: bodyFor(
       fc.oneof(
-        { arbitrary: fc.record({ name: fc.oneof(fc.constantFrom("jane", "nobody"), anyValue), password: anyValue.filter((v) => typeof v !== "string") }).map((o) => JSON.stringify(o)), weight: 19 },
-        { arbitrary: fc.record({ name: fc.constantFrom("jane", "nobody", "JANE"), password: fc.string({ maxLength: 20 }) }).map((o) => JSON.stringify(o)), weight: 1 },
+        {
+          arbitrary: fc
+            .record({
+              name: fc.oneof(fc.constantFrom("jane", "nobody"), anyValue),
+              password: anyValue.filter((v) => typeof v !== "string"),
+            })
+            .map((o) => JSON.stringify(o)),
+          weight: 19,
+        },
+        {
+          arbitrary: fc
+            .record({ name: fc.constantFrom("jane", "nobody", "JANE"), password: fc.string({ maxLength: 20 }) })
+            .map((o) => JSON.stringify(o)),
+          weight: 1,
+        },
       ),
     ),
   }),
@@ -172,7 +227,10 @@ const request = fc
   .record({
     target: endpointAndBody,
     contentType,
-    encoding: fc.oneof({ arbitrary: fc.constant(undefined), weight: 8 }, { arbitrary: fc.constantFrom("gzip", "br", "identity", "x-unknown"), weight: 1 }),
+    encoding: fc.oneof(
+      { arbitrary: fc.constant(undefined), weight: 8 },
+      { arbitrary: fc.constantFrom("gzip", "br", "identity", "x-unknown"), weight: 1 },
+    ),
   })
   .map(({ target, ...rest }) => ({ ...target, ...rest }));
 type Request = typeof request extends fc.Arbitrary<infer R> ? R : never;
@@ -248,7 +306,10 @@ describe("HTTP bodies under fuzzing", () => {
         await batch();
         heaps.push(await settledHeap(gc));
       }
-      const deltas = heaps.slice(1).map((h, i) => h - heaps[i]!).sort((a, b) => a - b);
+      const deltas = heaps
+        .slice(1)
+        .map((h, i) => h - heaps[i]!)
+        .sort((a, b) => a - b);
       const perRequest = (deltas[1]! + deltas[2]!) / 2 / requests.length;
       // A request object kept per request costs kilobytes; the median batch's noise stays far below.
       expect(perRequest, `median heap growth per request: ${Math.round(perRequest)} bytes (heaps ${heaps.join(", ")})`).toBeLessThan(512);

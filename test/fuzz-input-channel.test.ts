@@ -104,10 +104,13 @@ describe("the input data channel under fuzzing", () => {
             let current: Scope | null = null;
             let opened = 0;
             const fake = recordingInjector(a, new Set(failing));
-            const d = new InputDispatcher(() => {
-              opened++;
-              return fake.injector;
-            }, () => current);
+            const d = new InputDispatcher(
+              () => {
+                opened++;
+                return fake.injector;
+              },
+              () => current,
+            );
             expect(() => d.selectMonitor(monitor)).not.toThrow();
             let droppedBefore = 0;
             for (const [s, bytes] of steps) {
@@ -180,14 +183,19 @@ describe("the input data channel under fuzzing", () => {
         fc.property(
           fc.record({ width: fc.integer({ min: 1, max: 8000 }), height: fc.integer({ min: 1, max: 8000 }) }),
           fc.oneof(
-            fc.record({ x: fc.double({ min: 0, max: 0.999, noNaN: true }), y: fc.double({ min: 0, max: 0.999, noNaN: true }) }).map((m) => ({ move: m })),
+            fc
+              .record({ x: fc.double({ min: 0, max: 0.999, noNaN: true }), y: fc.double({ min: 0, max: 0.999, noNaN: true }) })
+              .map((m) => ({ move: m })),
             fc.record({ dx: fc.integer({ min: -20, max: 20 }), dy: fc.integer({ min: -20, max: 20 }) }).map((w) => ({ wheel: w })),
             fc.record({ code: fc.constantFrom("KeyA", "Enter", "ShiftLeft"), down: fc.boolean() }).map((k) => ({ key: k })),
             fc.record({ text: fc.string({ maxLength: MAX_TEXT_CHARS }) }).map((t) => ({ text: t })),
           ),
           (size, ev) => {
             const fake = recordingInjector({ x: 0, y: 0, ...size }, new Set());
-            const d = new InputDispatcher(() => fake.injector, () => "control");
+            const d = new InputDispatcher(
+              () => fake.injector,
+              () => "control",
+            );
             d.handle(pb.InputEvent.encode(ev).finish());
             expect(d.dropped).toBe(0);
             const call = fake.calls[0]!;

@@ -13,7 +13,10 @@ const valid: fc.Arbitrary<Uint8Array> = fc
     fc.record({ type: fc.constant("answer"), sdp: fc.string({ unit: "binary" }) }),
     fc.record({
       type: fc.constant("candidate"),
-      candidate: fc.record({ candidate: fc.string(), sdpMid: fc.option(fc.string()), sdpMLineIndex: fc.option(fc.integer()) }, { requiredKeys: [] }),
+      candidate: fc.record(
+        { candidate: fc.string(), sdpMid: fc.option(fc.string()), sdpMLineIndex: fc.option(fc.integer()) },
+        { requiredKeys: [] },
+      ),
     }),
     fc.record({ type: fc.constantFrom("offer", "renegotiate", "transceiverRequest"), sdp: fc.string() }),
   )
@@ -52,12 +55,35 @@ describe("the app's signaling decoder under fuzzing", () => {
     async () => {
       await check(
         "peer signal: bitrate hints",
-        fc.property(fc.array(fc.oneof(fc.constantFrom("m=video 9 UDP/TLS/RTP/SAVPF 96\r\n", "a=rtpmap:96 VP8/90000\r\n", "a=fmtp:96 x=1\r\n", "m=audio 9 RTP 0\r\n", "a=rtpmap:0 PCMU/8000\r\n"), fc.string()), { maxLength: 20 }), (parts) => {
-          const sdp = parts.join("");
-          const out = withBitrateHints(sdp);
-          const audio = sdp.split(/(?=^m=)/m).filter((x) => !x.startsWith("m=video")).join("");
-          expect(out.split(/(?=^m=)/m).filter((x) => !x.startsWith("m=video")).join("")).toBe(audio);
-        }),
+        fc.property(
+          fc.array(
+            fc.oneof(
+              fc.constantFrom(
+                "m=video 9 UDP/TLS/RTP/SAVPF 96\r\n",
+                "a=rtpmap:96 VP8/90000\r\n",
+                "a=fmtp:96 x=1\r\n",
+                "m=audio 9 RTP 0\r\n",
+                "a=rtpmap:0 PCMU/8000\r\n",
+              ),
+              fc.string(),
+            ),
+            { maxLength: 20 },
+          ),
+          (parts) => {
+            const sdp = parts.join("");
+            const out = withBitrateHints(sdp);
+            const audio = sdp
+              .split(/(?=^m=)/m)
+              .filter((x) => !x.startsWith("m=video"))
+              .join("");
+            expect(
+              out
+                .split(/(?=^m=)/m)
+                .filter((x) => !x.startsWith("m=video"))
+                .join(""),
+            ).toBe(audio);
+          },
+        ),
         1000,
       );
     },

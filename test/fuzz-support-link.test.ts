@@ -14,9 +14,17 @@ const code = fc.string({ unit: codeChar, minLength: 32, maxLength: 32 });
 const base = fc
   .record({
     scheme: fc.constantFrom("http", "https", "HTTPS"),
-    host: fc.oneof(fc.domain(), fc.ipV4(), fc.ipV6().map((h) => `[${h}]`), fc.constant("localhost")),
+    host: fc.oneof(
+      fc.domain(),
+      fc.ipV4(),
+      fc.ipV6().map((h) => `[${h}]`),
+      fc.constant("localhost"),
+    ),
     port: fc.option(fc.integer({ min: 1, max: 65535 }), { nil: undefined }),
-    prefix: fc.array(fc.webSegment().filter((s) => s.length > 0 && s !== "." && s !== ".."), { maxLength: 3 }),
+    prefix: fc.array(
+      fc.webSegment().filter((s) => s.length > 0 && s !== "." && s !== ".."),
+      { maxLength: 3 },
+    ),
   })
   .map(({ scheme, host, port, prefix }) => `${scheme}://${host}${port ? `:${port}` : ""}${prefix.map((p) => `/${p}`).join("")}`);
 
@@ -37,7 +45,33 @@ const edit: fc.Arbitrary<Edit> = fc.record({
   op: fc.constantFrom("insert", "delete", "replace", "truncate", "case"),
   text: fc.oneof(
     fc.string({ unit: "binary", maxLength: 8 }),
-    fc.constantFrom("/", "\\", "%", "%2F", "%00", "@", ":", "?", "#", "..", "./", " ", "\u00a0", "\u200b", "\ud800", "s/", "ws:", "javascript:", "\0", "[", "]", "xn--", "…", "ß", "İ"),
+    fc.constantFrom(
+      "/",
+      "\\",
+      "%",
+      "%2F",
+      "%00",
+      "@",
+      ":",
+      "?",
+      "#",
+      "..",
+      "./",
+      " ",
+      "\u00a0",
+      "\u200b",
+      "\ud800",
+      "s/",
+      "ws:",
+      "javascript:",
+      "\0",
+      "[",
+      "]",
+      "xn--",
+      "…",
+      "ß",
+      "İ",
+    ),
   ),
 });
 function applyEdits(text: string, edits: readonly Edit[]): string {
@@ -59,7 +93,10 @@ const anyText = fc.oneof(
   { arbitrary: fc.webUrl({ withQueryParameters: true, withFragments: true }), weight: 2 },
   { arbitrary: fc.tuple(base, fc.string({ unit: "binary", maxLength: 64 })).map(([b, c]) => `${b}/s/${c}`), weight: 2 },
   { arbitrary: fc.integer({ min: 10_000, max: 200_000 }).map((n) => `https://h.example/s/${"A".repeat(n)}`), weight: 1 },
-  { arbitrary: fc.constantFrom("", " ", "http://", "https:///s/", "file:///s/" + "A".repeat(32), "mailto:x@y", "//h/s/" + "A".repeat(32)), weight: 1 },
+  {
+    arbitrary: fc.constantFrom("", " ", "http://", "https:///s/", "file:///s/" + "A".repeat(32), "mailto:x@y", "//h/s/" + "A".repeat(32)),
+    weight: 1,
+  },
 );
 
 describe("the support-link parser under fuzzing", () => {

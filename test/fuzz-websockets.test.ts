@@ -54,19 +54,29 @@ const agentHeartbeat = (seq: number) => encodeToBroker({ heartbeat: { seq, sentA
 const consoleHeartbeat = (seq: number) => pb.ConsoleToBroker.encode({ heartbeat: { seq, sentAtMs: Date.now() } }).finish();
 
 async function createSession(token: string): Promise<{ id: string; code: string }> {
-  const r = await app.inject({ method: "POST", url: "/api/sessions", headers: { authorization: `Bearer ${token}` }, payload: { expiresIn: 86_400 } });
+  const r = await app.inject({
+    method: "POST",
+    url: "/api/sessions",
+    headers: { authorization: `Bearer ${token}` },
+    payload: { expiresIn: 86_400 },
+  });
   expect(r.statusCode).toBe(201);
   const s = r.json() as { id: string; link: string };
   return { id: s.id, code: s.link.split("/s/")[1]! };
 }
 
-const openConsole = (token: string) => Peer.open(`${wsBase}/ws/console`, (b) => pb.BrokerToConsole.decode(b), { authorization: `Bearer ${token}` });
+const openConsole = (token: string) =>
+  Peer.open(`${wsBase}/ws/console`, (b) => pb.BrokerToConsole.decode(b), { authorization: `Bearer ${token}` });
 
 /** The bystanders are still served: agent and console heartbeats answered, the session online, HTTP up. */
 async function expectOthersServed(): Promise<void> {
   expect(await heartbeatAcked(sentinelAgent, agentHeartbeat, HANG_MS), "the bystander agent's heartbeat was answered").toBe(true);
   expect(await heartbeatAcked(sentinelConsole, consoleHeartbeat, HANG_MS), "the bystander console's heartbeat was answered").toBe(true);
-  const s = await app.inject({ method: "GET", url: `/api/sessions/${sentinelSessionId}`, headers: { authorization: `Bearer ${samToken}` } });
+  const s = await app.inject({
+    method: "GET",
+    url: `/api/sessions/${sentinelSessionId}`,
+    headers: { authorization: `Bearer ${samToken}` },
+  });
   expect(s.json()).toMatchObject({ id: sentinelSessionId, online: true });
 }
 
@@ -142,18 +152,32 @@ const helloFields = fc.record(
 
 /** AgentToBroker of every kind (current and newer fields; unknown ones are ignored by the encoder). */
 const agentMessage: fc.Arbitrary<Record<string, unknown>> = fc.oneof(
-  fc.record({ heartbeat: fc.record({ seq: fc.oneof(fc.nat(), fc.constant(Number.MAX_SAFE_INTEGER)), sentAtMs: fc.integer(), ack: fc.boolean() }, { requiredKeys: [] }) }),
+  fc.record({
+    heartbeat: fc.record(
+      { seq: fc.oneof(fc.nat(), fc.constant(Number.MAX_SAFE_INTEGER)), sentAtMs: fc.integer(), ack: fc.boolean() },
+      { requiredKeys: [] },
+    ),
+  }),
   fc.record({ consent: fc.record({ accessRequestId: idField, granted: fc.boolean(), grantedScope: scopeField }, { requiredKeys: [] }) }),
-  fc.record({ signal: fc.record({ accessRequestId: idField, payload: fc.uint8Array({ maxLength: 2000 }), viewerId: idField }, { requiredKeys: [] }) }),
+  fc.record({
+    signal: fc.record({ accessRequestId: idField, payload: fc.uint8Array({ maxLength: 2000 }), viewerId: idField }, { requiredKeys: [] }),
+  }),
   fc.record({ consentChanged: fc.record({ accessRequestId: idField, scope: scopeField }, { requiredKeys: [] }) }),
-  fc.record({ accessPrepared: fc.record({ accessRequestId: idField, fingerprint: fc.oneof(idField, fc.constant("sha-256 " + "AB:".repeat(31) + "AB")) }, { requiredKeys: [] }) }),
+  fc.record({
+    accessPrepared: fc.record(
+      { accessRequestId: idField, fingerprint: fc.oneof(idField, fc.constant("sha-256 " + "AB:".repeat(31) + "AB")) },
+      { requiredKeys: [] },
+    ),
+  }),
   fc.record({ hello: helloFields }),
   fc.constant({}),
 );
 
 const consoleMessage: fc.Arbitrary<Record<string, unknown>> = fc.oneof(
   fc.record({ heartbeat: fc.record({ seq: fc.nat(), sentAtMs: fc.integer(), ack: fc.boolean() }, { requiredKeys: [] }) }),
-  fc.record({ signal: fc.record({ accessRequestId: idField, payload: fc.uint8Array({ maxLength: 2000 }), viewerId: idField }, { requiredKeys: [] }) }),
+  fc.record({
+    signal: fc.record({ accessRequestId: idField, payload: fc.uint8Array({ maxLength: 2000 }), viewerId: idField }, { requiredKeys: [] }),
+  }),
   fc.record({ viewerReady: fc.record({ accessRequestId: idField, viewerId: idField }, { requiredKeys: [] }) }),
   fc.constant({}),
 );
@@ -166,7 +190,10 @@ type Frame =
   /** Only before activation: a Hello signed over this connection's nonce, for our code or another. */
   | { kind: "signedHello"; which: "ours" | "unknown" | "random"; extra: Record<string, unknown>; edits: Mutation[] };
 
-const edits = fc.oneof({ arbitrary: fc.constant([] as Mutation[]), weight: 1 }, { arbitrary: fc.array(mutationArb, { minLength: 1, maxLength: 4 }), weight: 2 });
+const edits = fc.oneof(
+  { arbitrary: fc.constant([] as Mutation[]), weight: 1 },
+  { arbitrary: fc.array(mutationArb, { minLength: 1, maxLength: 4 }), weight: 2 },
+);
 
 function frameArb(message: fc.Arbitrary<Record<string, unknown>>, withSignedHello: boolean): fc.Arbitrary<Frame> {
   const kinds: fc.WeightedArbitrary<Frame>[] = [
@@ -174,7 +201,10 @@ function frameArb(message: fc.Arbitrary<Record<string, unknown>>, withSignedHell
     { arbitrary: fc.record({ kind: fc.constant("bytes" as const), bytes: fc.uint8Array({ maxLength: 512 }) }), weight: 2 },
     { arbitrary: fc.record({ kind: fc.constant("bytes" as const), bytes: protoSoup }), weight: 2 },
     { arbitrary: fc.record({ kind: fc.constant("bytes" as const), bytes: deepNesting }), weight: 1 },
-    { arbitrary: fc.record({ kind: fc.constant("text" as const), text: fc.oneof(fc.string({ maxLength: 64 }), fc.constant("")) }), weight: 1 },
+    {
+      arbitrary: fc.record({ kind: fc.constant("text" as const), text: fc.oneof(fc.string({ maxLength: 64 }), fc.constant("")) }),
+      weight: 1,
+    },
     {
       arbitrary: fc.record({
         kind: fc.constant("oversize" as const),
@@ -189,7 +219,10 @@ function frameArb(message: fc.Arbitrary<Record<string, unknown>>, withSignedHell
       arbitrary: fc.record({
         kind: fc.constant("signedHello" as const),
         which: fc.constantFrom("ours" as const, "unknown" as const, "random" as const),
-        extra: fc.oneof({ arbitrary: fc.constant({}), weight: 2 }, { arbitrary: helloFields.map(({ code: _c, publicKey: _p, machineFingerprint: _f, signature: _s, ...rest }) => rest), weight: 1 }),
+        extra: fc.oneof(
+          { arbitrary: fc.constant({}), weight: 2 },
+          { arbitrary: helloFields.map(({ code: _c, publicKey: _p, machineFingerprint: _f, signature: _s, ...rest }) => rest), weight: 1 },
+        ),
         edits,
       }),
       weight: 4,
@@ -268,7 +301,10 @@ async function expectOutcome<T extends { body?: string | null }>(
   expect(acked, `${what}: socket still answers (closed with ${JSON.stringify(peer.closedWith)})`).toBe(true);
   if (expected.reply) {
     const replies = peer.got.slice(from).filter((m) => m !== null && m.body !== "heartbeat") as T[];
-    expect(replies.some((m) => expected.reply!(m as Reply)), `${what}: refusal reply in ${JSON.stringify(replies)}`).toBe(true);
+    expect(
+      replies.some((m) => expected.reply!(m as Reply)),
+      `${what}: refusal reply in ${JSON.stringify(replies)}`,
+    ).toBe(true);
   }
   return "open";
 }
@@ -346,9 +382,19 @@ describe("/ws/agent under fuzzing", () => {
                 if (msg.body === "hello" || !msg.body) expected = { close: Close.POLICY };
                 else if (msg.body === "heartbeat") expected = { open: true };
                 else if (msg.body === "consent") expected = { open: true, reply: (m: Reply) => m.consentRecorded?.accepted === false };
-                else if (msg.body === "signal" || msg.body === "consentChanged") expected = { open: true, reply: (m: Reply) => m.error?.code === NOT_ALLOWED };
+                else if (msg.body === "signal" || msg.body === "consentChanged")
+                  expected = { open: true, reply: (m: Reply) => m.error?.code === NOT_ALLOWED };
               }
-              if ((await expectOutcome(peer, expected, from, agentHeartbeat, `${f.kind} ${msg?.body ?? ""} frame of ${bytes.length} bytes`)) === "closed") break;
+              if (
+                (await expectOutcome(
+                  peer,
+                  expected,
+                  from,
+                  agentHeartbeat,
+                  `${f.kind} ${msg?.body ?? ""} frame of ${bytes.length} bytes`,
+                )) === "closed"
+              )
+                break;
             }
           } finally {
             await peer.end();
@@ -385,10 +431,20 @@ describe("/ws/console under fuzzing", () => {
                 const refused = (m: Reply) => m.error?.code === NOT_ALLOWED;
                 if (!msg.body) expected = { close: Close.POLICY };
                 else if (msg.body === "heartbeat") expected = { open: true };
-                else if (msg.body === "signal" && /^[A-Za-z0-9_-]{0,64}$/.test(msg.signal?.viewerId ?? "")) expected = { open: true, reply: refused };
+                else if (msg.body === "signal" && /^[A-Za-z0-9_-]{0,64}$/.test(msg.signal?.viewerId ?? ""))
+                  expected = { open: true, reply: refused };
                 else if (msg.body === "signal") expected = { openOr: Close.POLICY, reply: refused };
               }
-              if ((await expectOutcome(peer, expected, from, consoleHeartbeat, `${f.kind} ${msg?.body ?? ""} frame of ${bytes.length} bytes`)) === "closed") break;
+              if (
+                (await expectOutcome(
+                  peer,
+                  expected,
+                  from,
+                  consoleHeartbeat,
+                  `${f.kind} ${msg?.body ?? ""} frame of ${bytes.length} bytes`,
+                )) === "closed"
+              )
+                break;
             }
           } finally {
             await peer.end();
@@ -436,11 +492,21 @@ const rawFrame = fc
   .record({
     fin: fc.boolean(),
     rsv: fc.oneof({ arbitrary: fc.constant(0), weight: 4 }, { arbitrary: fc.integer({ min: 1, max: 7 }), weight: 1 }),
-    opcode: fc.oneof({ arbitrary: fc.constantFrom(0x0, 0x1, 0x2, 0x8, 0x9, 0xa), weight: 4 }, { arbitrary: fc.integer({ min: 0, max: 15 }), weight: 1 }),
+    opcode: fc.oneof(
+      { arbitrary: fc.constantFrom(0x0, 0x1, 0x2, 0x8, 0x9, 0xa), weight: 4 },
+      { arbitrary: fc.integer({ min: 0, max: 15 }), weight: 1 },
+    ),
     masked: fc.oneof({ arbitrary: fc.constant(true), weight: 4 }, { arbitrary: fc.constant(false), weight: 1 }),
-    payload: fc.oneof(fc.uint8Array({ maxLength: 200 }), fc.constant(Uint8Array.from([0xff, 0xfe, 0xc0])), fc.integer({ min: 126, max: 70_000 }).map((n) => new Uint8Array(n))),
+    payload: fc.oneof(
+      fc.uint8Array({ maxLength: 200 }),
+      fc.constant(Uint8Array.from([0xff, 0xfe, 0xc0])),
+      fc.integer({ min: 126, max: 70_000 }).map((n) => new Uint8Array(n)),
+    ),
     /** Declared length: the true one, or a lie (too short, too long, 2^63). */
-    lie: fc.oneof({ arbitrary: fc.constant(null), weight: 4 }, { arbitrary: fc.constantFrom(0, 1, 125, 126, 65535, 65536, 2 ** 53, -1), weight: 1 }),
+    lie: fc.oneof(
+      { arbitrary: fc.constant(null), weight: 4 },
+      { arbitrary: fc.constantFrom(0, 1, 125, 126, 65535, 65536, 2 ** 53, -1), weight: 1 },
+    ),
   })
   .map((f) => {
     const len = f.lie === null ? f.payload.length : f.lie;
@@ -491,35 +557,43 @@ describe("raw WebSocket framing under fuzzing", () => {
       const port = (app.server.address() as AddressInfo).port;
       await check(
         "raw framing",
-        fc.asyncProperty(fc.array(rawFrame, { minLength: 1, maxLength: 3 }), fc.option(fc.uint8Array({ maxLength: 64 })), async (frames, tail) => {
-          const sock = connect(port, "127.0.0.1");
-          let received = Buffer.alloc(0);
-          const ended = new Promise<void>((resolve) => sock.on("close", () => resolve()));
-          sock.on("error", () => {});
-          const upgraded = new Promise<void>((resolve, reject) => {
-            sock.on("data", (d) => {
-              received = Buffer.concat([received, d]);
-              const head = received.indexOf("\r\n\r\n");
-              if (head >= 0 && !received.subarray(0, head).toString().startsWith("HTTP/1.1 101")) reject(new Error(received.subarray(0, head).toString()));
-              if (head >= 0) resolve();
+        fc.asyncProperty(
+          fc.array(rawFrame, { minLength: 1, maxLength: 3 }),
+          fc.option(fc.uint8Array({ maxLength: 64 })),
+          async (frames, tail) => {
+            const sock = connect(port, "127.0.0.1");
+            let received = Buffer.alloc(0);
+            const ended = new Promise<void>((resolve) => sock.on("close", () => resolve()));
+            sock.on("error", () => {});
+            const upgraded = new Promise<void>((resolve, reject) => {
+              sock.on("data", (d) => {
+                received = Buffer.concat([received, d]);
+                const head = received.indexOf("\r\n\r\n");
+                if (head >= 0 && !received.subarray(0, head).toString().startsWith("HTTP/1.1 101"))
+                  reject(new Error(received.subarray(0, head).toString()));
+                if (head >= 0) resolve();
+              });
+              sock.on("close", () => reject(new Error("closed before the upgrade")));
             });
-            sock.on("close", () => reject(new Error("closed before the upgrade")));
-          });
-          sock.write(
-            `GET /ws/agent HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
-              `Sec-WebSocket-Key: ${randomBytes(16).toString("base64")}\r\nSec-WebSocket-Version: 13\r\n\r\n`,
-          );
-          await upgraded;
-          for (const fr of frames) sock.write(fr);
-          if (tail) sock.write(tail);
-          // The broker closes by itself on complete bad frames; an incomplete frame waits for more,
-          // so after a moment the client half-closes, and the broker must let the connection go.
-          const closedAlone = await Promise.race([ended.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), 300))]);
-          if (!closedAlone) sock.end();
-          await Promise.race([ended, new Promise((_r, reject) => setTimeout(() => reject(new Error("connection not released")), HANG_MS))]);
-          const frameData = received.subarray(received.indexOf("\r\n\r\n") + 4);
-          for (const code of serverCloseCodes(frameData)) expect(FRAMING_CLOSE_CODES, `close code ${code}`).toContain(code);
-        }),
+            sock.write(
+              `GET /ws/agent HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
+                `Sec-WebSocket-Key: ${randomBytes(16).toString("base64")}\r\nSec-WebSocket-Version: 13\r\n\r\n`,
+            );
+            await upgraded;
+            for (const fr of frames) sock.write(fr);
+            if (tail) sock.write(tail);
+            // The broker closes by itself on complete bad frames; an incomplete frame waits for more,
+            // so after a moment the client half-closes, and the broker must let the connection go.
+            const closedAlone = await Promise.race([ended.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), 300))]);
+            if (!closedAlone) sock.end();
+            await Promise.race([
+              ended,
+              new Promise((_r, reject) => setTimeout(() => reject(new Error("connection not released")), HANG_MS)),
+            ]);
+            const frameData = received.subarray(received.indexOf("\r\n\r\n") + 4);
+            for (const code of serverCloseCodes(frameData)) expect(FRAMING_CLOSE_CODES, `close code ${code}`).toContain(code);
+          },
+        ),
         50,
       );
       await expectOthersServed();
@@ -535,8 +609,11 @@ describe("broker resources under hostile connections", () => {
     "leaves no socket behind and keeps its heap flat over hundreds of hostile connections",
     async () => {
       const gc = gcFunction();
-      const wss = (app as unknown as { websocketServer: { clients: Set<unknown>; on(e: "connection", f: (ws: object, req: { socket: object }) => void): void } })
-        .websocketServer;
+      const wss = (
+        app as unknown as {
+          websocketServer: { clients: Set<unknown>; on(e: "connection", f: (ws: object, req: { socket: object }) => void): void };
+        }
+      ).websocketServer;
       const baseline = wss.clients.size; // the two bystanders
       // Every server-side WebSocket and TCP socket of the hostile connections must be collected.
       let registered = 0;
@@ -549,18 +626,33 @@ describe("broker resources under hostile connections", () => {
       });
       // A fixed, varied workload: each round is one hostile pre-activation frame, one activated
       // agent sent a hostile frame, and one console sent a hostile frame.
-      const frames = fc.sample(fc.tuple(frameArb(agentMessage, true), frameArb(agentMessage, false), frameArb(consoleMessage, false)), { numRuns: 40, seed: 20_260_101 });
+      const frames = fc.sample(fc.tuple(frameArb(agentMessage, true), frameArb(agentMessage, false), frameArb(consoleMessage, false)), {
+        numRuns: 40,
+        seed: 20_260_101,
+      });
       const round = async ([pre, active, con]: [Frame, Frame, Frame]) => {
         const a = await openAgent(wsBase, HANG_MS);
-        send(a.peer, pre, frameBytes(pre, a.nonce, randomCode(), (m) => encodeToBroker(m as never)));
+        send(
+          a.peer,
+          pre,
+          frameBytes(pre, a.nonce, randomCode(), (m) => encodeToBroker(m as never)),
+        );
         await Promise.race([a.peer.closed, new Promise((r) => setTimeout(r, 200))]);
         await a.peer.end();
         const b = await activatedAgent(wsBase, fuzzCode, fuzzId, HANG_MS);
-        send(b, active, frameBytes(active, new Uint8Array(), "", (m) => encodeToBroker(m as never)));
+        send(
+          b,
+          active,
+          frameBytes(active, new Uint8Array(), "", (m) => encodeToBroker(m as never)),
+        );
         await heartbeatAcked(b, agentHeartbeat, HANG_MS);
         await b.end();
         const c = await openConsole(alexToken);
-        send(c, con, frameBytes(con, new Uint8Array(), "", (m) => pb.ConsoleToBroker.encode(m as never).finish()));
+        send(
+          c,
+          con,
+          frameBytes(con, new Uint8Array(), "", (m) => pb.ConsoleToBroker.encode(m as never).finish()),
+        );
         await heartbeatAcked(c, consoleHeartbeat, HANG_MS);
         await c.end();
       };
@@ -576,7 +668,10 @@ describe("broker resources under hostile connections", () => {
         await batch();
         heaps.push(await settledHeap(gc));
       }
-      const deltas = heaps.slice(1).map((h, i) => h - heaps[i]!).sort((a, b) => a - b);
+      const deltas = heaps
+        .slice(1)
+        .map((h, i) => h - heaps[i]!)
+        .sort((a, b) => a - b);
       const perRound = (deltas[1]! + deltas[2]!) / 2 / frames.length;
       // A socket kept per round costs several kilobytes (about 8 KiB measured); the median batch's
       // noise after the warm-up stays below 2 KiB a round.

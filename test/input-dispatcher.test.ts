@@ -63,7 +63,16 @@ describe("the input dispatcher", () => {
     d.handle(enc({ wheel: { dx: 0, dy: 3 } }));
     d.handle(enc({ key: { code: "KeyA", down: true } }));
     d.handle(enc({ text: { text: "hello" } }));
-    expect(inj.calls).toEqual(["move 500,125", "move 100,100", "button left down", "move 100,100", "button left up", "wheel 0,3", "key KeyA down", "text 5"]);
+    expect(inj.calls).toEqual([
+      "move 500,125",
+      "move 100,100",
+      "button left down",
+      "move 100,100",
+      "button left up",
+      "wheel 0,3",
+      "key KeyA down",
+      "text 5",
+    ]);
     expect(d.dropped).toBe(0);
   });
 

@@ -38,10 +38,14 @@ describe("binding", () => {
     const A = newComputer();
     const a = agent(s.link, A);
     await a.out.waitFor(/^Connected\. Waiting for your support technician \(Jane Doe\)\.$/);
-    const bound = await until(async () => {
-      const v = await tech.session(s.id);
-      return v.state === "active" && v.online ? v : null;
-    }, 5000, "active+online");
+    const bound = await until(
+      async () => {
+        const v = await tech.session(s.id);
+        return v.state === "active" && v.online ? v : null;
+      },
+      5000,
+      "active+online",
+    );
     expect(bound.machine.name).toBeTruthy();
 
     const b = agent(s.link, newComputer());

@@ -1,17 +1,10 @@
 // Screen capture under a private Xvfb: pixels, I420 planes, damage rectangles, the frame pool,
 // the fallback without DAMAGE, monitors, the cursor and a resolution change.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
-import {
-  InputInjector,
-  ScreenCapturer,
-  type BgraFrame,
-  type CaptureResult,
-  type Frame,
-  type I420Frame,
-} from '../src/native/index.js';
-import { TestXClient } from './support/x11-client.js';
-import { startXvfb, type Xvfb } from './support/xvfb.js';
+import { InputInjector, ScreenCapturer, type BgraFrame, type CaptureResult, type Frame, type I420Frame } from "../src/native/index.js";
+import { TestXClient } from "./support/x11-client.js";
+import { startXvfb, type Xvfb } from "./support/xvfb.js";
 
 const RED = 0xff0000;
 const GREEN = 0x00ff00;
@@ -19,19 +12,19 @@ const BLUE = 0x0000ff;
 const BLACK = 0x000000;
 
 function okFrame(result: CaptureResult): Frame {
-  if (result.status !== 'ok') throw new Error(`capture: ${result.status} ${JSON.stringify(result)}`);
+  if (result.status !== "ok") throw new Error(`capture: ${result.status} ${JSON.stringify(result)}`);
   return result.frame;
 }
 
 function bgra(result: CaptureResult): BgraFrame {
   const frame = okFrame(result);
-  if (frame.format !== 'bgra') throw new Error('expected a BGRA frame');
+  if (frame.format !== "bgra") throw new Error("expected a BGRA frame");
   return frame;
 }
 
 function i420(result: CaptureResult): I420Frame {
   const frame = okFrame(result);
-  if (frame.format !== 'i420') throw new Error('expected an I420 frame');
+  if (frame.format !== "i420") throw new Error("expected an I420 frame");
   return frame;
 }
 
@@ -62,11 +55,7 @@ function samePixels(a: BgraFrame, b: BgraFrame): boolean {
     const oa = y * a.stride;
     const ob = y * b.stride;
     for (let x = 0; x < a.width * 4; x += 4) {
-      if (
-        a.data[oa + x] !== b.data[ob + x] ||
-        a.data[oa + x + 1] !== b.data[ob + x + 1] ||
-        a.data[oa + x + 2] !== b.data[ob + x + 2]
-      ) {
+      if (a.data[oa + x] !== b.data[ob + x] || a.data[oa + x + 1] !== b.data[ob + x + 1] || a.data[oa + x + 2] !== b.data[ob + x + 2]) {
         return false;
       }
     }
@@ -74,7 +63,7 @@ function samePixels(a: BgraFrame, b: BgraFrame): boolean {
   return true;
 }
 
-describe('native screen capture (X11, Xvfb)', () => {
+describe("native screen capture (X11, Xvfb)", () => {
   let xvfb: Xvfb;
   let client: TestXClient;
 
@@ -88,7 +77,7 @@ describe('native screen capture (X11, Xvfb)', () => {
     await xvfb?.stop();
   });
 
-  it('grabs the whole screen as BGRA with the colours drawn', async () => {
+  it("grabs the whole screen as BGRA with the colours drawn", async () => {
     await client.fill(0, 0, 1920, 1080, BLACK);
     await client.fill(100, 100, 200, 100, RED);
     await client.fill(500, 300, 50, 50, GREEN);
@@ -118,7 +107,7 @@ describe('native screen capture (X11, Xvfb)', () => {
     }
   });
 
-  it('converts to I420 planes that match the BT.601 formulas and the BGRA frame', async () => {
+  it("converts to I420 planes that match the BT.601 formulas and the BGRA frame", async () => {
     await client.fill(0, 0, 1920, 1080, BLACK);
     await client.fill(0, 0, 640, 540, RED);
     await client.fill(640, 0, 640, 540, GREEN);
@@ -128,7 +117,7 @@ describe('native screen capture (X11, Xvfb)', () => {
     const capturer = ScreenCapturer.open({ display: xvfb.display });
     try {
       const into = new Uint8Array(1920 * 1080 * 1.5);
-      const frame = i420(await capturer.capture({ format: 'i420', into }));
+      const frame = i420(await capturer.capture({ format: "i420", into }));
       expect(frame.data).toBe(into); // converted straight into the caller's buffer
       expect(frame.strideY).toBe(1920);
       expect(frame.strideUV).toBe(960);
@@ -152,7 +141,7 @@ describe('native screen capture (X11, Xvfb)', () => {
         expect(Math.abs(cv - ev), `V at ${x},${y}`).toBeLessThanOrEqual(1);
       }
       // Every luma sample against the BGRA pixels of the same screen.
-      const full = bgra(await capturer.capture({ format: 'bgra' }));
+      const full = bgra(await capturer.capture({ format: "bgra" }));
       let worst = 0;
       for (let y = 0; y < 1080; y += 3) {
         for (let x = 0; x < 1920; x += 7) {
@@ -162,15 +151,15 @@ describe('native screen capture (X11, Xvfb)', () => {
       }
       expect(worst).toBeLessThanOrEqual(1);
       full.release();
-      await expect(capturer.capture({ format: 'i420', into: new Uint8Array(100) })).rejects.toMatchObject({
-        code: 'ERR_BAD_ARGUMENT',
+      await expect(capturer.capture({ format: "i420", into: new Uint8Array(100) })).rejects.toMatchObject({
+        code: "ERR_BAD_ARGUMENT",
       });
     } finally {
       capturer.close();
     }
   });
 
-  it('reports damage rectangles and nothing when the screen is unchanged', async () => {
+  it("reports damage rectangles and nothing when the screen is unchanged", async () => {
     await client.fill(0, 0, 1920, 1080, BLACK);
     const capturer = ScreenCapturer.open({ display: xvfb.display });
     try {
@@ -208,7 +197,7 @@ describe('native screen capture (X11, Xvfb)', () => {
     }
   });
 
-  it('waits off the JavaScript thread for the screen to change (waitMs), and close() cuts a wait short', async () => {
+  it("waits off the JavaScript thread for the screen to change (waitMs), and close() cuts a wait short", async () => {
     await client.fill(0, 0, 1920, 1080, BLACK);
     const capturer = ScreenCapturer.open({ display: xvfb.display });
     try {
@@ -244,14 +233,14 @@ describe('native screen capture (X11, Xvfb)', () => {
       t = performance.now();
       capturer.close();
       expect(performance.now() - t).toBeLessThan(1000);
-      await expect(waiting).rejects.toMatchObject({ code: 'ERR_CLOSED' });
+      await expect(waiting).rejects.toMatchObject({ code: "ERR_CLOSED" });
       expect(performance.now() - t).toBeLessThan(2000);
     } finally {
       capturer.close();
     }
   });
 
-  it('ends a wait when the pointer moves on a still screen (XInput 2), so the pointer needs no polling', async () => {
+  it("ends a wait when the pointer moves on a still screen (XInput 2), so the pointer needs no polling", async () => {
     const injector = InputInjector.open({ display: xvfb.display });
     const capturer = ScreenCapturer.open({ display: xvfb.display });
     try {
@@ -290,11 +279,11 @@ describe('native screen capture (X11, Xvfb)', () => {
     }
   });
 
-  it('rejects a waitMs outside 0..10000 with ERR_BAD_ARGUMENT', async () => {
+  it("rejects a waitMs outside 0..10000 with ERR_BAD_ARGUMENT", async () => {
     const capturer = ScreenCapturer.open({ display: xvfb.display });
     try {
-      for (const waitMs of [-1, 10001, 1.5, Number.NaN, '5' as unknown as number]) {
-        await expect(capturer.capture({ waitMs }), String(waitMs)).rejects.toMatchObject({ code: 'ERR_BAD_ARGUMENT' });
+      for (const waitMs of [-1, 10001, 1.5, Number.NaN, "5" as unknown as number]) {
+        await expect(capturer.capture({ waitMs }), String(waitMs)).rejects.toMatchObject({ code: "ERR_BAD_ARGUMENT" });
       }
       bgra(await capturer.capture({ waitMs: 0 })).release(); // still usable
     } finally {
@@ -302,19 +291,19 @@ describe('native screen capture (X11, Xvfb)', () => {
     }
   });
 
-  it('converts only the damaged rows incrementally, with the same result as a full conversion', async () => {
+  it("converts only the damaged rows incrementally, with the same result as a full conversion", async () => {
     await client.fill(0, 0, 1920, 1080, 0x102030);
     const capturer = ScreenCapturer.open({ display: xvfb.display });
     const reference = ScreenCapturer.open({ display: xvfb.display, damage: false });
     try {
       const incremental = new Uint8Array(1920 * 1080 * 1.5);
-      i420(await capturer.capture({ format: 'i420', into: incremental }));
+      i420(await capturer.capture({ format: "i420", into: incremental }));
       await client.fill(301, 201, 33, 17, 0xc0ffee); // odd edges: chroma rows straddle them
       await client.fill(1500, 1001, 7, 79, 0x800080);
-      const step = i420(await capturer.capture({ format: 'i420', into: incremental, incremental: true }));
+      const step = i420(await capturer.capture({ format: "i420", into: incremental, incremental: true }));
       expect(step.updatedRects.length).toBe(2);
       const full = new Uint8Array(1920 * 1080 * 1.5);
-      const ref = i420(await reference.capture({ format: 'i420', into: full }));
+      const ref = i420(await reference.capture({ format: "i420", into: full }));
       expect(ref.full).toBe(true);
       expect(Buffer.compare(Buffer.from(incremental), Buffer.from(full))).toBe(0);
     } finally {
@@ -323,7 +312,7 @@ describe('native screen capture (X11, Xvfb)', () => {
     }
   });
 
-  it('recycles pooled buffers and brings a stale one up to date', async () => {
+  it("recycles pooled buffers and brings a stale one up to date", async () => {
     await client.fill(0, 0, 1920, 1080, BLACK);
     const capturer = ScreenCapturer.open({ display: xvfb.display, maxBuffers: 2 });
     const reference = ScreenCapturer.open({ display: xvfb.display, damage: false });
@@ -334,7 +323,7 @@ describe('native screen capture (X11, Xvfb)', () => {
       expect(rgbAt(f2, 50, 60)).toBe(RED);
       expect(rgbAt(f1, 50, 60)).toBe(BLACK); // a held frame does not change under its holder
       const exhausted = await capturer.capture();
-      expect(exhausted).toMatchObject({ status: 'temporary-error', code: 'ERR_BUSY' });
+      expect(exhausted).toMatchObject({ status: "temporary-error", code: "ERR_BUSY" });
       f1.release();
       await client.fill(900, 500, 10, 10, GREEN);
       const f4 = bgra(await capturer.capture()); // reuses f1's buffer: needs both changes
@@ -350,12 +339,12 @@ describe('native screen capture (X11, Xvfb)', () => {
     }
   });
 
-  it('yields frames from the async iterator and stops on break', async () => {
+  it("yields frames from the async iterator and stops on break", async () => {
     const capturer = ScreenCapturer.open({ display: xvfb.display });
     try {
       const seen: number[] = [];
-      for await (const frame of capturer.frames({ fps: 60, format: 'i420' })) {
-        expect(frame.format).toBe('i420');
+      for await (const frame of capturer.frames({ fps: 60, format: "i420" })) {
+        expect(frame.format).toBe("i420");
         seen.push(frame.sequence);
         if (seen.length === 3) break;
       }
@@ -365,17 +354,17 @@ describe('native screen capture (X11, Xvfb)', () => {
     }
   });
 
-  it('lists monitors and captures one of them', async () => {
-    await xvfb.x('xrandr', ['--setmonitor', 'left', '960/254x1080/286+0+0', 'none']);
-    await xvfb.x('xrandr', ['--setmonitor', '*right', '960/254x1080/286+960+0', 'none']);
+  it("lists monitors and captures one of them", async () => {
+    await xvfb.x("xrandr", ["--setmonitor", "left", "960/254x1080/286+0+0", "none"]);
+    await xvfb.x("xrandr", ["--setmonitor", "*right", "960/254x1080/286+960+0", "none"]);
     try {
       await client.fill(0, 0, 1920, 1080, BLACK);
       await client.fill(1000, 10, 20, 20, 0xff00ff);
-      const capturer = ScreenCapturer.open({ display: xvfb.display, monitor: 'right' });
+      const capturer = ScreenCapturer.open({ display: xvfb.display, monitor: "right" });
       try {
         const monitors = capturer.monitors();
-        expect(monitors[0]).toEqual({ name: 'right', x: 960, y: 0, width: 960, height: 1080, primary: true });
-        expect(monitors).toContainEqual({ name: 'left', x: 0, y: 0, width: 960, height: 1080, primary: false });
+        expect(monitors[0]).toEqual({ name: "right", x: 960, y: 0, width: 960, height: 1080, primary: true });
+        expect(monitors).toContainEqual({ name: "left", x: 0, y: 0, width: 960, height: 1080, primary: false });
         expect(capturer.area).toEqual({ x: 960, y: 0, width: 960, height: 1080 });
         const frame = bgra(await capturer.capture());
         expect(frame).toMatchObject({ width: 960, height: 1080, x: 960, y: 0 });
@@ -389,27 +378,27 @@ describe('native screen capture (X11, Xvfb)', () => {
         expect(step.updatedRects).toEqual([{ x: 540, y: 700, width: 10, height: 10 }]);
         step.release();
 
-        expect(capturer.selectMonitor('left')).toEqual({ x: 0, y: 0, width: 960, height: 1080 });
+        expect(capturer.selectMonitor("left")).toEqual({ x: 0, y: 0, width: 960, height: 1080 });
         const left = bgra(await capturer.capture());
         expect(left).toMatchObject({ width: 960, x: 0, full: true });
         expect(rgbAt(left, 105, 105)).toBe(RED);
         left.release();
-        expect(() => capturer.selectMonitor('nope')).toThrow(
-          expect.objectContaining({ code: 'ERR_BAD_ARGUMENT', message: expect.stringContaining('left') }),
+        expect(() => capturer.selectMonitor("nope")).toThrow(
+          expect.objectContaining({ code: "ERR_BAD_ARGUMENT", message: expect.stringContaining("left") }),
         );
       } finally {
         capturer.close();
       }
-      expect(() => ScreenCapturer.open({ display: xvfb.display, monitor: 'missing' })).toThrow(
-        expect.objectContaining({ code: 'ERR_BAD_ARGUMENT' }),
+      expect(() => ScreenCapturer.open({ display: xvfb.display, monitor: "missing" })).toThrow(
+        expect.objectContaining({ code: "ERR_BAD_ARGUMENT" }),
       );
     } finally {
-      await xvfb.x('xrandr', ['--delmonitor', 'left']);
-      await xvfb.x('xrandr', ['--delmonitor', 'right']);
+      await xvfb.x("xrandr", ["--delmonitor", "left"]);
+      await xvfb.x("xrandr", ["--delmonitor", "right"]);
     }
   });
 
-  it('delivers the cursor position and shape apart from the frame', async () => {
+  it("delivers the cursor position and shape apart from the frame", async () => {
     await client.setCursor();
     const injector = InputInjector.open({ display: xvfb.display });
     const capturer = ScreenCapturer.open({ display: xvfb.display });
@@ -436,8 +425,8 @@ describe('native screen capture (X11, Xvfb)', () => {
     }
   });
 
-  it('falls back to full grabs on a display without DAMAGE', async () => {
-    const bare = await startXvfb({ width: 800, height: 600, disable: ['DAMAGE'] });
+  it("falls back to full grabs on a display without DAMAGE", async () => {
+    const bare = await startXvfb({ width: 800, height: 600, disable: ["DAMAGE"] });
     const bareClient = await TestXClient.start(bare.display);
     try {
       await bareClient.fill(10, 10, 20, 20, RED);
@@ -466,22 +455,22 @@ describe('native screen capture (X11, Xvfb)', () => {
     }
   }, 30000);
 
-  it('reports a resolution change and goes on at the new size', async () => {
+  it("reports a resolution change and goes on at the new size", async () => {
     const capturer = ScreenCapturer.open({ display: xvfb.display });
     try {
       bgra(await capturer.capture()).release();
-      await xvfb.x('xrandr', ['--newmode', '1280x720_t', '74.25', '1280', '1390', '1430', '1650', '720', '725', '730', '750']);
-      await xvfb.x('xrandr', ['--addmode', 'screen', '1280x720_t']);
-      await xvfb.x('xrandr', ['--output', 'screen', '--mode', '1280x720_t', '--fb', '1280x720']);
+      await xvfb.x("xrandr", ["--newmode", "1280x720_t", "74.25", "1280", "1390", "1430", "1650", "720", "725", "730", "750"]);
+      await xvfb.x("xrandr", ["--addmode", "screen", "1280x720_t"]);
+      await xvfb.x("xrandr", ["--output", "screen", "--mode", "1280x720_t", "--fb", "1280x720"]);
       await client.fill(1270, 710, 10, 10, GREEN);
       const changed = await capturer.capture();
-      expect(changed).toMatchObject({ status: 'display-changed', area: { x: 0, y: 0, width: 1280, height: 720 } });
+      expect(changed).toMatchObject({ status: "display-changed", area: { x: 0, y: 0, width: 1280, height: 720 } });
       const small = bgra(await capturer.capture());
       expect(small).toMatchObject({ width: 1280, height: 720, full: true });
       expect(rgbAt(small, 1275, 715)).toBe(GREEN);
       small.release();
-      await xvfb.x('xrandr', ['--output', 'screen', '--mode', '1920x1080', '--fb', '1920x1080']);
-      expect(await capturer.capture()).toMatchObject({ status: 'display-changed', area: { width: 1920, height: 1080 } });
+      await xvfb.x("xrandr", ["--output", "screen", "--mode", "1920x1080", "--fb", "1920x1080"]);
+      expect(await capturer.capture()).toMatchObject({ status: "display-changed", area: { width: 1920, height: 1080 } });
       const big = bgra(await capturer.capture());
       expect(big).toMatchObject({ width: 1920, height: 1080, full: true });
       big.release();

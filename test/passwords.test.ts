@@ -82,7 +82,12 @@ describe("upgrade at sign-in", () => {
   let store: Store;
   let app: FastifyInstance;
   const login = (name: string, password: string) =>
-    app.inject({ method: "POST", url: "/api/login", headers: { "content-type": "application/json" }, payload: JSON.stringify({ name, password }) });
+    app.inject({
+      method: "POST",
+      url: "/api/login",
+      headers: { "content-type": "application/json" },
+      payload: JSON.stringify({ name, password }),
+    });
 
   afterEach(async () => {
     await app.close();

@@ -27,16 +27,19 @@ it("ten machines racing for one code: exactly one is bound, the other nine are t
 
   const outcome = await Promise.all(
     agents.map((a) =>
-      Promise.race([
-        a.out.waitFor(/^Connected\./, 20_000).then(() => "bound"),
-        a.exited.then(({ code }) => `exit ${code}`),
-      ]),
+      Promise.race([a.out.waitFor(/^Connected\./, 20_000).then(() => "bound"), a.exited.then(({ code }) => `exit ${code}`)]),
     ),
   );
   // On a mismatch, say what each app did and printed.
   const story = agents.map((a, i) => `#${i} ${outcome[i]}: ${a.out.all.join(" | ")} ${a.err.all.join(" | ")}`).join("\n");
-  expect(outcome.filter((o) => o === "bound"), story).toHaveLength(1);
-  expect(outcome.filter((o) => o === "exit 3"), story).toHaveLength(9);
+  expect(
+    outcome.filter((o) => o === "bound"),
+    story,
+  ).toHaveLength(1);
+  expect(
+    outcome.filter((o) => o === "exit 3"),
+    story,
+  ).toHaveLength(9);
   for (const [i, a] of agents.entries()) if (outcome[i] === "exit 3") expect(a.out.all).toContain("The support session is invalid.");
 
   const winner = agents[outcome.indexOf("bound")]!;

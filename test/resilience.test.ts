@@ -37,10 +37,14 @@ describe("broker restarts", () => {
       const s = await tech().createSession();
       const a = agent(s.link, newComputer());
       await a.out.waitFor(/^Connected\./);
-      const before = await until(async () => {
-        const v = await tech().session(s.id);
-        return v.online ? v : null;
-      }, 5000, "online");
+      const before = await until(
+        async () => {
+          const v = await tech().session(s.id);
+          return v.online ? v : null;
+        },
+        5000,
+        "online",
+      );
 
       const held = await tech().requestAccess(s.id, "control");
       await a.out.waitFor(/requests to control your screen/);
@@ -58,10 +62,14 @@ describe("broker restarts", () => {
         15_000,
       );
       expect(a.out.all.filter((l) => l.startsWith("Connected. Waiting"))).toHaveLength(1);
-      const after = await until(async () => {
-        const v = await tech().session(s.id);
-        return v.online ? v : null;
-      }, 5000, "online after restart");
+      const after = await until(
+        async () => {
+          const v = await tech().session(s.id);
+          return v.online ? v : null;
+        },
+        5000,
+        "online after restart",
+      );
       expect(after.state).toBe("active");
       expect(after.machine.boundAt).toBe(before.machine.boundAt);
       // The grant the app still holds stays live across the restart (the app re-asserts it).
@@ -134,7 +142,9 @@ describe("bad input", () => {
 
   const rawSocket = async () => {
     const ws = new WebSocket(broker.url.replace("http", "ws") + "/ws/agent");
-    const closed = new Promise<{ code: number; reason: string }>((r) => ws.on("close", (code, reason) => r({ code, reason: reason.toString() })));
+    const closed = new Promise<{ code: number; reason: string }>((r) =>
+      ws.on("close", (code, reason) => r({ code, reason: reason.toString() })),
+    );
     const first = new Promise<Buffer>((r) => ws.once("message", (d) => r(d as Buffer)));
     await new Promise((r, j) => (ws.once("open", r), ws.once("error", j)));
     return { ws, closed, challenge: pb.BrokerToAgent.decode(await first).challenge! };
@@ -148,13 +158,26 @@ describe("bad input", () => {
     [
       "a hello with a short key",
       (ws: WebSocket) =>
-        ws.send(encodeToBroker({ hello: { code: "x".repeat(32), publicKey: Buffer.alloc(5), machineFingerprint: Buffer.alloc(32), signature: Buffer.alloc(64) } })),
+        ws.send(
+          encodeToBroker({
+            hello: { code: "x".repeat(32), publicKey: Buffer.alloc(5), machineFingerprint: Buffer.alloc(32), signature: Buffer.alloc(64) },
+          }),
+        ),
       1008,
     ],
     [
       "a hello with a forged signature",
       (ws: WebSocket) =>
-        ws.send(encodeToBroker({ hello: { code: "x".repeat(32), publicKey: Buffer.alloc(32, 3), machineFingerprint: Buffer.alloc(32), signature: Buffer.alloc(64, 1) } })),
+        ws.send(
+          encodeToBroker({
+            hello: {
+              code: "x".repeat(32),
+              publicKey: Buffer.alloc(32, 3),
+              machineFingerprint: Buffer.alloc(32),
+              signature: Buffer.alloc(64, 1),
+            },
+          }),
+        ),
       1008,
     ],
   ])("%s closes that socket with %s and the broker serves on", async (_n, send, code) => {

@@ -120,13 +120,53 @@ describe("access requests", () => {
     ["refused on a closed session", session({ boundTo: A, closedAt: 1 }), true, [], [], "view", { kind: "refuse", why: "not-active" }],
     ["refused while the app is offline", active, false, [], [], "view", { kind: "refuse", why: "offline" }],
     ["refused while another request waits", active, true, [pending], [], "view", { kind: "refuse", why: "already-pending" }],
-    ["asks when the earlier one has timed out", active, true, [{ status: "pending" as const, expiresAt: BEFORE - 1 }], [], "view", { kind: "ask" }],
+    [
+      "asks when the earlier one has timed out",
+      active,
+      true,
+      [{ status: "pending" as const, expiresAt: BEFORE - 1 }],
+      [],
+      "view",
+      { kind: "ask" },
+    ],
     ["asks after an answered one", active, true, [{ status: "denied" as const, expiresAt: T }], [], "view", { kind: "ask" }],
-    ["refused while control is granted (control again)", active, true, [], live("control"), "control", { kind: "refuse", why: "already-granted" }],
+    [
+      "refused while control is granted (control again)",
+      active,
+      true,
+      [],
+      live("control"),
+      "control",
+      { kind: "refuse", why: "already-granted" },
+    ],
     ["refused while view is granted (view again)", active, true, [], live("view"), "view", { kind: "refuse", why: "already-granted" }],
-    ["refused while view is granted (a widening to control)", active, true, [], live("view"), "control", { kind: "refuse", why: "already-granted" }],
-    ["view while control is granted narrows it, without asking", active, true, [], live("control"), "view", { kind: "narrow", grantId: "ar_live" }],
-    ["refused on a closed session even with a live grant", session({ boundTo: A, closedAt: 1 }), true, [], live("control"), "view", { kind: "refuse", why: "not-active" }],
+    [
+      "refused while view is granted (a widening to control)",
+      active,
+      true,
+      [],
+      live("view"),
+      "control",
+      { kind: "refuse", why: "already-granted" },
+    ],
+    [
+      "view while control is granted narrows it, without asking",
+      active,
+      true,
+      [],
+      live("control"),
+      "view",
+      { kind: "narrow", grantId: "ar_live" },
+    ],
+    [
+      "refused on a closed session even with a live grant",
+      session({ boundTo: A, closedAt: 1 }),
+      true,
+      [],
+      live("control"),
+      "view",
+      { kind: "refuse", why: "not-active" },
+    ],
   ] as const)("%s", (_n, facts, online, reqs, grants, scope, want) => {
     expect(decideAccessRequest(facts, BEFORE, online, reqs, grants, scope)).toEqual(want);
   });
@@ -154,7 +194,12 @@ describe("linkAvailable (the link page and download)", () => {
 });
 
 describe("consentChange (the user narrows or stops a grant)", () => {
-  const granted = (scope: "view" | "control", endedAt: number | null = null) => ({ status: "granted" as const, expiresAt: T, grantedScope: scope, endedAt });
+  const granted = (scope: "view" | "control", endedAt: number | null = null) => ({
+    status: "granted" as const,
+    expiresAt: T,
+    grantedScope: scope,
+    endedAt,
+  });
   it.each([
     ["control → view", granted("control"), "view", "view"],
     ["control → stop", granted("control"), null, "end"],

@@ -70,10 +70,14 @@ it("a consented stream shows the screen, carries input only with control, surviv
   send({ button: { button: pb.MouseButton.MOUSE_BUTTON_LEFT, down: false, x: 0.25, y: 0.5 } });
   send({ key: { code: "KeyA", down: true } });
   send({ key: { code: "KeyA", down: false } });
-  const got = await until(async () => {
-    const ev = await xclient.sync(before);
-    return ev.some((e) => e.event === "KeyRelease") ? ev : null;
-  }, 5000, "X events");
+  const got = await until(
+    async () => {
+      const ev = await xclient.sync(before);
+      return ev.some((e) => e.event === "KeyRelease") ? ev : null;
+    },
+    5000,
+    "X events",
+  );
   expect(got.find((e) => e.event === "ButtonPress")).toMatchObject({ button: 1, x: W / 4, y: H / 2 });
   expect(got.find((e) => e.event === "KeyPress")!.keysym).toBe(0x61); // 'a'
 

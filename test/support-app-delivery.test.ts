@@ -144,7 +144,11 @@ describe("the broker's support app, looked at on each request", () => {
     const link = await newLinkPath();
     expect((await get(link)).body).toContain("The download is not available on this server");
     expect((await get(`${link}/download`)).statusCode).toBe(503);
-    expect(await status()).toMatchObject({ available: false, reason: "not-built", message: expect.stringContaining("npm run build:app -- --data ./data") });
+    expect(await status()).toMatchObject({
+      available: false,
+      reason: "not-built",
+      message: expect.stringContaining("npm run build:app -- --data ./data"),
+    });
 
     const first = randomBytes(2_500_000);
     build(first);
@@ -163,7 +167,11 @@ describe("the broker's support app, looked at on each request", () => {
     const again = await get(`${link}/download`);
     expect(again.rawPayload.subarray(0, second.length).equals(second)).toBe(true);
     expect(checkOwnFile(fileWith(again.rawPayload), publicKeyB64)).toMatchObject({ ok: true, imageBytes: second.length });
-    expect(changes.map((s) => (s.available ? `available ${s.size}` : s.reason))).toEqual(["not-built", "available 2500000", "available 1000000"]);
+    expect(changes.map((s) => (s.available ? `available ${s.size}` : s.reason))).toEqual([
+      "not-built",
+      "available 2500000",
+      "available 1000000",
+    ]);
   });
 
   it("refuses a file that does not match its manifest, one built for another key, or one without a SHA-256", async () => {
@@ -213,7 +221,8 @@ describe("the broker's support app, looked at on each request", () => {
 });
 
 describe("the link page's organisation", () => {
-  const page = async (lang: string) => (await get(await newLinkPath(), { "accept-language": lang, "user-agent": "Mozilla/5.0 (X11; Linux x86_64)" })).body;
+  const page = async (lang: string) =>
+    (await get(await newLinkPath(), { "accept-language": lang, "user-agent": "Mozilla/5.0 (X11; Linux x86_64)" })).body;
 
   it("names the organisation given with --organization", async () => {
     await broker({ organization: "ACME IT" });
@@ -247,7 +256,13 @@ describe("the link page's organisation", () => {
 describe("the console's support-app banner", () => {
   it("warns, with what to run, only while new links would have no download", () => {
     expect(appStatusText({ available: true })).toBeNull();
-    expect(appStatusText({ available: false, reason: "not-built", message: "No support app is built for this broker. Run on the broker's computer: npm run build:app -- --data ./data" })).toBe(
+    expect(
+      appStatusText({
+        available: false,
+        reason: "not-built",
+        message: "No support app is built for this broker. Run on the broker's computer: npm run build:app -- --data ./data",
+      }),
+    ).toBe(
       "New links have no download for the user: No support app is built for this broker. Run on the broker's computer: npm run build:app -- --data ./data",
     );
   });

@@ -12,7 +12,19 @@ import { Receiver, shows } from "./support/receiver.js";
 import { CHROMIUM_ARGS, CHROMIUM_PATH } from "./support/chromium.js";
 import { startXvfb } from "./support/xvfb.js";
 import { TestXClient } from "./support/x11-client.js";
-import { addTechnician, api, cli, newUserComputer, ROOT, startApp, startBroker, tempDir, until, type Broker, type Proc } from "./support/procs.js";
+import {
+  addTechnician,
+  api,
+  cli,
+  newUserComputer,
+  ROOT,
+  startApp,
+  startBroker,
+  tempDir,
+  until,
+  type Broker,
+  type Proc,
+} from "./support/procs.js";
 
 let broker: Broker;
 let tech: ReturnType<typeof api>;
@@ -100,7 +112,9 @@ describe("the downloaded support app", () => {
     writeFileSync(tampered, forged, { mode: 0o755 });
     const t = app(tampered, newUserComputer(), [], { LANG: "de_DE.UTF-8" });
     expect((await t.exited).code).toBe(2);
-    expect(t.err.all).toEqual(["Diese Support-App wurde verändert und wird nicht gestartet. Laden Sie sie erneut über den Link Ihres Supportmitarbeiters herunter."]);
+    expect(t.err.all).toEqual([
+      "Diese Support-App wurde verändert und wird nicht gestartet. Laden Sie sie erneut über den Link Ihres Supportmitarbeiters herunter.",
+    ]);
 
     const t2 = app(appFile, newUserComputer()); // the prebuilt file, no session in it
     expect((await t2.exited).code).toBe(2);
@@ -137,7 +151,9 @@ describe("the downloaded support app", () => {
     bytes[at] = bytes[at]! ^ 0x20;
     const t = app(edited(bytes), newUserComputer(), [], { LANG: "de_DE.UTF-8" });
     expect(await outcome(t)).toBe("exit 2");
-    expect(t.err.all).toEqual(["Diese Support-App wurde verändert und wird nicht gestartet. Laden Sie sie erneut über den Link Ihres Supportmitarbeiters herunter."]);
+    expect(t.err.all).toEqual([
+      "Diese Support-App wurde verändert und wird nicht gestartet. Laden Sie sie erneut über den Link Ihres Supportmitarbeiters herunter.",
+    ]);
   }, 60_000);
 
   it("a damaged native addon in its cache is written again before it is loaded", async () => {
@@ -214,12 +230,16 @@ describe("the downloaded support app", () => {
 
 describe("the native addon the app carries", () => {
   it("needs only libraries every X desktop has (libyuv is linked in: user computers rarely have it)", () => {
-    const allowed = /^(libX11|libXext|libXdamage|libXfixes|libXrandr|libXtst|libXi|libstdc\+\+|libgcc_s|libc|libm|ld-linux-x86-64)\.so\.\d+$/;
+    const allowed =
+      /^(libX11|libXext|libXdamage|libXfixes|libXrandr|libXtst|libXi|libstdc\+\+|libgcc_s|libc|libm|ld-linux-x86-64)\.so\.\d+$/;
     for (const file of ["tether_native.node", "tether_native_unsupported.node"]) {
       const dynamic = execFileSync("readelf", ["-d", join(ROOT, "build", "Release", file)], { encoding: "utf8" });
       const needed = [...dynamic.matchAll(/\(NEEDED\)\s+Shared library: \[([^\]]+)\]/g)].map((m) => m[1]!);
       expect(needed, file).toContain("libc.so.6");
-      expect(needed.filter((lib) => !allowed.test(lib)), file).toEqual([]);
+      expect(
+        needed.filter((lib) => !allowed.test(lib)),
+        file,
+      ).toEqual([]);
     }
   });
 });
@@ -275,10 +295,12 @@ describe("the link page", () => {
     await new Promise((r) => setTimeout(r, 1100));
     const unknown = closed.link.replace(/\/s\/.*/, "/s/" + "Q".repeat(32));
     const answers = await Promise.all(
-      [closed.link, deleted.link, expired.link, unknown].flatMap((l) => [l, l + "/download"]).map(async (u) => {
-        const r = await fetch(u, { headers: { "user-agent": LINUX_UA } });
-        return `${r.status} ${r.headers.get("content-type")} ${await r.text()}`;
-      }),
+      [closed.link, deleted.link, expired.link, unknown]
+        .flatMap((l) => [l, l + "/download"])
+        .map(async (u) => {
+          const r = await fetch(u, { headers: { "user-agent": LINUX_UA } });
+          return `${r.status} ${r.headers.get("content-type")} ${await r.text()}`;
+        }),
     );
     expect(new Set(answers).size).toBe(1);
     expect(answers[0]).toMatch(/^404 text\/html.*This support app is no longer available/s);

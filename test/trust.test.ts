@@ -13,7 +13,18 @@ import { request as httpRequest } from "node:http";
 import { join } from "node:path";
 import { pb } from "../src/proto/wire.js";
 import { safetyCode, sdpFingerprint } from "../src/session/safety-code.js";
-import { addTechnician, api, cli, newComputer, startAgent, startBroker, until, type Broker, type Computer, type Proc } from "./support/procs.js";
+import {
+  addTechnician,
+  api,
+  cli,
+  newComputer,
+  startAgent,
+  startBroker,
+  until,
+  type Broker,
+  type Computer,
+  type Proc,
+} from "./support/procs.js";
 import { Receiver, shows } from "./support/receiver.js";
 import { startXvfb, type Xvfb } from "./support/xvfb.js";
 import { TestXClient } from "./support/x11-client.js";
@@ -97,7 +108,9 @@ describe("consent cannot be starved (16.1)", () => {
       await sleep(300); // events already on their way to the X server
       const mark = (await xclient.sync()).length;
       await sleep(1500); // the technician keeps sending input, and keeps asking
-      const after = (await xclient.sync(mark)).filter((e) => e.event === "MotionNotify" || e.event === "ButtonPress" || e.event === "KeyPress");
+      const after = (await xclient.sync(mark)).filter(
+        (e) => e.event === "MotionNotify" || e.event === "ButtonPress" || e.event === "KeyPress",
+      );
       expect(after).toEqual([]);
     } finally {
       clearInterval(mover);
@@ -191,10 +204,14 @@ describe("another copy of the app (16.4)", () => {
     expect((await a.exited).code).toBe(0);
     expect(a.out.all).toContain("The support app was started again on this computer; this copy stops.");
 
-    const v = await until(async () => {
-      const x = await tech.session(s.id);
-      return x.alerts.length ? x : null;
-    }, 5000, "alert");
+    const v = await until(
+      async () => {
+        const x = await tech.session(s.id);
+        return x.alerts.length ? x : null;
+      },
+      5000,
+      "alert",
+    );
     expect(v.alerts).toHaveLength(1);
     expect(v.alerts[0]).toMatchObject({ kind: "replaced", previousMachine: "desk-anna", newMachine: "evil-twin" });
     expect(Date.parse(v.alerts[0].at)).toBeGreaterThanOrEqual(before - 1000);
@@ -204,7 +221,11 @@ describe("another copy of the app (16.4)", () => {
       5000,
       "alert on the console socket",
     );
-    expect(info.alerts![0]).toMatchObject({ kind: pb.SessionAlert.Kind.KIND_REPLACED, previousMachine: "desk-anna", newMachine: "evil-twin" });
+    expect(info.alerts![0]).toMatchObject({
+      kind: pb.SessionAlert.Kind.KIND_REPLACED,
+      previousMachine: "desk-anna",
+      newMachine: "evil-twin",
+    });
     console_.ws.close();
     b.child.kill("SIGINT");
     await b.exited;
@@ -226,12 +247,24 @@ async function consoleSocket(auth: string, opts: { cookie?: boolean; origin?: st
   });
   const closed = new Promise<number>((r) => ws.on("close", (c) => r((closeCode = c))));
   await new Promise((r, j) => (ws.once("open", r), ws.once("error", j)));
-  return { ws, sessions, frames, closed, get closeCode() { return closeCode; } };
+  return {
+    ws,
+    sessions,
+    frames,
+    closed,
+    get closeCode() {
+      return closeCode;
+    },
+  };
 }
 
 describe("sign-in ends its sockets (16.5) and the Origin check (16.7)", () => {
   const login = async (name: string, password: string) => {
-    const res = await fetch(broker.url + "/api/login", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ name, password }) });
+    const res = await fetch(broker.url + "/api/login", {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ name, password }),
+    });
     expect(res.status).toBe(200);
     return ((await res.json()) as { token: string }).token;
   };
@@ -247,7 +280,10 @@ describe("sign-in ends its sockets (16.5) and the Origin check (16.7)", () => {
     const c = await consoleSocket(cookie, { cookie: true, origin: broker.url });
     await until(() => c.frames.some((f) => f.body === "iceConfig"), 5000, "hello frames");
     const other = await consoleSocket(await login("sam", password), { cookie: true, origin: broker.url }); // another sign-in
-    const res = await fetch(broker.url + "/api/logout", { method: "POST", headers: { cookie: `tether_session=${cookie}`, origin: broker.url } });
+    const res = await fetch(broker.url + "/api/logout", {
+      method: "POST",
+      headers: { cookie: `tether_session=${cookie}`, origin: broker.url },
+    });
     expect(res.status).toBe(204);
     expect(await Promise.race([c.closed, sleep(1500).then(() => -1)])).toBe(4401);
     // The other sign-in's socket is untouched.
@@ -277,7 +313,12 @@ describe("sign-in ends its sockets (16.5) and the Origin check (16.7)", () => {
     // alike. (fetch cannot set Host, so a plain HTTP request.)
     const status = await new Promise<number>((resolve, reject) => {
       const req = httpRequest(
-        { host: "127.0.0.1", port: broker.port, path: "/api/sessions", headers: { cookie: `tether_session=${cookie}`, origin: "http://evil.example:8080", host: "evil.example:8080" } },
+        {
+          host: "127.0.0.1",
+          port: broker.port,
+          path: "/api/sessions",
+          headers: { cookie: `tether_session=${cookie}`, origin: "http://evil.example:8080", host: "evil.example:8080" },
+        },
         (res) => {
           res.resume();
           resolve(res.statusCode ?? 0);

@@ -17,8 +17,16 @@ const CODE = "b19AfmD_fL_TAjNINAo36M971agsGe65";
 
 describe("support links", () => {
   it("derive the agent WebSocket URL from the link", () => {
-    expect(parseLink(`http://127.0.0.1:8080/s/${CODE}`)).toEqual({ base: "http://127.0.0.1:8080", host: "127.0.0.1:8080", wsUrl: "ws://127.0.0.1:8080/ws/agent", code: CODE });
-    expect(parseLink(`https://help.example.org/tether/s/${CODE}/`)).toMatchObject({ base: "https://help.example.org/tether", wsUrl: "wss://help.example.org/tether/ws/agent" });
+    expect(parseLink(`http://127.0.0.1:8080/s/${CODE}`)).toEqual({
+      base: "http://127.0.0.1:8080",
+      host: "127.0.0.1:8080",
+      wsUrl: "ws://127.0.0.1:8080/ws/agent",
+      code: CODE,
+    });
+    expect(parseLink(`https://help.example.org/tether/s/${CODE}/`)).toMatchObject({
+      base: "https://help.example.org/tether",
+      wsUrl: "wss://help.example.org/tether/ws/agent",
+    });
     // One module formats and parses: a link it made parses back to its parts; the app's trailer
     // parts give the same link without a string round trip.
     const made = formatLink("https://help.example.org/tether/", CODE);
@@ -165,7 +173,9 @@ describe("wire protocol", () => {
     expect(x.equals(y)).toBe(false);
   });
   it("envelopes round-trip", () => {
-    const bytes = encodeToAgent({ accessRequest: { id: "ar_1", scope: pb.Scope.SCOPE_CONTROL, technicianName: "Jane", expiresAtMs: 1_700_000_000_000 } });
+    const bytes = encodeToAgent({
+      accessRequest: { id: "ar_1", scope: pb.Scope.SCOPE_CONTROL, technicianName: "Jane", expiresAtMs: 1_700_000_000_000 },
+    });
     const back = pb.BrokerToAgent.decode(bytes);
     expect(back.body).toBe("accessRequest");
     expect(back.accessRequest?.technicianName).toBe("Jane");
@@ -179,7 +189,14 @@ describe("support-app trailer", async () => {
   const { privateKey } = generateKeyPairSync("ed25519");
   const pub = createPublicKey(privateKey).export({ format: "jwk" }).x!;
   const other = createPublicKey(generateKeyPairSync("ed25519").privateKey).export({ format: "jwk" }).x!;
-  const payload = { v: 2 as const, broker: "https://help.example.org", code: CODE, session: "s_abc", issuedAt: 1, image: { size: 5000, sha256: "ab".repeat(32) } };
+  const payload = {
+    v: 2 as const,
+    broker: "https://help.example.org",
+    code: CODE,
+    session: "s_abc",
+    issuedAt: 1,
+    image: { size: 5000, sha256: "ab".repeat(32) },
+  };
   const exe = Buffer.concat([Buffer.alloc(5000, 0x7f), makeTrailer(payload, privateKey)]);
 
   it("verifies with the key the app was built with", () => {

@@ -5,36 +5,39 @@
 // the agent falls back to). What must never happen is a change that does not arrive:
 // test/support/vp8-stream.ts streams known frames through a real encoder and decoder and checks
 // every sampled pixel. test/vp8-profile.test.ts: with the loop filter the map stays unused.
-import { beforeAll, expect, it } from 'vitest';
+import { beforeAll, expect, it } from "vitest";
 
-import { AGENT_VP8_ENCODER, AGENT_VP8_PROFILE } from '../src/agent/webrtc-tuning.js';
-import { configureWebRtc, webRtcStats } from '../src/native/index.js';
-import { streamThroughVp8 } from './support/vp8-stream.js';
+import { AGENT_VP8_ENCODER, AGENT_VP8_PROFILE } from "../src/agent/webrtc-tuning.js";
+import { configureWebRtc, webRtcStats } from "../src/native/index.js";
+import { streamThroughVp8 } from "./support/vp8-stream.js";
 
- 
 let wrtc: any;
 
 beforeAll(async () => {
-  wrtc = (await import('@roamhq/wrtc')).default;
+  wrtc = (await import("@roamhq/wrtc")).default;
   expect(AGENT_VP8_PROFILE).toBe(2);
-  expect(AGENT_VP8_ENCODER).toBe('tether');
-  const ok = { result: 'ok', detail: '' };
-  expect(configureWebRtc({ vp8ActiveMap: true, vp8Profile: AGENT_VP8_PROFILE, vp8Encoder: AGENT_VP8_ENCODER })).toEqual({ vp8ActiveMap: ok, vp8Profile: ok, vp8Encoder: ok });
+  expect(AGENT_VP8_ENCODER).toBe("tether");
+  const ok = { result: "ok", detail: "" };
+  expect(configureWebRtc({ vp8ActiveMap: true, vp8Profile: AGENT_VP8_PROFILE, vp8Encoder: AGENT_VP8_ENCODER })).toEqual({
+    vp8ActiveMap: ok,
+    vp8Profile: ok,
+    vp8Encoder: ok,
+  });
 });
 
-it('sends every change, and only the changed macroblocks, through a real VP8 encoder and decoder', async () => {
+it("sends every change, and only the changed macroblocks, through a real VP8 encoder and decoder", async () => {
   const before = webRtcStats().vp8.tetherEncoders;
   await streamThroughVp8(wrtc, true);
   const s = webRtcStats().vp8;
   // The stream's encoder ran on Tether's libvpx.
-  expect(s.encoder).toBe('tether');
+  expect(s.encoder).toBe("tether");
   expect(s.tetherEncoders).toBeGreaterThan(before);
   // The frames' headers carry profile 2: the hook set it (again after libwebrtc's rate changes).
   expect(s).toMatchObject({ profile: 2, lastVersion: 2, errors: 0 });
   expect(s.profileSets).toBeGreaterThanOrEqual(1);
 }, 60_000);
 
-it('keeps two encoders apart: two streams at once both arrive pixel for pixel', async () => {
+it("keeps two encoders apart: two streams at once both arrive pixel for pixel", async () => {
   // One session has one video stream, but a renegotiation (monitor switch) can overlap an old and
   // a new encoder; each encoder's map state is its own.
   const before = webRtcStats().vp8.tetherEncoders;
@@ -44,13 +47,12 @@ it('keeps two encoders apart: two streams at once both arrive pixel for pixel', 
 }, 90_000);
 
 it("on the module's own libvpx (vp8Encoder 'libwebrtc') every change arrives too", async () => {
-  expect(configureWebRtc({ vp8Encoder: 'libwebrtc' })).toEqual({ vp8Encoder: { result: 'ok', detail: '' } });
+  expect(configureWebRtc({ vp8Encoder: "libwebrtc" })).toEqual({ vp8Encoder: { result: "ok", detail: "" } });
   try {
     const before = webRtcStats().vp8.tetherEncoders;
     await streamThroughVp8(wrtc, true);
-    expect(webRtcStats().vp8).toMatchObject({ encoder: 'libwebrtc', tetherEncoders: before, errors: 0, lastVersion: 2 });
+    expect(webRtcStats().vp8).toMatchObject({ encoder: "libwebrtc", tetherEncoders: before, errors: 0, lastVersion: 2 });
   } finally {
     configureWebRtc({ vp8Encoder: AGENT_VP8_ENCODER });
   }
 }, 60_000);
-

@@ -5,17 +5,17 @@
 // LAST, golden and alt-ref refreshes, forced key frames, frames without a map, maps that leave
 // changed macroblocks out. The patch skips the mode search and, when it can, the copy of each
 // inactive macroblock; a wrong skip shows up as the first frame where the references differ.
-import { execFile } from 'node:child_process';
-import path from 'node:path';
-import { promisify } from 'node:util';
-import { expect, it } from 'vitest';
+import { execFile } from "node:child_process";
+import path from "node:path";
+import { promisify } from "node:util";
+import { expect, it } from "vitest";
 
-const bin = path.join(import.meta.dirname, '..', 'build', 'Release', 'tether_vp8_consistency');
+const bin = path.join(import.meta.dirname, "..", "build", "Release", "tether_vp8_consistency");
 const run = promisify(execFile);
 
 for (const threads of [1, 2]) {
-  it(`encoder and decoder references agree after each of 600 frames (${threads} encoder thread${threads > 1 ? 's' : ''})`, async () => {
-    const { stdout } = await run(bin, ['600', String(threads)], { timeout: 60_000 });
+  it(`encoder and decoder references agree after each of 600 frames (${threads} encoder thread${threads > 1 ? "s" : ""})`, async () => {
+    const { stdout } = await run(bin, ["600", String(threads)], { timeout: 60_000 });
     const m = /^ok 600 frames, (\d+) references compared, (\d+) frames with a map$/m.exec(stdout);
     expect(m, stdout).not.toBeNull();
     expect(Number(m![1])).toBeGreaterThanOrEqual(550);
@@ -23,6 +23,6 @@ for (const threads of [1, 2]) {
   }, 90_000);
 }
 
-it('refuses bad arguments with one readable line and exit 1', async () => {
-  await expect(run(bin, ['0'])).rejects.toMatchObject({ code: 1, stdout: expect.stringMatching(/^FAIL usage/) });
+it("refuses bad arguments with one readable line and exit 1", async () => {
+  await expect(run(bin, ["0"])).rejects.toMatchObject({ code: 1, stdout: expect.stringMatching(/^FAIL usage/) });
 });

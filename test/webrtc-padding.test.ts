@@ -3,18 +3,17 @@
 // this process, one frame each and then nothing: the first with libwebrtc's floor must send padding
 // (which shows the measurement sees it), the second, configured after the hook, must not. ALR
 // probes (bursts every 5 s) are moved out of the measured window with the probing field trial.
-import { beforeAll, expect, it } from 'vitest';
+import { beforeAll, expect, it } from "vitest";
 
-import { AGENT_FIELD_TRIALS, AGENT_MIN_TRANSMIT_BPS } from '../src/agent/webrtc-tuning.js';
-import { configureWebRtc, webRtcStats } from '../src/native/index.js';
+import { AGENT_FIELD_TRIALS, AGENT_MIN_TRANSMIT_BPS } from "../src/agent/webrtc-tuning.js";
+import { configureWebRtc, webRtcStats } from "../src/native/index.js";
 
- 
 type Any = any;
 let wrtc: Any;
 
 beforeAll(async () => {
-  wrtc = (await import('@roamhq/wrtc')).default;
-  expect(configureWebRtc({ trials: `${AGENT_FIELD_TRIALS}WebRTC-Bwe-ProbingConfiguration/alr_interval:60s/` }).trials?.result).toBe('ok');
+  wrtc = (await import("@roamhq/wrtc")).default;
+  expect(configureWebRtc({ trials: `${AGENT_FIELD_TRIALS}WebRTC-Bwe-ProbingConfiguration/alr_interval:60s/` }).trials?.result).toBe("ok");
 });
 
 /** bit/s the sending side put on the wire over 2 s, from 2.5 s after its only frame. */
@@ -44,7 +43,7 @@ async function idleBitrate(): Promise<number> {
     await new Promise((r) => setTimeout(r, 2500));
     const sent = async () => {
       let bytes = 0;
-      (await a.getStats()).forEach((s: Any) => s.type === 'transport' && (bytes += s.bytesSent));
+      (await a.getStats()).forEach((s: Any) => s.type === "transport" && (bytes += s.bytesSent));
       return bytes;
     };
     const b0 = await sent();
@@ -64,7 +63,7 @@ it("pads a still screen share with libwebrtc's floor, and not with the agent's",
   expect(withFloor).toBeGreaterThan(40_000); // libwebrtc's floor: 100 kbit/s (≈60 measured: a 2 s window)
 
   expect(AGENT_MIN_TRANSMIT_BPS).toBe(0);
-  expect(configureWebRtc({ minTransmitBps: AGENT_MIN_TRANSMIT_BPS })).toEqual({ minTransmitBps: { result: 'ok', detail: '' } });
+  expect(configureWebRtc({ minTransmitBps: AGENT_MIN_TRANSMIT_BPS })).toEqual({ minTransmitBps: { result: "ok", detail: "" } });
   const without = await idleBitrate();
   expect(without).toBeLessThan(10_000); // RTCP and ICE keepalives only (≈1 kbit/s measured)
   const s = webRtcStats().sendStream;

@@ -51,8 +51,8 @@ bool SameRef(vpx_codec_ctx_t* enc, vpx_codec_ctx_t* dec, vpx_image_t* a, vpx_ima
   for (int p = 0; p < 3; ++p) {
     const int w = p ? kW / 2 : kW, h = p ? kH / 2 : kH;
     for (int y = 0; y < h; ++y) {
-      if (std::memcmp(ra.img.planes[p] + y * ra.img.stride[p], rb.img.planes[p] + y * rb.img.stride[p],
-                      static_cast<size_t>(w)) != 0)
+      if (std::memcmp(ra.img.planes[p] + y * ra.img.stride[p],
+                      rb.img.planes[p] + y * rb.img.stride[p], static_cast<size_t>(w)) != 0)
         return false;
     }
   }
@@ -70,7 +70,8 @@ int main(int argc, char** argv) {
   }
 
   vpx_codec_enc_cfg_t cfg{};
-  if (vpx_codec_enc_config_default(vpx_codec_vp8_cx(), &cfg, 0) != VPX_CODEC_OK) return Fail("config", 0);
+  if (vpx_codec_enc_config_default(vpx_codec_vp8_cx(), &cfg, 0) != VPX_CODEC_OK)
+    return Fail("config", 0);
   cfg.g_w = kW;
   cfg.g_h = kH;
   cfg.g_threads = static_cast<unsigned>(threads);
@@ -84,14 +85,16 @@ int main(int argc, char** argv) {
   cfg.rc_dropframe_thresh = 0;
   cfg.kf_mode = VPX_KF_DISABLED;
   vpx_codec_ctx_t enc{};
-  if (vpx_codec_enc_init(&enc, vpx_codec_vp8_cx(), &cfg, 0) != VPX_CODEC_OK) return Fail("encoder init", 0);
+  if (vpx_codec_enc_init(&enc, vpx_codec_vp8_cx(), &cfg, 0) != VPX_CODEC_OK)
+    return Fail("encoder init", 0);
   vpx_codec_control(&enc, VP8E_SET_CPUUSED, -12);
   vpx_codec_control(&enc, VP8E_SET_SCREEN_CONTENT_MODE, 2);
   vpx_codec_control(&enc, VP8E_SET_STATIC_THRESHOLD, 1);
   vpx_codec_dec_cfg_t dcfg{};
   dcfg.threads = 1;
   vpx_codec_ctx_t dec{};
-  if (vpx_codec_dec_init(&dec, vpx_codec_vp8_dx(), &dcfg, 0) != VPX_CODEC_OK) return Fail("decoder init", 0);
+  if (vpx_codec_dec_init(&dec, vpx_codec_vp8_dx(), &dcfg, 0) != VPX_CODEC_OK)
+    return Fail("decoder init", 0);
 
   vpx_image_t* src = vpx_img_alloc(nullptr, VPX_IMG_FMT_I420, kW, kH, 16);
   // VP8_COPY_REFERENCE copies libvpx's whole internal frame, whose size is rounded up to 16.
@@ -100,7 +103,8 @@ int main(int argc, char** argv) {
   // A desktop-like start: flat background, a few windows.
   for (int p = 0; p < 3; ++p) {
     const int w = p ? kW / 2 : kW, h = p ? kH / 2 : kH;
-    for (int y = 0; y < h; ++y) std::memset(src->planes[p] + y * src->stride[p], p ? 128 : 200, static_cast<size_t>(w));
+    for (int y = 0; y < h; ++y)
+      std::memset(src->planes[p] + y * src->stride[p], p ? 128 : 200, static_cast<size_t>(w));
   }
 
   std::vector<unsigned char> map(kCols * kRows);
@@ -112,13 +116,17 @@ int main(int argc, char** argv) {
     for (int b = 0; b < blocks; ++b) {
       const int w = 2 + 2 * static_cast<int>(Rnd(f % 5 == 0 ? 60 : 10));
       const int h = 2 + 2 * static_cast<int>(Rnd(f % 5 == 0 ? 50 : 10));
-      const int x0 = 2 * static_cast<int>(Rnd((kW - w) / 2)), y0 = 2 * static_cast<int>(Rnd((kH - h) / 2));
-      const int c[3] = {16 + static_cast<int>(Rnd(220)), 16 + static_cast<int>(Rnd(224)), 16 + static_cast<int>(Rnd(224))};
+      const int x0 = 2 * static_cast<int>(Rnd((kW - w) / 2)),
+                y0 = 2 * static_cast<int>(Rnd((kH - h) / 2));
+      const int c[3] = {16 + static_cast<int>(Rnd(220)), 16 + static_cast<int>(Rnd(224)),
+                        16 + static_cast<int>(Rnd(224))};
       for (int y = y0; y < y0 + h; ++y) {
         std::memset(src->planes[0] + y * src->stride[0] + x0, c[0], static_cast<size_t>(w));
         if (y % 2 == 0) {
-          std::memset(src->planes[1] + (y / 2) * src->stride[1] + x0 / 2, c[1], static_cast<size_t>(w / 2));
-          std::memset(src->planes[2] + (y / 2) * src->stride[2] + x0 / 2, c[2], static_cast<size_t>(w / 2));
+          std::memset(src->planes[1] + (y / 2) * src->stride[1] + x0 / 2, c[1],
+                      static_cast<size_t>(w / 2));
+          std::memset(src->planes[2] + (y / 2) * src->stride[2] + x0 / 2, c[2],
+                      static_cast<size_t>(w / 2));
         }
       }
       for (int r = y0 / 16; r <= (y0 + h - 1) / 16; ++r)
@@ -133,7 +141,8 @@ int main(int argc, char** argv) {
     am.rows = kRows;
     am.cols = kCols;
     am.active_map = use_map ? map.data() : nullptr;
-    if (vpx_codec_control(&enc, VP8E_SET_ACTIVEMAP, &am) != VPX_CODEC_OK) return Fail("set active map", f);
+    if (vpx_codec_control(&enc, VP8E_SET_ACTIVEMAP, &am) != VPX_CODEC_OK)
+      return Fail("set active map", f);
     if (use_map) ++mapped;
 
     // Now and then the application replaces LAST on both sides (VP8_SET_REFERENCE) with a
@@ -145,19 +154,24 @@ int main(int argc, char** argv) {
       for (int p = 0; p < 3; ++p) {
         const int w = p ? kCols * 8 : kCols * 16, h = p ? kRows * 8 : kRows * 16;
         for (int y = 0; y < h; ++y)
-          for (int x = 0; x < w; ++x) ra->planes[p][y * ra->stride[p] + x] = static_cast<unsigned char>((x * 7 + y * 3 + f) & 0xff);
+          for (int x = 0; x < w; ++x)
+            ra->planes[p][y * ra->stride[p] + x] =
+                static_cast<unsigned char>((x * 7 + y * 3 + f) & 0xff);
       }
-      if (vpx_codec_control(&enc, VP8_SET_REFERENCE, &r) != VPX_CODEC_OK) return Fail("encoder set reference", f);
-      if (vpx_codec_control(&dec, VP8_SET_REFERENCE, &r) != VPX_CODEC_OK) return Fail("decoder set reference", f);
+      if (vpx_codec_control(&enc, VP8_SET_REFERENCE, &r) != VPX_CODEC_OK)
+        return Fail("encoder set reference", f);
+      if (vpx_codec_control(&dec, VP8_SET_REFERENCE, &r) != VPX_CODEC_OK)
+        return Fail("decoder set reference", f);
     }
 
     vpx_enc_frame_flags_t flags = 0;
     if (f > 0 && f % 37 == 0) flags |= VPX_EFLAG_FORCE_KF;
-    if (f % 7 == 5) flags |= VP8_EFLAG_NO_UPD_LAST;            // e.g. a temporal-layer frame
+    if (f % 7 == 5) flags |= VP8_EFLAG_NO_UPD_LAST;  // e.g. a temporal-layer frame
     if (f % 11 == 8) flags |= VP8_EFLAG_FORCE_GF;
     if (f % 13 == 9) flags |= VP8_EFLAG_FORCE_ARF;
-    if (f % 17 == 2) flags |= VP8_EFLAG_NO_REF_LAST;           // predicts from golden/alt-ref only
-    if (vpx_codec_encode(&enc, src, f, 1, flags, VPX_DL_REALTIME) != VPX_CODEC_OK) return Fail("encode", f);
+    if (f % 17 == 2) flags |= VP8_EFLAG_NO_REF_LAST;  // predicts from golden/alt-ref only
+    if (vpx_codec_encode(&enc, src, f, 1, flags, VPX_DL_REALTIME) != VPX_CODEC_OK)
+      return Fail("encode", f);
     vpx_codec_iter_t it = nullptr;
     int packets = 0;
     while (const vpx_codec_cx_pkt_t* pkt = vpx_codec_get_cx_data(&enc, &it)) {
@@ -171,7 +185,8 @@ int main(int argc, char** argv) {
       }
     }
     if (packets == 0) continue;  // dropped by rate control: nothing changed on either side
-    if (!SameRef(&enc, &dec, ra, rb)) return Fail("the encoder's LAST reference differs from the decoder's", f);
+    if (!SameRef(&enc, &dec, ra, rb))
+      return Fail("the encoder's LAST reference differs from the decoder's", f);
     ++compared;
   }
   vpx_img_free(src);
@@ -179,6 +194,7 @@ int main(int argc, char** argv) {
   vpx_img_free(rb);
   vpx_codec_destroy(&enc);
   vpx_codec_destroy(&dec);
-  std::printf("ok %d frames, %d references compared, %d frames with a map\n", frames, compared, mapped);
+  std::printf("ok %d frames, %d references compared, %d frames with a map\n", frames, compared,
+              mapped);
   return 0;
 }

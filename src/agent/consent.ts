@@ -73,7 +73,9 @@ export class ConsentPrompts {
     if (this.asking?.id === id) {
       const m = this.d.messages;
       this.d.out(
-        reason === pb.AccessRequestEnded.Reason.REASON_WITHDRAWN ? m.requestWithdrawn(this.asking.technician) : m.requestExpired(this.asking.technician),
+        reason === pb.AccessRequestEnded.Reason.REASON_WITHDRAWN
+          ? m.requestWithdrawn(this.asking.technician)
+          : m.requestExpired(this.asking.technician),
       );
       this.asking = null;
       this.d.input.cancel();
@@ -119,7 +121,11 @@ export class ConsentPrompts {
       const scope = declinedByStop ? null : parseConsentAnswer(line, r.scope);
       this.d.send(
         encodeToBroker({
-          consent: { accessRequestId: r.id, granted: scope !== null, grantedScope: scope ? scopeToWire(scope) : pb.Scope.SCOPE_UNSPECIFIED },
+          consent: {
+            accessRequestId: r.id,
+            granted: scope !== null,
+            grantedScope: scope ? scopeToWire(scope) : pb.Scope.SCOPE_UNSPECIFIED,
+          },
         }),
       );
       if (scope) this.d.granted(r.id, { technician: r.technician, scope, conn: null }, conn);

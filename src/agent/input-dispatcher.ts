@@ -12,7 +12,10 @@ import type { InputInjector, MouseButton } from "../native/injector.js";
 import type { Scope } from "../session/rules.js";
 
 /** The parts of the native injector the dispatcher uses (a recording fake in tests). */
-export type Injector = Pick<InputInjector, "area" | "moveMouse" | "button" | "wheel" | "key" | "text" | "selectMonitor" | "releaseAll" | "close">;
+export type Injector = Pick<
+  InputInjector,
+  "area" | "moveMouse" | "button" | "wheel" | "key" | "text" | "selectMonitor" | "releaseAll" | "close"
+>;
 
 const BUTTONS: Record<number, MouseButton> = {
   [pb.MouseButton.MOUSE_BUTTON_LEFT]: "left",
@@ -29,7 +32,8 @@ export const MAX_TEXT_CHARS = 1000;
 const MAX_KEY_CODE_CHARS = 32;
 
 const clamp01 = (v: number | null | undefined) => Math.min(Math.max(Number.isFinite(v) ? (v as number) : 0, 0), 0.999999);
-const clampInt = (v: number | null | undefined, lim: number) => Math.max(-lim, Math.min(lim, Number.isFinite(v) ? Math.trunc(v as number) : 0));
+const clampInt = (v: number | null | undefined, lim: number) =>
+  Math.max(-lim, Math.min(lim, Number.isFinite(v) ? Math.trunc(v as number) : 0));
 
 export class InputDispatcher {
   private injector: Injector | null = null;

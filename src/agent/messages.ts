@@ -67,7 +67,8 @@ const en: Catalog = {
       ? `Connected again. ${tech} can still view and control your screen. Type v and Enter to allow viewing only, s and Enter to stop sharing.`
       : `Connected again. ${tech} can still view your screen. Type s and Enter to stop sharing.`,
   sharingEnded: (tech) => `Sharing your screen with ${tech} has ended.`,
-  narrowedByTechnician: (tech) => `${tech} switched to viewing only: your mouse and keyboard are yours alone again. Type s and Enter to stop sharing.`,
+  narrowedByTechnician: (tech) =>
+    `${tech} switched to viewing only: your mouse and keyboard are yours alone again. Type s and Enter to stop sharing.`,
   safetyCodePrompt: (code) => `Safety code: ${code}. Your technician sees the same code; if they read you another one, answer n.`,
   safetyCodeConnected: (code) => `Safety code of this connection: ${code} (your technician sees the same code).`,
   certificateMismatch: (tech) =>
@@ -76,8 +77,7 @@ const en: Catalog = {
   yourTechnician: "Your support technician",
   lost: (s) => `Connection to the support server lost; reconnecting in ${s} s…`,
   unreachable: (host, reason, s) => `Cannot reach the support server at ${host} (${reason}); retrying in ${s} s…`,
-  giveUp: (host) =>
-    `Cannot reach the support server at ${host}; giving up. Check the internet connection and start the support app again.`,
+  giveUp: (host) => `Cannot reach the support server at ${host}; giving up. Check the internet connection and start the support app again.`,
   busy: (s) => `The support server is busy; retrying in ${s} s…`,
   refusedByServer: (host, status) =>
     `The server at ${host} does not accept the support app (HTTP ${status}). Check that the link is the one your technician sent.`,
@@ -106,7 +106,11 @@ const en: Catalog = {
     `The connection to ${tech}'s viewer closed. ${tech} can connect again while you allow it; type s and Enter to stop sharing.`,
   cannotShare: (reason, detail) =>
     `Your screen cannot be shared: ${
-      { "no-display": "no graphical display could be opened (is DISPLAY set?)", "capture-failed": "the screen could not be captured", "webrtc-failed": "the connection to your technician could not be set up" }[reason]
+      {
+        "no-display": "no graphical display could be opened (is DISPLAY set?)",
+        "capture-failed": "the screen could not be captured",
+        "webrtc-failed": "the connection to your technician could not be set up",
+      }[reason]
     }${reason !== "no-display" && detail ? ` (${detail})` : ""}.`,
   denied: (tech) => `You declined the request from ${tech}.`,
   requestExpired: (tech) => `The request from ${tech} timed out without an answer.`,
@@ -117,8 +121,7 @@ const en: Catalog = {
   noMachineId: "Cannot identify this computer: neither /etc/machine-id nor /var/lib/dbus/machine-id can be read.",
   stateError: (path, reason) => `Cannot keep the support app's identity in ${path} (${reason}).`,
   protocolError: (detail) => `The support server refused the support app (${detail}). Please tell your technician.`,
-  appTampered:
-    "This support app has been modified and will not run. Download it again from the link your technician sent.",
+  appTampered: "This support app has been modified and will not run. Download it again from the link your technician sent.",
   appNoSession: "This support app carries no support session. Download it from the link your technician sent.",
 };
 
@@ -188,7 +191,8 @@ const de: Catalog = {
   replaced: "Die Support-App wurde auf diesem Computer erneut gestartet; diese Instanz wird beendet.",
   noMachineId: "Dieser Computer kann nicht erkannt werden: Weder /etc/machine-id noch /var/lib/dbus/machine-id ist lesbar.",
   stateError: (path, reason) => `Die Identität der Support-App kann nicht in ${path} gespeichert werden (${reason}).`,
-  protocolError: (detail) => `Der Support-Server hat die Support-App abgelehnt (${detail}). Bitte informieren Sie Ihren Supportmitarbeiter.`,
+  protocolError: (detail) =>
+    `Der Support-Server hat die Support-App abgelehnt (${detail}). Bitte informieren Sie Ihren Supportmitarbeiter.`,
   appTampered:
     "Diese Support-App wurde verändert und wird nicht gestartet. Laden Sie sie erneut über den Link Ihres Supportmitarbeiters herunter.",
   appNoSession: "Diese Support-App enthält keine Support-Sitzung. Laden Sie sie über den Link Ihres Supportmitarbeiters herunter.",

@@ -85,7 +85,11 @@ export class OfferPeer {
     }
     pc.onicecandidate = (e) => {
       if (!e.candidate?.candidate) return;
-      const payload = encodeCandidate({ candidate: e.candidate.candidate, sdpMid: e.candidate.sdpMid, sdpMLineIndex: e.candidate.sdpMLineIndex });
+      const payload = encodeCandidate({
+        candidate: e.candidate.candidate,
+        sdpMid: e.candidate.sdpMid,
+        sdpMLineIndex: e.candidate.sdpMLineIndex,
+      });
       // Gathering starts inside setLocalDescription: a candidate can come before the offer is out.
       if (this.beforeOffer) this.beforeOffer.push(payload);
       else this.emit(payload);

@@ -215,7 +215,16 @@ export class RemoteAccess {
       failed: (reason) => this.end(reason),
       ...(TRACE && {
         sent: (f, started, now) =>
-          trace("TETHER_TRACE", { t0: epochMs(started), ct: f.captureTimeUs / 1000, g: f.grabMs, c: f.convertMs, b: epochMs(now), s: epochMs(performance.now()), m: Number(process.hrtime.bigint()) / 1e6, r: f.updatedRects.length }),
+          trace("TETHER_TRACE", {
+            t0: epochMs(started),
+            ct: f.captureTimeUs / 1000,
+            g: f.grabMs,
+            c: f.convertMs,
+            b: epochMs(now),
+            s: epochMs(performance.now()),
+            m: Number(process.hrtime.bigint()) / 1e6,
+            r: f.updatedRects.length,
+          }),
       }),
     });
     this.pump.start();
@@ -254,7 +263,15 @@ export class RemoteAccess {
   private sendMonitors(): void {
     this.sendControl({
       monitors: {
-        monitors: this.monitors.map((m, index) => ({ index, name: m.name, x: m.x, y: m.y, width: m.width, height: m.height, primary: m.primary })),
+        monitors: this.monitors.map((m, index) => ({
+          index,
+          name: m.name,
+          x: m.x,
+          y: m.y,
+          width: m.width,
+          height: m.height,
+          primary: m.primary,
+        })),
         current: Math.max(0, this.monitorIndex),
       },
     });
@@ -303,9 +320,15 @@ export class RemoteAccess {
         // The bandwidth estimate the pacer paces at (times its pacing factor), from the pair in use.
         let availableOutgoingBitrate: unknown;
         report.forEach((v) => {
-          if (v["type"] === "candidate-pair" && v["nominated"] === true && v["availableOutgoingBitrate"] !== undefined) availableOutgoingBitrate = v["availableOutgoingBitrate"];
+          if (v["type"] === "candidate-pair" && v["nominated"] === true && v["availableOutgoingBitrate"] !== undefined)
+            availableOutgoingBitrate = v["availableOutgoingBitrate"];
         });
-        report.forEach((v) => v["type"] === "outbound-rtp" && v["kind"] === "video" && trace("TETHER_TRACE_STATS", { at: Date.now(), availableOutgoingBitrate, activeMap: this.d.encoderStats?.(), ...v }));
+        report.forEach(
+          (v) =>
+            v["type"] === "outbound-rtp" &&
+            v["kind"] === "video" &&
+            trace("TETHER_TRACE_STATS", { at: Date.now(), availableOutgoingBitrate, activeMap: this.d.encoderStats?.(), ...v }),
+        );
       },
       () => {},
     );

@@ -25,7 +25,10 @@ export function withBitrateHints(sdp: string): string {
       for (const pt of pts) {
         const fmtp = new RegExp(`^a=fmtp:${pt} (.*)$`, "m");
         out = fmtp.test(out)
-          ? out.replace(fmtp, (_l, params: string) => `a=fmtp:${pt} ${params.replace(/\r$/, "")};${hint}${params.endsWith("\r") ? "\r" : ""}`)
+          ? out.replace(
+              fmtp,
+              (_l, params: string) => `a=fmtp:${pt} ${params.replace(/\r$/, "")};${hint}${params.endsWith("\r") ? "\r" : ""}`,
+            )
           : out.replace(new RegExp(`^(a=rtpmap:${pt} .*?)(\r?)$`, "m"), `$1$2\na=fmtp:${pt} ${hint}$2`);
       }
       return out;

@@ -134,7 +134,8 @@ const SETTINGS: { [K in WebRtcSetting]-?: SettingSpec<NonNullable<WebRtcTuning[K
     toEnv: (v) => (v ? "1" : "0"),
     trace: "TETHER_VP8_ACTIVE_MAP",
     fields: () => ({}),
-    check: (v, r) => `vp8 active map: ${!r ? "off; VP8 encodes whole frames" : !r.ok ? unavailable(r, "VP8 encodes whole frames") : v ? "available" : "off"}`,
+    check: (v, r) =>
+      `vp8 active map: ${!r ? "off; VP8 encodes whole frames" : !r.ok ? unavailable(r, "VP8 encodes whole frames") : v ? "available" : "off"}`,
   },
   vp8Profile: {
     env: "TETHER_VP8_PROFILE",
@@ -142,7 +143,8 @@ const SETTINGS: { [K in WebRtcSetting]-?: SettingSpec<NonNullable<WebRtcTuning[K
     toEnv: String,
     trace: "TETHER_VP8_PROFILE",
     fields: (v) => ({ profile: v }),
-    check: (v, r) => (!r ? "vp8 profile: libwebrtc's (0)" : `vp8 profile ${v}: ${r.ok ? "available" : unavailable(r, "VP8 keeps libwebrtc's profile 0")}`),
+    check: (v, r) =>
+      !r ? "vp8 profile: libwebrtc's (0)" : `vp8 profile ${v}: ${r.ok ? "available" : unavailable(r, "VP8 keeps libwebrtc's profile 0")}`,
   },
   vp8Encoder: {
     env: "TETHER_VP8_ENCODER",
@@ -163,7 +165,15 @@ const SETTINGS: { [K in WebRtcSetting]-?: SettingSpec<NonNullable<WebRtcTuning[K
     fields: (v) => ({ bps: v }),
     check: (v, r) =>
       `padding floor: ${
-        !r ? "libwebrtc's (100 kbit/s)" : !r.ok ? unavailable(r, "a still screen costs 100 kbit/s of padding") : v === 0 ? "can be removed" : v === -1 ? "libwebrtc's (100 kbit/s)" : `${v! / 1000} kbit/s`
+        !r
+          ? "libwebrtc's (100 kbit/s)"
+          : !r.ok
+            ? unavailable(r, "a still screen costs 100 kbit/s of padding")
+            : v === 0
+              ? "can be removed"
+              : v === -1
+                ? "libwebrtc's (100 kbit/s)"
+                : `${v! / 1000} kbit/s`
       }`,
   },
   cores: {
@@ -182,7 +192,9 @@ const ORDER = Object.keys(SETTINGS) as WebRtcSetting[];
 const spec = (k: WebRtcSetting) => SETTINGS[k] as SettingSpec<unknown>;
 
 /** Each setting's environment variable (unset = the agent's default, "" = libwebrtc's own). */
-export const WEBRTC_TUNING_ENV: Readonly<Record<WebRtcSetting, string>> = Object.fromEntries(ORDER.map((k) => [k, SETTINGS[k].env])) as Record<WebRtcSetting, string>;
+export const WEBRTC_TUNING_ENV: Readonly<Record<WebRtcSetting, string>> = Object.fromEntries(
+  ORDER.map((k) => [k, SETTINGS[k].env]),
+) as Record<WebRtcSetting, string>;
 
 /**
  * The settings the agent applies: `agentWebRtcTuning(onlineCores)`, each replaced by its
@@ -251,7 +263,13 @@ export function applyWebRtcTuning(tuning: WebRtcTuning, configure: (tuning: WebR
     else if (r.result !== "ok") reports.push({ setting, value, ok: false, outcome: `${r.result}: ${r.detail}` });
     else {
       const detected = setting === "cores" ? results.cores?.detected : undefined;
-      reports.push({ setting, value, ok: true, outcome: detected === undefined ? "ok" : `ok (detected ${detected})`, ...(detected !== undefined && { detected }) });
+      reports.push({
+        setting,
+        value,
+        ok: true,
+        outcome: detected === undefined ? "ok" : `ok (detected ${detected})`,
+        ...(detected !== undefined && { detected }),
+      });
     }
   }
   return reports;

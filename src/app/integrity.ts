@@ -35,7 +35,7 @@ function readFully(fd: number, buf: Buffer, position: number): number {
 export function digestSync(fd: number, size: number): string {
   const hash = createHash("sha256");
   const buf = Buffer.allocUnsafe(Math.min(CHUNK, Math.max(size, 1)));
-  for (let pos = 0; pos < size; ) {
+  for (let pos = 0; pos < size;) {
     const want = Math.min(buf.length, size - pos);
     const n = readFully(fd, buf.subarray(0, want), pos);
     if (n < want) throw new Error("the file is shorter than its image");
@@ -49,7 +49,7 @@ export function digestSync(fd: number, size: number): string {
 export async function digest(fh: FileHandle, size: number): Promise<string> {
   const hash = createHash("sha256");
   const buf = Buffer.allocUnsafe(Math.min(CHUNK, Math.max(size, 1)));
-  for (let pos = 0; pos < size; ) {
+  for (let pos = 0; pos < size;) {
     const { bytesRead } = await fh.read(buf, 0, Math.min(buf.length, size - pos), pos);
     if (bytesRead === 0) throw new Error("the file is shorter than its image");
     hash.update(buf.subarray(0, bytesRead));

@@ -60,8 +60,10 @@ async function main(argv: string[]): Promise<number> {
     out(
       agentHelp
         .replace("Usage: tether agent <link> [--give-up-after SECONDS]", "Usage: tether-support [--give-up-after SECONDS] [--check]")
-        .replace("Connects this computer to the support session in <link> (the link your\ntechnician sent).", `Connects this computer to support session ${session} at ${new URL(broker).host}\n(built into this file).`) +
-        "\n  --check             check that the app's built-in parts work on this computer, then exit",
+        .replace(
+          "Connects this computer to the support session in <link> (the link your\ntechnician sent).",
+          `Connects this computer to support session ${session} at ${new URL(broker).host}\n(built into this file).`,
+        ) + "\n  --check             check that the app's built-in parts work on this computer, then exit",
     );
     return Exit.OK;
   }
@@ -85,7 +87,11 @@ async function main(argv: string[]): Promise<number> {
       // One line per WebRTC tuning setting, applied as the agent would apply it (with its TETHER_*
       // overrides; harmless here: this process ends right after the check). Not fatal: a setting
       // the bundled wrtc.node cannot take leaves libwebrtc's own behaviour.
-      const [{ configureWebRtc }, tuning, { cpus }] = await Promise.all([import("../native/webrtc.js"), import("../agent/webrtc-tuning.js"), import("node:os")]);
+      const [{ configureWebRtc }, tuning, { cpus }] = await Promise.all([
+        import("../native/webrtc.js"),
+        import("../agent/webrtc-tuning.js"),
+        import("node:os"),
+      ]);
       const reports = tuning.applyWebRtcTuning(tuning.webRtcTuningFromEnv(process.env, cpus().length), (t) => configureWebRtc(t));
       for (const line of tuning.tuningCheckLines(reports)) out(line);
     }

@@ -162,14 +162,22 @@ export function handleAgentSocket(socket: WebSocket, o: AgentSocketOptions): voi
           },
         }),
       );
-      o.log.info({ sessionId: s.id, bound: decision.kind === "bind" ? "now" : "before", remoteAddress: o.remoteAddress }, "agent activated");
+      o.log.info(
+        { sessionId: s.id, bound: decision.kind === "bind" ? "now" : "before", remoteAddress: o.remoteAddress },
+        "agent activated",
+      );
       o.service.agentOnline(s);
       return;
     }
     // Unknown, closed, deleted and bound-elsewhere answer identically; only the log tells them apart.
     const status = decision.kind === "expired" ? S.STATUS_EXPIRED : S.STATUS_INVALID;
     o.log.info(
-      { sessionId: s?.id, decision: decision.kind, reason: decision.kind === "invalid" ? decision.reason : undefined, remoteAddress: o.remoteAddress },
+      {
+        sessionId: s?.id,
+        decision: decision.kind,
+        reason: decision.kind === "invalid" ? decision.reason : undefined,
+        remoteAddress: o.remoteAddress,
+      },
       "agent activation refused",
     );
     peer.send(encodeToAgent({ activation: { status } }));
@@ -218,7 +226,9 @@ export function handleAgentSocket(socket: WebSocket, o: AgentSocketOptions): voi
         }
         o.hub.toTechnician(
           s.technicianId,
-          encodeToConsole({ signal: { accessRequestId: id, payload: sig.payload ?? new Uint8Array(), viewerId: (sig.viewerId ?? "").slice(0, 64) } }),
+          encodeToConsole({
+            signal: { accessRequestId: id, payload: sig.payload ?? new Uint8Array(), viewerId: (sig.viewerId ?? "").slice(0, 64) },
+          }),
         );
         return;
       }

@@ -228,37 +228,36 @@ export async function buildBroker(opts: BrokerOptions): Promise<{ app: FastifyIn
   app.get("/healthz", async () => ({ ok: true }));
   if (!registerConsole(app)) app.get("/", async (_req, reply) => homePage(reply));
   // The link a user opens, and the download it offers. Neither binds anything.
-  registerDownloads(app, { store: opts.store, now, publicUrl: opts.publicUrl, organization: opts.organization, supportApp: opts.supportApp });
+  registerDownloads(app, {
+    store: opts.store,
+    now,
+    publicUrl: opts.publicUrl,
+    organization: opts.organization,
+    supportApp: opts.supportApp,
+  });
 
-  app.post(
-    "/api/login",
-    { config: { rateLimit: { max: opts.loginLimitPerMinute ?? 10, timeWindow: 60_000 } } },
-    async (req, reply) => {
-      const body = bodyObject(req.body);
-      const name = typeof body.name === "string" ? body.name : "";
-      const password = typeof body.password === "string" ? body.password : "";
-      if (!name || !password) throw new TetherError("TETHER_ERR_BAD_REQUEST", "name and password are required.");
-      const t = opts.store.technicianByName(name); // removed technicians are not found
-      // Hash at today's cost even for unknown names so timing does not tell which names exist.
-      const stored = t?.passwordHash ?? null;
-      const ok = stored ? await verifyPassword(password, stored) : (await hashPassword(password), false);
-      if (!t || !stored || !ok) {
-        req.log.warn({ name: name.slice(0, 64) }, "login failed");
-        throw new TetherError("TETHER_ERR_LOGIN_FAILED");
-      }
-      // A hash from an older, cheaper cost is replaced now that the password is at hand (unless a new
-      // password was set meanwhile).
-      if (passwordNeedsRehash(stored)) opts.store.setPassword(t.id, await hashPassword(password), stored);
-      const expiresAt = now() + LOGIN_TTL_MS;
-      const token = opts.store.createToken(t.id, "login", now(), expiresAt);
-      const secure = opts.publicUrl().startsWith("https:") ? "; Secure" : "";
-      reply.header(
-        "set-cookie",
-        `${SESSION_COOKIE}=${token}; HttpOnly; SameSite=Strict; Path=/; Max-Age=${LOGIN_TTL_MS / 1000}${secure}`,
-      );
-      return { token, expiresAt: new Date(expiresAt).toISOString(), technician: { name: t.name, displayName: t.displayName } };
-    },
-  );
+  app.post("/api/login", { config: { rateLimit: { max: opts.loginLimitPerMinute ?? 10, timeWindow: 60_000 } } }, async (req, reply) => {
+    const body = bodyObject(req.body);
+    const name = typeof body.name === "string" ? body.name : "";
+    const password = typeof body.password === "string" ? body.password : "";
+    if (!name || !password) throw new TetherError("TETHER_ERR_BAD_REQUEST", "name and password are required.");
+    const t = opts.store.technicianByName(name); // removed technicians are not found
+    // Hash at today's cost even for unknown names so timing does not tell which names exist.
+    const stored = t?.passwordHash ?? null;
+    const ok = stored ? await verifyPassword(password, stored) : (await hashPassword(password), false);
+    if (!t || !stored || !ok) {
+      req.log.warn({ name: name.slice(0, 64) }, "login failed");
+      throw new TetherError("TETHER_ERR_LOGIN_FAILED");
+    }
+    // A hash from an older, cheaper cost is replaced now that the password is at hand (unless a new
+    // password was set meanwhile).
+    if (passwordNeedsRehash(stored)) opts.store.setPassword(t.id, await hashPassword(password), stored);
+    const expiresAt = now() + LOGIN_TTL_MS;
+    const token = opts.store.createToken(t.id, "login", now(), expiresAt);
+    const secure = opts.publicUrl().startsWith("https:") ? "; Secure" : "";
+    reply.header("set-cookie", `${SESSION_COOKIE}=${token}; HttpOnly; SameSite=Strict; Path=/; Max-Age=${LOGIN_TTL_MS / 1000}${secure}`);
+    return { token, expiresAt: new Date(expiresAt).toISOString(), technician: { name: t.name, displayName: t.displayName } };
+  });
 
   // ---- technician API (every route authenticated) --------------------------------------------
 

@@ -78,8 +78,7 @@ interface Manifest {
   sha256?: unknown;
 }
 
-const identity = (s: BigIntStats | null): string =>
-  s ? `${s.dev}:${s.ino}:${s.size}:${s.mtimeNs}:${s.ctimeNs}` : "-";
+const identity = (s: BigIntStats | null): string => (s ? `${s.dev}:${s.ino}:${s.size}:${s.mtimeNs}:${s.ctimeNs}` : "-");
 
 async function statOrNull(file: string): Promise<BigIntStats | null> {
   try {
@@ -93,7 +92,8 @@ async function statOrNull(file: string): Promise<BigIntStats | null> {
 const NOT_CONFIGURED: Unavailable = {
   available: false,
   reason: "not-configured",
-  message: "This broker was started without a support app: start it with `tether broker` (npm start), which offers dist/app/tether-support-linux-x64 once `npm run build:app` has made it.",
+  message:
+    "This broker was started without a support app: start it with `tether broker` (npm start), which offers dist/app/tether-support-linux-x64 once `npm run build:app` has made it.",
 };
 
 /** The prebuilt support app on disk, checked lazily (see the top of this file). */
@@ -116,15 +116,17 @@ export class SupportAppSource {
     const key = `${identity(f)}|${identity(m)}`;
     if (this.settled?.key === key) return this.settled.state;
     if (this.pending?.key === key) return this.pending.promise;
-    const promise = this.load(f !== null).catch((): SupportAppState => this.unavailable("unreadable")).then((state) => {
-      if (this.pending?.key === key) {
-        this.pending = null;
-        const before = this.settled?.state;
-        this.settled = { key, state };
-        if (!before || describeSupportApp(before) !== describeSupportApp(state)) this.opts.onChange?.(state);
-      }
-      return state;
-    });
+    const promise = this.load(f !== null)
+      .catch((): SupportAppState => this.unavailable("unreadable"))
+      .then((state) => {
+        if (this.pending?.key === key) {
+          this.pending = null;
+          const before = this.settled?.state;
+          this.settled = { key, state };
+          if (!before || describeSupportApp(before) !== describeSupportApp(state)) this.opts.onChange?.(state);
+        }
+        return state;
+      });
     this.pending = { key, promise };
     return promise;
   }
@@ -195,7 +197,8 @@ export class SupportAppSource {
       const size = Number(before.size);
       const sha256 = await digest(handle, size);
       // Written in place while it was read (a build never does that): the hash may mix two versions.
-      if (identity(await handle.stat({ bigint: true })) !== id) throw Object.assign(new Error("changed while hashed"), { code: "ECHANGED" });
+      if (identity(await handle.stat({ bigint: true })) !== id)
+        throw Object.assign(new Error("changed while hashed"), { code: "ECHANGED" });
       this.hashed = { id, size, sha256 };
       return this.hashed;
     } finally {

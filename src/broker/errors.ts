@@ -14,7 +14,8 @@ export const ErrorCodes = {
   TETHER_ERR_ACCESS_REQUEST_NOT_FOUND: { status: 404, message: "No access request with this id in this session." },
   TETHER_ERR_SESSION_NOT_ACTIVE: {
     status: 409,
-    message: "The session is not active: remote access can be requested once the support app has connected, and not after the session was closed.",
+    message:
+      "The session is not active: remote access can be requested once the support app has connected, and not after the session was closed.",
   },
   TETHER_ERR_AGENT_OFFLINE: {
     status: 409,

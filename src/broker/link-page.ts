@@ -14,7 +14,12 @@ export function pageLocale(acceptLanguage: string | undefined): PageLocale {
     .split(",")
     .map((part, i) => {
       const [tag, ...params] = part.trim().toLowerCase().split(";");
-      const q = Number(params.find((p) => p.trim().startsWith("q="))?.trim().slice(2) ?? "1");
+      const q = Number(
+        params
+          .find((p) => p.trim().startsWith("q="))
+          ?.trim()
+          .slice(2) ?? "1",
+      );
       return { lang: (tag ?? "").split("-")[0], q: Number.isFinite(q) ? q : 0, i };
     })
     .filter((p) => p.lang === "de" || p.lang === "en")
@@ -31,12 +36,12 @@ export function detectPlatform(userAgent: string | undefined, chPlatform?: strin
   if (hint === "windows" || /Windows/i.test(ua)) return "windows";
   if (hint === "macos" || /Mac OS X|Macintosh/i.test(ua)) return "mac";
   if (/Android|CrOS/i.test(ua)) return "other";
-  if (hint === "linux" || /Linux|X11/i.test(ua)) return /x86_64|amd64|x64/i.test(ua) || !/aarch64|arm/i.test(ua) ? "linux-x64" : "linux-other";
+  if (hint === "linux" || /Linux|X11/i.test(ua))
+    return /x86_64|amd64|x64/i.test(ua) || !/aarch64|arm/i.test(ua) ? "linux-x64" : "linux-other";
   return "other";
 }
 
-const esc = (s: string) =>
-  s.replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]!);
+const esc = (s: string) => s.replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]!);
 
 const CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'";
 
@@ -68,7 +73,9 @@ const text = {
   en: {
     title: (org: string | null) => (org ? `Remote support from ${org}` : "Remote support"),
     who: (tech: string, org: string | null) =>
-      tech ? `${tech}${org ? ` from ${org}` : ""} has invited you to a remote support session.` : "You have been invited to a remote support session.",
+      tech
+        ? `${tech}${org ? ` from ${org}` : ""} has invited you to a remote support session.`
+        : "You have been invited to a remote support session.",
     what:
       "The support app connects your computer to your technician. Nothing on your screen is shared and nothing is " +
       "controlled until you allow it in the app, and you can stop at any time.",
@@ -94,7 +101,9 @@ const text = {
   de: {
     title: (org: string | null) => (org ? `Fernsupport von ${org}` : "Fernsupport"),
     who: (tech: string, org: string | null) =>
-      tech ? `${tech}${org ? ` von ${org}` : ""} hat Sie zu einer Fernsupport-Sitzung eingeladen.` : "Sie wurden zu einer Fernsupport-Sitzung eingeladen.",
+      tech
+        ? `${tech}${org ? ` von ${org}` : ""} hat Sie zu einer Fernsupport-Sitzung eingeladen.`
+        : "Sie wurden zu einer Fernsupport-Sitzung eingeladen.",
     what:
       "Die Support-App verbindet Ihren Computer mit Ihrem Supportmitarbeiter. Nichts auf Ihrem Bildschirm wird geteilt " +
       "oder gesteuert, bevor Sie es in der App erlauben, und Sie können jederzeit beenden.",
@@ -117,7 +126,10 @@ const text = {
     gone: "Diese Support-App ist nicht mehr verfügbar",
     goneText:
       "Die Support-Sitzung ist beendet oder der Link ist ungültig. Wenn Sie weiterhin Hilfe brauchen, bitten Sie Ihren Supportmitarbeiter um einen neuen Link.",
-    platforms: { windows: "Windows", mac: "macOS", "linux-other": "diesen Linux-Computer", other: "dieses Gerät" } as Record<string, string>,
+    platforms: { windows: "Windows", mac: "macOS", "linux-other": "diesen Linux-Computer", other: "dieses Gerät" } as Record<
+      string,
+      string
+    >,
   },
 } as const;
 
@@ -129,8 +141,10 @@ export function linkPage(req: FastifyRequest, reply: FastifyReply, f: LinkPageFa
   const l = pageLocale(req.headers["accept-language"]);
   const t = text[l];
   const platform = detectPlatform(req.headers["user-agent"], req.headers["sec-ch-ua-platform"] as string | undefined);
-  const button = `<p><a class="dl" href="${esc(f.downloadPath)}" download="${esc(f.fileName)}">${t.download}</a>` +
-    (f.sizeMb !== null ? `<br><span class="muted">${t.size(f.sizeMb)} · <code>${esc(f.fileName)}</code></span>` : "") + `</p>`;
+  const button =
+    `<p><a class="dl" href="${esc(f.downloadPath)}" download="${esc(f.fileName)}">${t.download}</a>` +
+    (f.sizeMb !== null ? `<br><span class="muted">${t.size(f.sizeMb)} · <code>${esc(f.fileName)}</code></span>` : "") +
+    `</p>`;
   const downloadPart = !f.downloadAvailable
     ? `<p><strong>${t.unavailable}</strong></p>`
     : platform === "linux-x64"
@@ -141,7 +155,10 @@ export function linkPage(req: FastifyRequest, reply: FastifyReply, f: LinkPageFa
     `<p>${t.what}</p>` +
     `<div class="warn" role="alert"><strong>${t.warnTitle}</strong><br>${esc(t.warn(f.organization))}</div>` +
     downloadPart +
-    `<h2>${t.how}</h2><ol>${t.steps(esc(f.fileName)).map((s) => `<li>${s}</li>`).join("")}</ol>`;
+    `<h2>${t.how}</h2><ol>${t
+      .steps(esc(f.fileName))
+      .map((s) => `<li>${s}</li>`)
+      .join("")}</ol>`;
   return send(reply, 200, html(l, t.title(f.organization), body));
 }
 

@@ -26,4 +26,3 @@ export function homePage(reply: FastifyReply) {
       `HTTP API under <code>/api/</code> (see the README). The web console is not part of this version yet.</p>`,
   );
 }
-

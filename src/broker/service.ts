@@ -81,7 +81,6 @@ export function alertMessage(a: Pick<SessionAlertRow, "kind" | "previousMachine"
   return `Another copy of the support app with this computer's identity took over the connection: "${a.newMachine}" replaced "${a.previousMachine}". If the user did not start the app twice, the identity may have been copied to another computer: close the session.`;
 }
 
-
 export class BrokerService {
   private readonly timers = new Set<NodeJS.Timeout>();
   constructor(private readonly o: ServiceOptions) {}
@@ -227,12 +226,14 @@ export class BrokerService {
     );
     if (d.kind === "refuse") {
       throw new TetherError(
-        ({
-          "not-active": "TETHER_ERR_SESSION_NOT_ACTIVE",
-          offline: "TETHER_ERR_AGENT_OFFLINE",
-          "already-pending": "TETHER_ERR_ACCESS_PENDING",
-          "already-granted": "TETHER_ERR_ACCESS_GRANTED",
-        } as const)[d.why],
+        (
+          {
+            "not-active": "TETHER_ERR_SESSION_NOT_ACTIVE",
+            offline: "TETHER_ERR_AGENT_OFFLINE",
+            "already-pending": "TETHER_ERR_ACCESS_PENDING",
+            "already-granted": "TETHER_ERR_ACCESS_GRANTED",
+          } as const
+        )[d.why],
       );
     }
     if (d.kind === "narrow") {
@@ -269,9 +270,9 @@ export class BrokerService {
     const cancelled = this.o.store.cancelAccessRequest(r.id, this.o.now());
     if (!cancelled) throw new TetherError("TETHER_ERR_ACCESS_NOT_PENDING");
     this.o.log.info({ sessionId, accessRequestId: r.id }, "access request cancelled by the technician");
-    this.o.hub.agent(sessionId)?.send(
-      encodeToAgent({ accessRequestEnded: { id: r.id, reason: pb.AccessRequestEnded.Reason.REASON_WITHDRAWN } }),
-    );
+    this.o.hub
+      .agent(sessionId)
+      ?.send(encodeToAgent({ accessRequestEnded: { id: r.id, reason: pb.AccessRequestEnded.Reason.REASON_WITHDRAWN } }));
     this.notifyAccess(cancelled, tech.id);
     return cancelled;
   }
@@ -301,9 +302,9 @@ export class BrokerService {
     this.later(Math.max(0, req.expiresAt - this.o.now()) + 5, () => {
       const expired = this.o.store.expireAccessRequests(req.sessionId, this.o.now());
       for (const r of expired) {
-        this.o.hub.agent(req.sessionId)?.send(
-          encodeToAgent({ accessRequestEnded: { id: r.id, reason: pb.AccessRequestEnded.Reason.REASON_EXPIRED } }),
-        );
+        this.o.hub
+          .agent(req.sessionId)
+          ?.send(encodeToAgent({ accessRequestEnded: { id: r.id, reason: pb.AccessRequestEnded.Reason.REASON_EXPIRED } }));
         this.notifyAccess(r);
       }
     });
@@ -326,7 +327,12 @@ export class BrokerService {
    * a race re-reads the row and decides again (then: valid if the winner was this same machine,
    * otherwise invalid).
    */
-  activate(code: string, machine: MachineIdentity, machineName: string, os: string): { decision: ActivationDecision; session?: SessionRow } {
+  activate(
+    code: string,
+    machine: MachineIdentity,
+    machineName: string,
+    os: string,
+  ): { decision: ActivationDecision; session?: SessionRow } {
     const codeHash = hashSecret(code);
     for (let attempt = 0; attempt < 2; attempt++) {
       const now = this.o.now();

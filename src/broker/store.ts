@@ -54,15 +54,15 @@ export class Store {
   private migrate(): void {
     const current = this.db.pragma("user_version", { simple: true }) as number;
     if (current > MIGRATIONS.length) {
-      throw new Error(
-        `the database was written by a newer Tether (schema ${current}, this version knows ${MIGRATIONS.length})`,
-      );
+      throw new Error(`the database was written by a newer Tether (schema ${current}, this version knows ${MIGRATIONS.length})`);
     }
     for (let v = current; v < MIGRATIONS.length; v++) {
-      this.db.transaction(() => {
-        this.db.exec(MIGRATIONS[v]!);
-        this.db.pragma(`user_version = ${v + 1}`);
-      }).immediate();
+      this.db
+        .transaction(() => {
+          this.db.exec(MIGRATIONS[v]!);
+          this.db.pragma(`user_version = ${v + 1}`);
+        })
+        .immediate();
     }
   }
 
@@ -80,9 +80,7 @@ export class Store {
   createTechnician(name: string, displayName: string, passwordHash: string | null, now: number): Technician {
     const t: Technician = { id: newId("t_"), name, displayName, passwordHash, createdAt: now, removedAt: null };
     this.db
-      .prepare(
-        "INSERT INTO technicians (id, name, display_name, password_hash, created_at) VALUES (?, ?, ?, ?, ?)",
-      )
+      .prepare("INSERT INTO technicians (id, name, display_name, password_hash, created_at) VALUES (?, ?, ?, ?, ?)")
       .run(t.id, t.name, t.displayName, t.passwordHash, t.createdAt);
     return t;
   }
@@ -113,9 +111,8 @@ export class Store {
 
   /** A technician by name (case-insensitive); a removed one only when asked for (names are never reused). */
   technicianByName(name: string, includeRemoved = false): Technician | undefined {
-    const r = this.db
-      .prepare(`SELECT * FROM technicians WHERE name = ? ${includeRemoved ? "" : "AND removed_at IS NULL"}`)
-      .get(name) as TechnicianDbRow | undefined;
+    const r = this.db.prepare(`SELECT * FROM technicians WHERE name = ? ${includeRemoved ? "" : "AND removed_at IS NULL"}`).get(name) as
+      TechnicianDbRow | undefined;
     return r && toTechnician(r);
   }
 
@@ -145,12 +142,14 @@ export class Store {
    * name. Returns the number of tokens revoked, or null if there is no such active technician.
    */
   removeTechnician(technicianId: string, now: number): number | null {
-    return this.db.transaction(() => {
-      const res = this.db
-        .prepare("UPDATE technicians SET removed_at = ?, password_hash = NULL WHERE id = ? AND removed_at IS NULL")
-        .run(now, technicianId);
-      return res.changes === 1 ? this.revokeTokensOf(technicianId) : null;
-    }).immediate();
+    return this.db
+      .transaction(() => {
+        const res = this.db
+          .prepare("UPDATE technicians SET removed_at = ?, password_hash = NULL WHERE id = ? AND removed_at IS NULL")
+          .run(now, technicianId);
+        return res.changes === 1 ? this.revokeTokensOf(technicianId) : null;
+      })
+      .immediate();
   }
 
   /**
@@ -289,25 +288,44 @@ export class Store {
       `UPDATE sessions SET bound_public_key = ?, bound_fingerprint = ?, bound_at = ?, machine_name = ?,
          machine_os = ?, last_seen_at = ?
        WHERE id = ? AND bound_public_key IS NULL AND closed_at IS NULL AND deleted_at IS NULL AND expires_at > ? RETURNING *`,
-      machine.publicKey, machine.fingerprint, now, machineName, machineOs, now, id, now,
+      machine.publicKey,
+      machine.fingerprint,
+      now,
+      machineName,
+      machineOs,
+      now,
+      id,
+      now,
     );
   }
 
   /** Records that the bound machine connected again, or went (its name may have changed). */
   touchSession(id: string, machineName: string, machineOs: string, now: number): SessionRow | undefined {
-    return this.sessionUpdate("UPDATE sessions SET last_seen_at = ?, machine_name = ?, machine_os = ? WHERE id = ? RETURNING *", now, machineName, machineOs, id);
+    return this.sessionUpdate(
+      "UPDATE sessions SET last_seen_at = ?, machine_name = ?, machine_os = ? WHERE id = ? RETURNING *",
+      now,
+      machineName,
+      machineOs,
+      id,
+    );
   }
 
   /** Closes an open session; undefined if it was closed or deleted already. */
   closeSession(id: string, now: number): SessionRow | undefined {
-    return this.sessionUpdate("UPDATE sessions SET closed_at = ? WHERE id = ? AND closed_at IS NULL AND deleted_at IS NULL RETURNING *", now, id);
+    return this.sessionUpdate(
+      "UPDATE sessions SET closed_at = ? WHERE id = ? AND closed_at IS NULL AND deleted_at IS NULL RETURNING *",
+      now,
+      id,
+    );
   }
 
   /** Deletes a session (it stays in the table so its code keeps answering "invalid"); undefined if it was already. */
   deleteSession(id: string, now: number): SessionRow | undefined {
     return this.sessionUpdate(
       "UPDATE sessions SET deleted_at = ?, closed_at = coalesce(closed_at, ?) WHERE id = ? AND deleted_at IS NULL RETURNING *",
-      now, now, id,
+      now,
+      now,
+      id,
     );
   }
 
@@ -325,7 +343,13 @@ export class Store {
 
   // ---- access requests ------------------------------------------------------------------------
 
-  createAccessRequest(sessionId: string, scope: Scope, now: number, expiresAt: number, technicianFingerprint: string | null = null): AccessRequestRow {
+  createAccessRequest(
+    sessionId: string,
+    scope: Scope,
+    now: number,
+    expiresAt: number,
+    technicianFingerprint: string | null = null,
+  ): AccessRequestRow {
     const r = this.db
       .prepare(
         `INSERT INTO access_requests (id, session_id, scope, status, created_at, expires_at, technician_fingerprint)
@@ -345,14 +369,20 @@ export class Store {
 
   /** Records the fingerprint the app prepared for a pending request; undefined if it is not pending. */
   setAgentFingerprint(id: string, fingerprint: string): AccessRequestRow | undefined {
-    return this.accessUpdate("UPDATE access_requests SET agent_fingerprint = ? WHERE id = ? AND status = 'pending' RETURNING *", fingerprint, id);
+    return this.accessUpdate(
+      "UPDATE access_requests SET agent_fingerprint = ? WHERE id = ? AND status = 'pending' RETURNING *",
+      fingerprint,
+      id,
+    );
   }
 
   /** The technician withdraws a request the user has not answered yet; undefined if it was not pending. */
   cancelAccessRequest(id: string, now: number): AccessRequestRow | undefined {
     return this.accessUpdate(
       "UPDATE access_requests SET status = 'cancelled', answered_at = ? WHERE id = ? AND status = 'pending' AND expires_at > ? RETURNING *",
-      now, id, now,
+      now,
+      id,
+      now,
     );
   }
 
@@ -368,7 +398,9 @@ export class Store {
   /** Sessions with a live grant (at broker start: their apps must come back within the grace period). */
   sessionsWithLiveGrants(): string[] {
     return (
-      this.db.prepare("SELECT DISTINCT session_id FROM access_requests WHERE status = 'granted' AND ended_at IS NULL").all() as { session_id: string }[]
+      this.db.prepare("SELECT DISTINCT session_id FROM access_requests WHERE status = 'granted' AND ended_at IS NULL").all() as {
+        session_id: string;
+      }[]
     ).map((r) => r.session_id);
   }
 
@@ -417,7 +449,11 @@ export class Store {
     return this.accessUpdate(
       `UPDATE access_requests SET status = ?, granted_scope = ?, answered_at = ?
        WHERE id = ? AND status = 'pending' AND expires_at > ? RETURNING *`,
-      grantedScope ? "granted" : "denied", grantedScope, now, id, now,
+      grantedScope ? "granted" : "denied",
+      grantedScope,
+      now,
+      id,
+      now,
     );
   }
 
@@ -432,12 +468,20 @@ export class Store {
 
   /** Narrows a live grant's scope; undefined if it is not live. */
   narrowGrant(id: string, scope: Scope): AccessRequestRow | undefined {
-    return this.accessUpdate("UPDATE access_requests SET granted_scope = ? WHERE id = ? AND status = 'granted' AND ended_at IS NULL RETURNING *", scope, id);
+    return this.accessUpdate(
+      "UPDATE access_requests SET granted_scope = ? WHERE id = ? AND status = 'granted' AND ended_at IS NULL RETURNING *",
+      scope,
+      id,
+    );
   }
 
   /** Ends a live grant; undefined if it is not live. */
   endGrant(id: string, now: number): AccessRequestRow | undefined {
-    return this.accessUpdate("UPDATE access_requests SET ended_at = ? WHERE id = ? AND status = 'granted' AND ended_at IS NULL RETURNING *", now, id);
+    return this.accessUpdate(
+      "UPDATE access_requests SET ended_at = ? WHERE id = ? AND status = 'granted' AND ended_at IS NULL RETURNING *",
+      now,
+      id,
+    );
   }
 
   /** Marks pending requests expired: those past their deadline, or all of a session's (closure). */

@@ -66,7 +66,10 @@ export async function agentCommand(args: string[]): Promise<number> {
     if (err instanceof LinkError) throw new CliError(m.badLink(err.reason), Exit.USAGE);
     throw err;
   }
-  return runSupportApp(link, args.filter((a) => a !== positionals[0]));
+  return runSupportApp(
+    link,
+    args.filter((a) => a !== positionals[0]),
+  );
 }
 
 const agentOptions = { "give-up-after": { type: "string" } } as const;
@@ -161,7 +164,9 @@ async function prepareAccess(hooks: AccessHooks, iceServers: IceServers, expectR
       } catch (err) {
         access.stop();
         const e = err as Error & { code?: string };
-        throw e.code === "ERR_NO_DISPLAY" ? new ShareError("no-display") : new ShareError("capture-failed", e.code ?? e.message.split("\n")[0]!);
+        throw e.code === "ERR_NO_DISPLAY"
+          ? new ShareError("no-display")
+          : new ShareError("capture-failed", e.code ?? e.message.split("\n")[0]!);
       }
     },
     signal: (p) => access.signal(p),

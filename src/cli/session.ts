@@ -83,7 +83,9 @@ export async function sessionCommand(args: string[]): Promise<number> {
   switch (sub) {
     case "create": {
       if (!values.expires) throw new UsageError("session create needs --expires (e.g. 1d, 2h, 30m or seconds)");
-      const s = (await call("POST", "/api/sessions", { expiresIn: parseDuration(values.expires) })) as unknown as SessionView & { link: string };
+      const s = (await call("POST", "/api/sessions", { expiresIn: parseDuration(values.expires) })) as unknown as SessionView & {
+        link: string;
+      };
       print(s, () => {
         out(`Created session ${s.id}; it must be started before ${s.expiresAt}.`);
         out("Send the user this link (shown only now):");
@@ -138,7 +140,10 @@ export async function sessionCommand(args: string[]): Promise<number> {
     }
     case "cancel-access": {
       if (!rid) throw new UsageError("cancel-access needs a session id and a request id");
-      const r = (await call("POST", `/api/sessions/${needId()}/access-requests/${encodeURIComponent(rid)}/cancel`)) as unknown as AccessRequestView;
+      const r = (await call(
+        "POST",
+        `/api/sessions/${needId()}/access-requests/${encodeURIComponent(rid)}/cancel`,
+      )) as unknown as AccessRequestView;
       print(r, () => out(`Cancelled access request ${r.id}; the user's prompt closes.`));
       return Exit.OK;
     }

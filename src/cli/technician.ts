@@ -81,7 +81,8 @@ export async function technicianCommand(args: string[]): Promise<number> {
     return n;
   };
   const atMost = (count: number, what: string) => {
-    if (positionals.length > count) throw new UsageError(`${what} takes no more arguments than shown in --help ("${positionals[count]}" is extra)`);
+    if (positionals.length > count)
+      throw new UsageError(`${what} takes no more arguments than shown in --help ("${positionals[count]}" is extra)`);
   };
   // Validate flags before touching the data folder.
   const expiresMs = sub === "add" || sub === "token" ? tokenLifetimeMs(values.expires) : 0;
@@ -117,7 +118,9 @@ export async function technicianCommand(args: string[]): Promise<number> {
         const tok = createToken(t);
         out(`Created technician "${t.name}" (${t.displayName}).`);
         out(`Console password: ${password}`);
-        out(`API token ${tok.id}, valid until ${when(tok.expiresAt)} (shown only now; use it as 'Authorization: Bearer <token>' or TETHER_TOKEN):`);
+        out(
+          `API token ${tok.id}, valid until ${when(tok.expiresAt)} (shown only now; use it as 'Authorization: Bearer <token>' or TETHER_TOKEN):`,
+        );
         out(tok.token);
         return Exit.OK;
       }
@@ -136,9 +139,24 @@ export async function technicianCommand(args: string[]): Promise<number> {
             ),
           );
         } else if (values.all) {
-          out(table(["NAME", "DISPLAY NAME", "CREATED", "REMOVED"], rows.map((t) => [t.name, t.displayName, new Date(t.createdAt).toISOString(), t.removedAt === null ? "-" : new Date(t.removedAt).toISOString()])));
+          out(
+            table(
+              ["NAME", "DISPLAY NAME", "CREATED", "REMOVED"],
+              rows.map((t) => [
+                t.name,
+                t.displayName,
+                new Date(t.createdAt).toISOString(),
+                t.removedAt === null ? "-" : new Date(t.removedAt).toISOString(),
+              ]),
+            ),
+          );
         } else {
-          out(table(["NAME", "DISPLAY NAME", "CREATED"], rows.map((t) => [t.name, t.displayName, new Date(t.createdAt).toISOString()])));
+          out(
+            table(
+              ["NAME", "DISPLAY NAME", "CREATED"],
+              rows.map((t) => [t.name, t.displayName, new Date(t.createdAt).toISOString()]),
+            ),
+          );
         }
         return Exit.OK;
       }
@@ -155,7 +173,9 @@ export async function technicianCommand(args: string[]): Promise<number> {
         const t = existing(needName(positionals[1]));
         const revoked = store.removeTechnician(t.id, Date.now());
         if (revoked === null) throw new CliError(`technician "${t.name}" was removed meanwhile`);
-        out(`Removed technician "${t.name}" (${t.displayName}): ${revoked} token${revoked === 1 ? "" : "s"} revoked, no sign-in from now on; their sessions are kept.`);
+        out(
+          `Removed technician "${t.name}" (${t.displayName}): ${revoked} token${revoked === 1 ? "" : "s"} revoked, no sign-in from now on; their sessions are kept.`,
+        );
         return Exit.OK;
       }
       case "token":

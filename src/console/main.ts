@@ -277,10 +277,11 @@ class ConsoleApp {
         this.viewer = null;
         this.render();
         // "Stop viewing" ends the grant: the user's app stops sharing and says so.
-        if (stopped) void this.act(sessionId, async () => {
-          await api.endAccess(sessionId, id);
-          return "You stopped viewing; the user's app stopped sharing.";
-        });
+        if (stopped)
+          void this.act(sessionId, async () => {
+            await api.endAccess(sessionId, id);
+            return "You stopped viewing; the user's app stopped sharing.";
+          });
       },
     });
     if (viewerId) this.socket?.send({ viewerReady: { accessRequestId: id, viewerId } });

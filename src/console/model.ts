@@ -76,7 +76,13 @@ export function accessLabel(r: Pick<AccessRequestInfo, "status" | "scope" | "gra
       return `${asked} requested: waiting for the user to answer…`;
     case "granted": {
       const g = scopeName(r.grantedScope);
-      return g === "control" ? "Granted: control" : g === "view" ? (asked === "Control" ? "Granted: view only" : "Granted: view") : "Granted";
+      return g === "control"
+        ? "Granted: control"
+        : g === "view"
+          ? asked === "Control"
+            ? "Granted: view only"
+            : "Granted: view"
+          : "Granted";
     }
     case "denied":
       return `${asked} request declined by the user.`;

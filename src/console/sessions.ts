@@ -49,8 +49,17 @@ function timeCell(atMs: number, nowMs: number, cls: string): HTMLTableCellElemen
   );
 }
 
-function button(text: string, onClick: () => void, opts: { cls?: string; disabled?: boolean; action: string; title?: string }): HTMLButtonElement {
-  const b = el("button", { class: opts.cls ?? "", text, attrs: { type: "button", "data-action": opts.action }, ...(opts.title ? { title: opts.title } : {}) });
+function button(
+  text: string,
+  onClick: () => void,
+  opts: { cls?: string; disabled?: boolean; action: string; title?: string },
+): HTMLButtonElement {
+  const b = el("button", {
+    class: opts.cls ?? "",
+    text,
+    attrs: { type: "button", "data-action": opts.action },
+    ...(opts.title ? { title: opts.title } : {}),
+  });
   b.disabled = opts.disabled ?? false;
   b.addEventListener("click", onClick);
   return b;
@@ -122,7 +131,11 @@ export function renderRow(r: RowState, nowMs: number, a: RowActions): HTMLTableR
       );
     } else if (state !== "closed" && state !== "expired") {
       actions.append(
-        button("Request view", () => a.request(s.id, "view"), { disabled: !canRequest, action: "request-view", title: why || "Ask the user to let you see their screen" }),
+        button("Request view", () => a.request(s.id, "view"), {
+          disabled: !canRequest,
+          action: "request-view",
+          title: why || "Ask the user to let you see their screen",
+        }),
         button("Request control", () => a.request(s.id, "control"), {
           disabled: !canRequest,
           action: "request-control",
@@ -130,7 +143,14 @@ export function renderRow(r: RowState, nowMs: number, a: RowActions): HTMLTableR
         }),
       );
     }
-    if (pending) actions.append(button("Cancel request", () => a.cancelRequest(s.id), { disabled: r.busy, action: "cancel-request", title: "Withdraw the request: the user's prompt closes" }));
+    if (pending)
+      actions.append(
+        button("Cancel request", () => a.cancelRequest(s.id), {
+          disabled: r.busy,
+          action: "cancel-request",
+          title: "Withdraw the request: the user's prompt closes",
+        }),
+      );
     if (granted && !r.viewing) actions.append(button("Open viewer", () => a.openViewer(s.id), { cls: "primary", action: "open-viewer" }));
     if (state !== "closed") actions.append(button("Close", () => a.askClose(s.id), { disabled: r.busy, action: "close" }));
     actions.append(button("Delete", () => a.askDelete(s.id), { cls: "danger", disabled: r.busy, action: "delete" }));

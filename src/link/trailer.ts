@@ -50,9 +50,7 @@ export function makeTrailer(payload: AppPayload, key: KeyObject): Buffer {
   return Buffer.concat([body, sig, len, TRAILER_MAGIC]);
 }
 
-export type TrailerResult =
-  | { ok: true; payload: AppPayload }
-  | { ok: false; reason: "missing" | "tampered" };
+export type TrailerResult = { ok: true; payload: AppPayload } | { ok: false; reason: "missing" | "tampered" };
 
 /** The most a trailer can take at the end of a file: read this many bytes for parseTrailer. */
 export const MAX_TRAILER_BYTES = MAX_PAYLOAD + SIG_BYTES + 4 + TRAILER_MAGIC.length;

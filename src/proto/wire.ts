@@ -53,12 +53,7 @@ const ACTIVATION_CONTEXT = Buffer.from("tether-activation-v1\0", "utf8");
  * then the code, the public key and the fingerprint, each length-prefixed so no two different
  * tuples give the same bytes.
  */
-export function activationSignedBytes(
-  nonce: Uint8Array,
-  code: string,
-  publicKey: Uint8Array,
-  fingerprint: Uint8Array,
-): Buffer {
+export function activationSignedBytes(nonce: Uint8Array, code: string, publicKey: Uint8Array, fingerprint: Uint8Array): Buffer {
   const parts = [nonce, Buffer.from(code, "utf8"), publicKey, fingerprint];
   const out: Buffer[] = [ACTIVATION_CONTEXT];
   for (const p of parts) {

@@ -52,18 +52,12 @@ export function sameMachine(a: MachineIdentity, b: MachineIdentity): boolean {
  * A machine is "this machine" only if both the key and the fingerprint match: a copy of the app and
  * its state folder on another computer has the key but not the fingerprint.
  */
-export function decideActivation(
-  session: SessionFacts | undefined,
-  machine: MachineIdentity,
-  now: number,
-): ActivationDecision {
+export function decideActivation(session: SessionFacts | undefined, machine: MachineIdentity, now: number): ActivationDecision {
   if (!session) return { kind: "invalid", reason: "unknown" };
   if (session.deletedAt !== null) return { kind: "invalid", reason: "deleted" };
   if (session.closedAt !== null) return { kind: "invalid", reason: "closed" };
   if (session.boundTo !== null) {
-    return sameMachine(session.boundTo, machine)
-      ? { kind: "valid" }
-      : { kind: "invalid", reason: "bound-elsewhere" };
+    return sameMachine(session.boundTo, machine) ? { kind: "valid" } : { kind: "invalid", reason: "bound-elsewhere" };
   }
   if (now >= session.expiresAt) return { kind: "expired" };
   return { kind: "bind" };

@@ -178,13 +178,27 @@ function varint(n: bigint): number[] {
 export const protoSoup: fc.Arbitrary<Uint8Array> = fc.letrec<{ msg: Uint8Array; field: number[] }>((tie) => ({
   field: fc.oneof(
     { depthSize: "small", withCrossShrink: true },
-    fc.tuple(fc.integer({ min: 1, max: 12 }), fc.bigInt({ min: 0n, max: (1n << 64n) - 1n })).map(([f, v]) => [...varint(BigInt(f << 3)), ...varint(v)]),
-    fc.tuple(fc.integer({ min: 1, max: 12 }), tie("msg")).map(([f, m]) => [...varint(BigInt((f << 3) | 2)), ...varint(BigInt(m.length)), ...m]),
-    fc.tuple(fc.integer({ min: 1, max: 12 }), fc.uint8Array({ maxLength: 40 })).map(([f, m]) => [...varint(BigInt((f << 3) | 2)), ...varint(BigInt(m.length)), ...m]),
-    fc.tuple(fc.integer({ min: 1, max: 12 }), fc.uint8Array({ minLength: 4, maxLength: 4 })).map(([f, m]) => [...varint(BigInt((f << 3) | 5)), ...m]),
-    fc.tuple(fc.integer({ min: 1, max: 12 }), fc.uint8Array({ minLength: 8, maxLength: 8 })).map(([f, m]) => [...varint(BigInt((f << 3) | 1)), ...m]),
-    fc.tuple(fc.integer({ min: 1, max: 12 }), tie("msg")).map(([f, m]) => [...varint(BigInt((f << 3) | 3)), ...m, ...varint(BigInt((f << 3) | 4))]),
-    fc.tuple(fc.integer({ min: 0, max: 2 ** 29 - 1 }), fc.integer({ min: 0, max: 7 }), fc.uint8Array({ maxLength: 12 })).map(([f, w, m]) => [...varint(BigInt(f * 8 + w)), ...m]),
+    fc
+      .tuple(fc.integer({ min: 1, max: 12 }), fc.bigInt({ min: 0n, max: (1n << 64n) - 1n }))
+      .map(([f, v]) => [...varint(BigInt(f << 3)), ...varint(v)]),
+    fc
+      .tuple(fc.integer({ min: 1, max: 12 }), tie("msg"))
+      .map(([f, m]) => [...varint(BigInt((f << 3) | 2)), ...varint(BigInt(m.length)), ...m]),
+    fc
+      .tuple(fc.integer({ min: 1, max: 12 }), fc.uint8Array({ maxLength: 40 }))
+      .map(([f, m]) => [...varint(BigInt((f << 3) | 2)), ...varint(BigInt(m.length)), ...m]),
+    fc
+      .tuple(fc.integer({ min: 1, max: 12 }), fc.uint8Array({ minLength: 4, maxLength: 4 }))
+      .map(([f, m]) => [...varint(BigInt((f << 3) | 5)), ...m]),
+    fc
+      .tuple(fc.integer({ min: 1, max: 12 }), fc.uint8Array({ minLength: 8, maxLength: 8 }))
+      .map(([f, m]) => [...varint(BigInt((f << 3) | 1)), ...m]),
+    fc
+      .tuple(fc.integer({ min: 1, max: 12 }), tie("msg"))
+      .map(([f, m]) => [...varint(BigInt((f << 3) | 3)), ...m, ...varint(BigInt((f << 3) | 4))]),
+    fc
+      .tuple(fc.integer({ min: 0, max: 2 ** 29 - 1 }), fc.integer({ min: 0, max: 7 }), fc.uint8Array({ maxLength: 12 }))
+      .map(([f, w, m]) => [...varint(BigInt(f * 8 + w)), ...m]),
   ),
   msg: fc.array(tie("field") as fc.Arbitrary<number[]>, { maxLength: 6 }).map((fs) => Uint8Array.from(fs.flat())),
 })).msg;

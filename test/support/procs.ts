@@ -190,7 +190,16 @@ export function startAgent(link: string, computer: Computer, opts: { env?: NodeJ
   const prefix =
     computer.hostname === undefined
       ? ["unshare", "-m", "sh", "-c", 'mount --bind "$0" /etc/machine-id && exec "$@"', computer.machineIdFile]
-      : ["unshare", "-m", "-u", "sh", "-c", 'hostname "$1" && mount --bind "$0" /etc/machine-id && shift && exec "$@"', computer.machineIdFile, computer.hostname];
+      : [
+          "unshare",
+          "-m",
+          "-u",
+          "sh",
+          "-c",
+          'hostname "$1" && mount --bind "$0" /etc/machine-id && shift && exec "$@"',
+          computer.machineIdFile,
+          computer.hostname,
+        ];
   return run(["agent", link, ...(opts.args ?? [])], {
     prefix,
     env: { LANG: "C.UTF-8", LC_ALL: "", LC_MESSAGES: "", ...opts.env, XDG_STATE_HOME: computer.stateHome },

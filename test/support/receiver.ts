@@ -9,7 +9,6 @@ import WebSocket from "ws";
 import { pb, type BrokerToConsole } from "../../src/proto/wire.js";
 import { until } from "./procs.js";
 
- 
 const wrtc = wrtcModule as any;
 
 export interface I420 {
@@ -56,7 +55,10 @@ export class Receiver {
     this.pc = new wrtc.RTCPeerConnection({ iceServers: [] });
     this.pc.onicecandidate = (e: { candidate: { candidate: string; sdpMid: string; sdpMLineIndex: number } | null }) => {
       if (e.candidate) {
-        this.signal({ type: "candidate", candidate: { candidate: e.candidate.candidate, sdpMid: e.candidate.sdpMid, sdpMLineIndex: e.candidate.sdpMLineIndex } });
+        this.signal({
+          type: "candidate",
+          candidate: { candidate: e.candidate.candidate, sdpMid: e.candidate.sdpMid, sdpMLineIndex: e.candidate.sdpMLineIndex },
+        });
       }
     };
     this.pc.ondatachannel = (e: { channel: DataChannel }) => {
@@ -107,7 +109,9 @@ export class Receiver {
   private signal(obj: unknown): void {
     if (this.ws.readyState !== WebSocket.OPEN) return;
     this.ws.send(
-      pb.ConsoleToBroker.encode({ signal: { accessRequestId: this.accessRequestId, payload: Buffer.from(JSON.stringify(obj)), viewerId: this.viewerId } }).finish(),
+      pb.ConsoleToBroker.encode({
+        signal: { accessRequestId: this.accessRequestId, payload: Buffer.from(JSON.stringify(obj)), viewerId: this.viewerId },
+      }).finish(),
     );
   }
 

@@ -3,12 +3,11 @@
 // vp8ActiveMap and, per test file, vp8Profile): small changes off the macroblock grid, a chroma-only change,
 // bursts that libwebrtc or libvpx may drop frames from, then repeats of the final frame unchanged
 // (nothing new for the map). What the receiver shows must be each settled frame everywhere.
-import { expect } from 'vitest';
+import { expect } from "vitest";
 
-import { webRtcStats } from '../../src/native/index.js';
-import { until } from './procs.js';
+import { webRtcStats } from "../../src/native/index.js";
+import { until } from "./procs.js";
 
- 
 type Any = any;
 
 const W = 320;
@@ -22,7 +21,11 @@ interface Frame {
 }
 
 function blank(): Frame {
-  return { y: new Uint8Array(W * H).fill(128), u: new Uint8Array((W / 2) * (H / 2)).fill(128), v: new Uint8Array((W / 2) * (H / 2)).fill(128) };
+  return {
+    y: new Uint8Array(W * H).fill(128),
+    u: new Uint8Array((W / 2) * (H / 2)).fill(128),
+    v: new Uint8Array((W / 2) * (H / 2)).fill(128),
+  };
 }
 
 /** Paints a w x h block at (x, y) (even coordinates) with one Y, U, V. */
@@ -55,7 +58,8 @@ function mismatches(got: { width: number; height: number; data: Uint8Array }, wa
       const wy = want.y[y * W + x]!;
       const wu = want.u[(y >> 1) * (W / 2) + (x >> 1)]!;
       const wv = want.v[(y >> 1) * (W / 2) + (x >> 1)]!;
-      if (Math.abs(yy - wy) > tol || Math.abs(uu - wu) > tol || Math.abs(vv - wv) > tol) bad.push(`(${x},${y}) got ${yy},${uu},${vv} want ${wy},${wu},${wv}`);
+      if (Math.abs(yy - wy) > tol || Math.abs(uu - wu) > tol || Math.abs(vv - wv) > tol)
+        bad.push(`(${x},${y}) got ${yy},${uu},${vv} want ${wy},${wu},${wv}`);
     }
   }
   return bad;
@@ -102,16 +106,16 @@ export async function streamThroughVp8(wrtc: Any, mapped: boolean, alone = true)
       await until(
         () => {
           push();
-          last = latest ? mismatches(latest, f) : ['no frame yet'];
+          last = latest ? mismatches(latest, f) : ["no frame yet"];
           return last.length === 0;
         },
         15_000,
-        `${what}: the receiver to show the frame (${last.slice(0, 3).join('; ')}…)`,
+        `${what}: the receiver to show the frame (${last.slice(0, 3).join("; ")}…)`,
       ).catch((err: Error) => {
-        throw new Error(`${err.message} — differs at ${last.length} points, e.g. ${last.slice(0, 4).join('; ')}`);
+        throw new Error(`${err.message} — differs at ${last.length} points, e.g. ${last.slice(0, 4).join("; ")}`);
       });
     };
-    await settle('first frame');
+    await settle("first frame");
     const s0 = webRtcStats().vp8;
     expect(s0).toMatchObject({ hooked: true, enabled: true });
     expect(s0.frames).toBeGreaterThan(0);
@@ -131,14 +135,18 @@ export async function streamThroughVp8(wrtc: Any, mapped: boolean, alone = true)
     // Chroma only: the same luma, other colour.
     paint(f, 100, 50, 40, 30, [128, 60, 200]);
     push();
-    await settle('after the bursts');
+    await settle("after the bursts");
 
     // Repeats of an unchanged frame refine what is still pending, then release it: nothing stays
     // active for ever (which would quietly turn the map into whole-frame encoding).
-    await until(() => {
-      push();
-      return webRtcStats().vp8.pendingMbs === 0;
-    }, 10_000, 'every macroblock released after repeats');
+    await until(
+      () => {
+        push();
+        return webRtcStats().vp8.pendingMbs === 0;
+      },
+      10_000,
+      "every macroblock released after repeats",
+    );
 
     // Small changes one at a time: only the few macroblocks around each one are encoded.
     const s1 = webRtcStats().vp8;
@@ -163,7 +171,7 @@ export async function streamThroughVp8(wrtc: Any, mapped: boolean, alone = true)
 
     // One macroblock in the corner, then the same frame again and again: it must arrive and stay.
     paint(f, W - 16, H - 16, 16, 16, [220, 90, 90]);
-    await settle('a corner macroblock');
+    await settle("a corner macroblock");
     track.stop();
   } finally {
     for (const pc of pcs) pc.close();

@@ -50,7 +50,9 @@ export class Peer<T> {
     const peer = new Peer(ws, decode);
     return new Promise((resolve, reject) => {
       ws.once("open", () => resolve(peer));
-      ws.once("unexpected-response", (_req, res) => reject(Object.assign(new Error(`upgrade refused: ${res.statusCode}`), { statusCode: res.statusCode })));
+      ws.once("unexpected-response", (_req, res) =>
+        reject(Object.assign(new Error(`upgrade refused: ${res.statusCode}`), { statusCode: res.statusCode })),
+      );
       ws.once("error", reject);
     });
   }
@@ -113,7 +115,15 @@ export function signedHello(
 ): Uint8Array {
   const signature = sign(null, activationSignedBytes(nonce, code, id.publicKey, id.fingerprint), id.key);
   return encodeToBroker({
-    hello: { code, publicKey: id.publicKey, machineFingerprint: id.fingerprint, signature, machineName: "fuzz-pc", os: "linux x64", ...extra },
+    hello: {
+      code,
+      publicKey: id.publicKey,
+      machineFingerprint: id.fingerprint,
+      signature,
+      machineName: "fuzz-pc",
+      os: "linux x64",
+      ...extra,
+    },
   });
 }
 

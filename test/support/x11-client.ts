@@ -3,20 +3,20 @@
 // Tests and the latency benchmark (scripts/bench-latency/) use it; times are epoch milliseconds
 // with sub-millisecond resolution (performance.timeOrigin + performance.now()), comparable with
 // the times other processes trace.
-import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import path from 'node:path';
-import { createInterface } from 'node:readline';
-import { fileURLToPath } from 'node:url';
+import { spawn, type ChildProcessWithoutNullStreams } from "node:child_process";
+import { existsSync } from "node:fs";
+import path from "node:path";
+import { createInterface } from "node:readline";
+import { fileURLToPath } from "node:url";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 // test/support/ in the sources, dist/test/support/ once compiled (the benchmark uses it).
-const binaries = [path.resolve(here, '../..'), path.resolve(here, '../../..')].map((root) =>
-  path.join(root, 'build', 'Release', 'tether_test_client'),
+const binaries = [path.resolve(here, "../.."), path.resolve(here, "../../..")].map((root) =>
+  path.join(root, "build", "Release", "tether_test_client"),
 );
 
 export interface XEventRecord {
-  event: 'KeyPress' | 'KeyRelease' | 'ButtonPress' | 'ButtonRelease' | 'MotionNotify';
+  event: "KeyPress" | "KeyRelease" | "ButtonPress" | "ButtonRelease" | "MotionNotify";
   keycode?: number;
   keysym?: number;
   state?: number;
@@ -31,7 +31,7 @@ export function keysymToChar(keysym: number): string {
   if ((keysym >= 0x20 && keysym <= 0x7e) || (keysym >= 0xa0 && keysym <= 0xff)) {
     return String.fromCodePoint(keysym);
   }
-  return '';
+  return "";
 }
 
 const now = (): number => performance.timeOrigin + performance.now();
@@ -45,9 +45,9 @@ export class TestXClient {
   private constructor(private readonly child: ChildProcessWithoutNullStreams) {
     // Stopped (a benchmark's Ctrl+C) while a caller still writes: no unhandled EPIPE; that
     // command's reply just never comes.
-    child.stdin.on('error', () => {});
+    child.stdin.on("error", () => {});
     const lines = createInterface({ input: child.stdout });
-    lines.on('line', (line) => {
+    lines.on("line", (line) => {
       const t = now();
       const msg = JSON.parse(line) as { ok?: string; event?: string };
       if (msg.ok !== undefined) {
@@ -66,10 +66,10 @@ export class TestXClient {
 
   static async start(display: string): Promise<TestXClient> {
     const binary = binaries.find((b) => existsSync(b));
-    if (binary === undefined) throw new Error(`${binaries.join(' / ')} missing: run npm run build:native`);
-    const child = spawn(binary, [display], { stdio: ['pipe', 'pipe', 'pipe'] });
+    if (binary === undefined) throw new Error(`${binaries.join(" / ")} missing: run npm run build:native`);
+    const child = spawn(binary, [display], { stdio: ["pipe", "pipe", "pipe"] });
     const client = new TestXClient(child);
-    await client.expect('ready');
+    await client.expect("ready");
     return client;
   }
 
@@ -100,30 +100,30 @@ export class TestXClient {
    * client's XSync returned), with the time the command was written and the time that reply came.
    */
   async fill(x: number, y: number, width: number, height: number, rgb: number): Promise<{ tWrite: number; tSync: number }> {
-    const { tWrite, tReply } = await this.command(`fill ${x} ${y} ${width} ${height} ${rgb.toString(16).padStart(6, '0')}`, 'fill');
+    const { tWrite, tReply } = await this.command(`fill ${x} ${y} ${width} ${height} ${rgb.toString(16).padStart(6, "0")}`, "fill");
     return { tWrite, tSync: tReply };
   }
 
   /** Sets a 16x16 cursor, hotspot (3,5): left half red, right half blue. */
   async setCursor(): Promise<void> {
-    await this.command('cursor', 'cursor');
+    await this.command("cursor", "cursor");
   }
 
   async focus(): Promise<void> {
-    await this.command('focus', 'focus');
+    await this.command("focus", "focus");
   }
 
   /** Collects every event the server has sent so far; returns the events since `from`. */
   async sync(from = 0): Promise<XEventRecord[]> {
-    await this.command('sync', 'sync');
+    await this.command("sync", "sync");
     return this.events.slice(from);
   }
 
   async stop(): Promise<void> {
     if (this.child.exitCode !== null || this.child.signalCode !== null) return;
-    const exited = new Promise<void>((resolve) => this.child.once('exit', () => resolve()));
-    this.child.stdin.end('quit\n');
-    const timer = setTimeout(() => this.child.kill('SIGKILL'), 3000);
+    const exited = new Promise<void>((resolve) => this.child.once("exit", () => resolve()));
+    this.child.stdin.end("quit\n");
+    const timer = setTimeout(() => this.child.kill("SIGKILL"), 3000);
     await exited;
     clearTimeout(timer);
   }

@@ -15,11 +15,11 @@
 // nothing. The result: what reaches the viewer is what libvpx would have sent without a map.
 #pragma once
 
+#include <vpx/vpx_image.h>
+
 #include <cstddef>
 #include <cstdint>
 #include <vector>
-
-#include <vpx/vpx_image.h>
 
 namespace tether {
 
@@ -46,10 +46,10 @@ class Vp8ActiveMapTracker {
   // The quantizer index at or below which a frame counts as fine, and how many such frames an
   // active macroblock must be carried in after its last change. libvpx refines a changed
   // macroblock over many frames (libwebrtc's screen share stops at index 15, so later passes are
-  // not finer, only more): with 8 frames at <= 20, colour edges inside a macroblock were still up to
-  // 15 levels off in chroma when it was released (the pixel test failed at tolerance 8 in 10 runs
-  // of 10, and at 14 once in 40-100); with 24 it passed 20 of 20 at tolerance 8, as libvpx without
-  // a map does (its own error after refining: up to 7).
+  // not finer, only more): with 8 frames at <= 20, colour edges inside a macroblock were still up
+  // to 15 levels off in chroma when it was released (the pixel test failed at tolerance 8 in 10
+  // runs of 10, and at 14 once in 40-100); with 24 it passed 20 of 20 at tolerance 8, as libvpx
+  // without a map does (its own error after refining: up to 7).
   static constexpr int kFineQuantizer = 20;
   static constexpr unsigned char kFineFrames = 24;
 
@@ -67,7 +67,7 @@ class Vp8ActiveMapTracker {
   void CopyAll(const vpx_image_t& img);
 
   unsigned int width_ = 0, height_ = 0, rows_ = 0, cols_ = 0;
-  std::vector<uint8_t> y_, u_, v_;  // the last input frame, tightly packed planes
+  std::vector<uint8_t> y_, u_, v_;      // the last input frame, tightly packed planes
   std::vector<unsigned char> pending_;  // per macroblock: fine frames still needed (0: settled)
   std::vector<unsigned char> map_;
   std::vector<unsigned char> changed_;  // scratch: the columns that changed in one macroblock row

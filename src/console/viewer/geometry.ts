@@ -62,5 +62,7 @@ export function toFraction(clientX: number, clientY: number, content: Rect): { x
 
 /** Whether the point lies on the content (for deciding whether a press belongs to the remote screen). */
 export function inside(clientX: number, clientY: number, content: Rect): boolean {
-  return clientX >= content.left && clientY >= content.top && clientX < content.left + content.width && clientY < content.top + content.height;
+  return (
+    clientX >= content.left && clientY >= content.top && clientX < content.left + content.width && clientY < content.top + content.height
+  );
 }

@@ -46,11 +46,17 @@ export class AnswerPeer {
   ) {
     const servers: RTCIceServer[] = iceServers
       .filter((s) => (s.urls ?? []).length > 0)
-      .map((s) => ({ urls: [...(s.urls ?? [])], ...(s.username ? { username: s.username } : {}), ...(s.credential ? { credential: s.credential } : {}) }));
+      .map((s) => ({
+        urls: [...(s.urls ?? [])],
+        ...(s.username ? { username: s.username } : {}),
+        ...(s.credential ? { credential: s.credential } : {}),
+      }));
     this.pc = new RTCPeerConnection({ iceServers: servers, ...(certificate ? { certificates: [certificate] } : {}) });
     this.pc.onicecandidate = (e) => {
       if (!e.candidate || !e.candidate.candidate) return;
-      this.h.signal(encodeCandidate({ candidate: e.candidate.candidate, sdpMid: e.candidate.sdpMid, sdpMLineIndex: e.candidate.sdpMLineIndex }));
+      this.h.signal(
+        encodeCandidate({ candidate: e.candidate.candidate, sdpMid: e.candidate.sdpMid, sdpMLineIndex: e.candidate.sdpMLineIndex }),
+      );
     };
     this.pc.ontrack = (e) => {
       lowLatency(e.receiver);
@@ -63,7 +69,8 @@ export class AnswerPeer {
     this.pc.onconnectionstatechange = () => {
       const s = this.pc.connectionState;
       if (s === "connected") this.h.connected();
-      else if (s === "failed" || s === "closed") this.h.lost(s === "failed" ? "The connection to the user's computer failed." : "The connection closed.");
+      else if (s === "failed" || s === "closed")
+        this.h.lost(s === "failed" ? "The connection to the user's computer failed." : "The connection closed.");
     };
   }
 

@@ -82,7 +82,14 @@ export function sampleFrom(entries: Iterable<Record<string, unknown>>, atMs: num
   if (!inbound) return null;
   const num = (k: string) => (typeof inbound![k] === "number" ? (inbound![k] as number) : undefined);
   const s: StatsSample = { atMs, bytesReceived: num("bytesReceived") ?? 0, framesDecoded: num("framesDecoded") ?? 0 };
-  const copy = ["framesPerSecond", "jitterBufferDelay", "jitterBufferEmittedCount", "totalDecodeTime", "frameWidth", "frameHeight"] as const;
+  const copy = [
+    "framesPerSecond",
+    "jitterBufferDelay",
+    "jitterBufferEmittedCount",
+    "totalDecodeTime",
+    "frameWidth",
+    "frameHeight",
+  ] as const;
   for (const k of copy) {
     const v = num(k);
     if (v !== undefined) s[k] = v;

@@ -7,7 +7,15 @@
  */
 import { byId, el, show } from "../dom.js";
 import { scopeName, type ScopeName } from "../model.js";
-import { pb, sendable, type ControlMessage, type CursorProps, type IceServerProps, type InputEventProps, type MonitorProps } from "../proto.js";
+import {
+  pb,
+  sendable,
+  type ControlMessage,
+  type CursorProps,
+  type IceServerProps,
+  type InputEventProps,
+  type MonitorProps,
+} from "../proto.js";
 import { unpremultiply } from "./cursor.js";
 import { inside, place, type Rect, type ScaleMode } from "./geometry.js";
 import { buttonEvent, keyEvent, moveEvent, PressedState, WheelAccumulator } from "./input-map.js";
@@ -98,19 +106,23 @@ export class Viewer {
     show(this.root, true);
     document.body.classList.add("viewing");
 
-    this.peer = new AnswerPeer(o.iceServers, {
-      signal: (p) => o.sendSignal(p),
-      track: (stream) => {
-        this.video.srcObject = stream;
-        void this.video.play().catch(() => {});
+    this.peer = new AnswerPeer(
+      o.iceServers,
+      {
+        signal: (p) => o.sendSignal(p),
+        track: (stream) => {
+          this.video.srcObject = stream;
+          void this.video.play().catch(() => {});
+        },
+        channel: (ch) => this.attachChannel(ch),
+        connected: () => {
+          this.status.textContent = "Connected. Waiting for the first picture…";
+        },
+        fingerprints: (local, remote) => void this.showSafetyCode(local, remote),
+        lost: (reason) => this.end(this.lastNotice ?? reason),
       },
-      channel: (ch) => this.attachChannel(ch),
-      connected: () => {
-        this.status.textContent = "Connected. Waiting for the first picture…";
-      },
-      fingerprints: (local, remote) => void this.showSafetyCode(local, remote),
-      lost: (reason) => this.end(this.lastNotice ?? reason),
-    }, o.certificate);
+      o.certificate,
+    );
     this.bind();
     this.statsTimer = setInterval(() => void this.pollStats(), 1000);
   }
@@ -146,7 +158,8 @@ export class Viewer {
       this.pressed.releaseAll();
       this.wheel.reset();
       this.unlockKeyboard();
-      if (before === "control") this.showBanner("The user now allows viewing only: your mouse and keyboard no longer reach their computer.", "warn");
+      if (before === "control")
+        this.showBanner("The user now allows viewing only: your mouse and keyboard no longer reach their computer.", "warn");
     }
     this.renderScope();
   }
@@ -334,22 +347,35 @@ export class Viewer {
     this.stage.addEventListener("blur", () => this.releaseInput(), opt);
     window.addEventListener("blur", () => this.releaseInput(), opt);
 
-    this.scaleButton.addEventListener("click", () => {
-      this.mode = this.mode === "fit" ? "1:1" : "fit";
-      this.renderMode();
-    }, opt);
+    this.scaleButton.addEventListener(
+      "click",
+      () => {
+        this.mode = this.mode === "fit" ? "1:1" : "fit";
+        this.renderMode();
+      },
+      opt,
+    );
     this.fullButton.addEventListener("click", () => void this.toggleFullscreen(), opt);
     document.addEventListener("fullscreenchange", () => this.onFullscreenChange(), opt);
-    this.closeButton.addEventListener("click", () => {
-      const live = !this.ended;
-      this.close();
-      this.o.onClose(live);
-    }, opt);
-    this.monitorSelect.addEventListener("change", () => {
-      const index = Number(this.monitorSelect.value);
-      const ch = this.control;
-      if (Number.isInteger(index) && ch && ch.readyState === "open") ch.send(sendable(pb.ControlMessage.encode({ selectMonitor: { index } }).finish()));
-    }, opt);
+    this.closeButton.addEventListener(
+      "click",
+      () => {
+        const live = !this.ended;
+        this.close();
+        this.o.onClose(live);
+      },
+      opt,
+    );
+    this.monitorSelect.addEventListener(
+      "change",
+      () => {
+        const index = Number(this.monitorSelect.value);
+        const ch = this.control;
+        if (Number.isInteger(index) && ch && ch.readyState === "open")
+          ch.send(sendable(pb.ControlMessage.encode({ selectMonitor: { index } }).finish()));
+      },
+      opt,
+    );
     this.video.addEventListener("resize", () => this.layout(), opt);
     this.video.addEventListener("loadedmetadata", () => this.layout(), opt);
     this.video.addEventListener("playing", () => show(this.status, false), opt);

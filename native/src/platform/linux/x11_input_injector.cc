@@ -333,7 +333,8 @@ Status X11InputInjector::KeycodeForKeysym(unsigned long keysym, unsigned int* ke
       MarkSparesFlushed();
     }
     const auto flushed = spare_flushed_at_.find(spare);
-    if (flushed != spare_flushed_at_.end()) std::this_thread::sleep_until(flushed->second + kRemapSettle);
+    if (flushed != spare_flushed_at_.end())
+      std::this_thread::sleep_until(flushed->second + kRemapSettle);
   }
   KeySym syms[2] = {static_cast<KeySym>(keysym), static_cast<KeySym>(keysym)};
   XChangeKeyboardMapping(dpy, static_cast<int>(spare), 2, syms, 1);

@@ -64,10 +64,10 @@ class X11ScreenCapturer final : public ScreenCapturer {
   int randr_event_base_ = 0;
   bool has_xfixes_ = false;
   bool has_randr_ = false;
-  bool has_xi2_ = false;         // XInput 2.2: pointer motion arrives as events
+  bool has_xi2_ = false;  // XInput 2.2: pointer motion arrives as events
   int xi_opcode_ = 0;
-  bool pointer_moved_ = false;   // motion since the last CaptureCursor
-  int64_t last_cursor_ns_ = 0;   // when CaptureCursor last ran
+  bool pointer_moved_ = false;       // motion since the last CaptureCursor
+  int64_t last_cursor_ns_ = 0;       // when CaptureCursor last ran
   Damage damage_ = 0;                // owned: XDamageDestroy in Close()
   XserverRegion damage_region_ = 0;  // owned: XFixesDestroyRegion in Close()
   bool damage_pending_ = true;
