@@ -104,22 +104,31 @@ const ok = (technicianName = "Jane Doe", liveAccess: string[] = []) => ({
   activation: { status: pb.ActivationResult.Status.STATUS_OK, sessionId: "s_1", technicianName, heartbeatIntervalMs: 10_000, liveAccess },
 });
 
-describe("the user's s and v while a prompt is open", () => {
-  it("v narrows the live grant and s stops it, even with a new request's prompt open: neither is taken as an answer", async () => {
-    const b = scriptedBroker((ws) => ws.send(encodeToAgent(ok())));
-    servers.push(b.wss);
-    await new Promise((r) => b.wss.once("listening", r));
-    const lines = new Lines();
-    const log: Recorded = { calls: [] };
-    const out: string[] = [];
-    let quit!: () => void;
-    const done = startApp(b.port(), lines, log, out, new Promise<void>((r) => (quit = r)));
-    await until(() => out.some((l) => l.startsWith("Connected.")), 5000, "connected");
-
-    b.send({ accessRequest: { id: "ar_1", scope: pb.Scope.SCOPE_CONTROL, technicianName: "Jane Doe" } });
-    await until(() => out.some((l) => /requests to control/.test(l)), 5000, "prompt 1");
+/** A scripted broker and the app connected to it, with what the app printed and did. */
+async function connectedApp(onHello: Parameters<typeof scriptedBroker>[0]) {
+  const b = scriptedBroker(onHello);
+  servers.push(b.wss);
+  await new Promise((r) => b.wss.once("listening", r));
+  const lines = new Lines();
+  const log: Recorded = { calls: [] };
+  const out: string[] = [];
+  let quit!: () => void;
+  const done = startApp(b.port(), lines, log, out, new Promise<void>((r) => (quit = r)));
+  await until(() => out.some((l) => l.startsWith("Connected.")), 5000, "connected");
+  /** The technician asks for control; the user says y; the app begins sharing on its first connection. */
+  const grantControl = async (id = "ar_1") => {
+    b.send({ accessRequest: { id, scope: pb.Scope.SCOPE_CONTROL, technicianName: "Jane Doe" } });
+    await until(() => out.some((l) => /requests to control/.test(l)), 5000, "prompt");
     lines.type("y");
     await until(() => log.calls.includes("begin#1 control"), 5000, "begin");
+  };
+  return { b, lines, log, out, quit, done, grantControl };
+}
+
+describe("the user's s and v while a prompt is open", () => {
+  it("v narrows the live grant and s stops it, even with a new request's prompt open: neither is taken as an answer", async () => {
+    const { b, lines, log, out, quit, done, grantControl } = await connectedApp((ws) => ws.send(encodeToAgent(ok())));
+    await grantControl();
 
     // A broker that asks again while control is live (Tether's refuses: 409).
     b.send({ accessRequest: { id: "ar_2", scope: pb.Scope.SCOPE_CONTROL, technicianName: "Jane Doe" } });
@@ -151,14 +160,7 @@ describe("the user's s and v while a prompt is open", () => {
   });
 
   it("a name with escape sequences from the broker is shown clean", async () => {
-    const b = scriptedBroker((ws) => ws.send(encodeToAgent(ok("Jane\u001b[2K\r\u001b[8m\u202eDoe"))));
-    servers.push(b.wss);
-    await new Promise((r) => b.wss.once("listening", r));
-    const lines = new Lines();
-    const out: string[] = [];
-    let quit!: () => void;
-    const done = startApp(b.port(), lines, { calls: [] }, out, new Promise<void>((r) => (quit = r)));
-    await until(() => out.some((l) => l.startsWith("Connected.")), 5000, "connected");
+    const { b, out, quit, done } = await connectedApp((ws) => ws.send(encodeToAgent(ok("Jane\u001b[2K\r\u001b[8m\u202eDoe"))));
     b.send({ accessRequest: { id: "ar_1", scope: pb.Scope.SCOPE_VIEW, technicianName: "\u001b]0;owned\u0007Eve\u2066" } });
     await until(() => out.some((l) => /requests to view/.test(l)), 5000, "prompt");
     expect(out).toContain("Connected. Waiting for your support technician (Jane[2K[8mDoe).");
@@ -172,25 +174,15 @@ describe("after a reconnect", () => {
   it("with a live grant the app says who can still view or control and how to stop; a grant the broker did not keep ends and says so", async () => {
     let hellos = 0;
     const instanceIds: string[] = [];
-    const b = scriptedBroker((ws, hello) => {
+    const app = connectedApp((ws, hello) => {
       hellos++;
       instanceIds.push(Buffer.from(hello!.instanceId ?? []).toString("hex"));
       const held = (hello!.liveAccess ?? []).map((g) => g.accessRequestId!);
       // Second connection: keep ar_1. Third: keep nothing.
       ws.send(encodeToAgent(ok("Jane Doe", hellos === 2 ? held : [])));
     });
-    servers.push(b.wss);
-    await new Promise((r) => b.wss.once("listening", r));
-    const lines = new Lines();
-    const log: Recorded = { calls: [] };
-    const out: string[] = [];
-    let quit!: () => void;
-    const done = startApp(b.port(), lines, log, out, new Promise<void>((r) => (quit = r)));
-    await until(() => out.some((l) => l.startsWith("Connected.")), 5000, "connected");
-    b.send({ accessRequest: { id: "ar_1", scope: pb.Scope.SCOPE_CONTROL, technicianName: "Jane Doe" } });
-    await until(() => out.some((l) => /requests to control/.test(l)), 5000, "prompt");
-    lines.type("y");
-    await until(() => log.calls.includes("begin#1 control"), 5000, "begin");
+    const { b, log, out, quit, done, grantControl } = await app;
+    await grantControl();
 
     b.socket()!.terminate(); // the broker goes away
     await until(() => hellos === 2, 10_000, "reconnect");

@@ -12,7 +12,7 @@ import { Store } from "../src/broker/store.js";
 import { hashPassword } from "../src/util/secrets.js";
 import { encodeToBroker } from "../src/proto/wire.js";
 import { tempDir } from "./support/procs.js";
-import { budget, check, fc, gcFunction, settledHeap } from "./support/fuzz.js";
+import { budget, check, fc, gcFunction, heapGrowthPerItem } from "./support/fuzz.js";
 import { activatedAgent, newIdentity, type AgentPeer } from "./support/ws-peer.js";
 
 const HANG_MS = 3000;
@@ -296,21 +296,9 @@ describe("HTTP bodies under fuzzing", () => {
         }
       };
       const requests = fc.sample(request, { numRuns: 300, seed: 20_260_102 }).filter((r) => !hashes(r));
-      const batch = async () => {
+      const { perItem: perRequest, heaps } = await heapGrowthPerItem(gc, requests.length, async () => {
         for (const r of requests) await send(r);
-      };
-      await batch();
-      await batch();
-      const heaps = [await settledHeap(gc)];
-      for (let i = 0; i < 4; i++) {
-        await batch();
-        heaps.push(await settledHeap(gc));
-      }
-      const deltas = heaps
-        .slice(1)
-        .map((h, i) => h - heaps[i]!)
-        .sort((a, b) => a - b);
-      const perRequest = (deltas[1]! + deltas[2]!) / 2 / requests.length;
+      });
       // A request object kept per request costs kilobytes; the median batch's noise stays far below.
       expect(perRequest, `median heap growth per request: ${Math.round(perRequest)} bytes (heaps ${heaps.join(", ")})`).toBeLessThan(512);
       await expectServing();

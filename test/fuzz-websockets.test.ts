@@ -28,7 +28,7 @@ import {
   mutate,
   mutationArb,
   protoSoup,
-  settledHeap,
+  heapGrowthPerItem,
   type Mutation,
 } from "./support/fuzz.js";
 import { activatedAgent, heartbeatAcked, newIdentity, openAgent, Peer, signedHello, type AgentPeer } from "./support/ws-peer.js";
@@ -309,6 +309,37 @@ async function expectOutcome<T extends { body?: string | null }>(
   return "open";
 }
 
+/**
+ * Sends `frames` on an activated socket, one at a time, and checks each outcome: what classify()
+ * expects of the bytes, refined by `expect` for a message that decodes (null: classify's answer).
+ * Stops at the first frame that closes the socket.
+ */
+async function driveFrames<M extends { body?: string | null }>(
+  peer: Peer<M>,
+  frames: Frame[],
+  o: {
+    encode: (m: Record<string, unknown>) => Uint8Array;
+    decode: (b: Uint8Array) => { body?: string | null };
+    expect: (msg: ReturnType<typeof o.decode>) => Expected | null;
+    probe: (seq: number) => Uint8Array;
+  },
+): Promise<void> {
+  for (const f of frames) {
+    const from = peer.got.length;
+    const bytes = frameBytes(f, new Uint8Array(), "", o.encode);
+    send(peer, f, bytes);
+    const { expected, msg } = classify(f, bytes, o.decode);
+    const outcome = await expectOutcome(
+      peer,
+      (msg && o.expect(msg)) ?? expected,
+      from,
+      o.probe,
+      `${f.kind} ${msg?.body ?? ""} frame of ${bytes.length} bytes`,
+    );
+    if (outcome === "closed") break;
+  }
+}
+
 const randomCode = () => randomBytes(24).toString("base64url");
 
 // ---- the properties ---------------------------------------------------------------------------------
@@ -369,33 +400,21 @@ describe("/ws/agent under fuzzing", () => {
         fc.asyncProperty(fc.array(frameArb(agentMessage, false), { minLength: 1, maxLength: 4 }), async (frames) => {
           const peer = await activatedAgent(wsBase, fuzzCode, fuzzId, HANG_MS);
           try {
-            for (const f of frames) {
-              const from = peer.got.length;
-              const bytes = frameBytes(f, new Uint8Array(), "", (m) => encodeToBroker(m as never));
-              send(peer, f, bytes);
-              const classified = classify(f, bytes, (b) => pb.AgentToBroker.decode(b));
-              let expected = classified.expected;
-              const msg = classified.msg;
-              if (msg) {
-                // No access request of this session is granted or pending: consent answers are not
-                // accepted, signals and scope changes are refused with an error.
-                if (msg.body === "hello" || !msg.body) expected = { close: Close.POLICY };
-                else if (msg.body === "heartbeat") expected = { open: true };
-                else if (msg.body === "consent") expected = { open: true, reply: (m: Reply) => m.consentRecorded?.accepted === false };
-                else if (msg.body === "signal" || msg.body === "consentChanged")
-                  expected = { open: true, reply: (m: Reply) => m.error?.code === NOT_ALLOWED };
-              }
-              if (
-                (await expectOutcome(
-                  peer,
-                  expected,
-                  from,
-                  agentHeartbeat,
-                  `${f.kind} ${msg?.body ?? ""} frame of ${bytes.length} bytes`,
-                )) === "closed"
-              )
-                break;
-            }
+            await driveFrames(peer, frames, {
+              encode: (m) => encodeToBroker(m as never),
+              decode: (b) => pb.AgentToBroker.decode(b),
+              probe: agentHeartbeat,
+              // No access request of this session is granted or pending: consent answers are not
+              // accepted, signals and scope changes are refused with an error.
+              expect: (msg) => {
+                if (msg.body === "hello" || !msg.body) return { close: Close.POLICY };
+                if (msg.body === "heartbeat") return { open: true };
+                if (msg.body === "consent") return { open: true, reply: (m: Reply) => m.consentRecorded?.accepted === false };
+                if (msg.body === "signal" || msg.body === "consentChanged")
+                  return { open: true, reply: (m: Reply) => m.error?.code === NOT_ALLOWED };
+                return null;
+              },
+            });
           } finally {
             await peer.end();
           }
@@ -418,34 +437,22 @@ describe("/ws/console under fuzzing", () => {
           const peer = await openConsole(alexToken);
           try {
             await peer.next((m) => m.body === "iceConfig", HANG_MS);
-            for (const f of frames) {
-              const from = peer.got.length;
-              const bytes = frameBytes(f, new Uint8Array(), "", (m) => pb.ConsoleToBroker.encode(m as never).finish());
-              send(peer, f, bytes);
-              const classified = classify(f, bytes, (b) => pb.ConsoleToBroker.decode(b));
-              let expected = classified.expected;
-              const msg = classified.msg;
-              if (msg) {
-                // Alex has no granted access request: every signal is refused, with an error, or
-                // with 1008 when its viewer id is out of bounds (1..64 of A-Z a-z 0-9 _ -).
+            await driveFrames(peer, frames, {
+              encode: (m) => pb.ConsoleToBroker.encode(m as never).finish(),
+              decode: (b) => pb.ConsoleToBroker.decode(b),
+              probe: consoleHeartbeat,
+              // Alex has no granted access request: every signal is refused, with an error, or
+              // with 1008 when its viewer id is out of bounds (1..64 of A-Z a-z 0-9 _ -).
+              expect: (msg) => {
                 const refused = (m: Reply) => m.error?.code === NOT_ALLOWED;
-                if (!msg.body) expected = { close: Close.POLICY };
-                else if (msg.body === "heartbeat") expected = { open: true };
-                else if (msg.body === "signal" && /^[A-Za-z0-9_-]{0,64}$/.test(msg.signal?.viewerId ?? ""))
-                  expected = { open: true, reply: refused };
-                else if (msg.body === "signal") expected = { openOr: Close.POLICY, reply: refused };
-              }
-              if (
-                (await expectOutcome(
-                  peer,
-                  expected,
-                  from,
-                  consoleHeartbeat,
-                  `${f.kind} ${msg?.body ?? ""} frame of ${bytes.length} bytes`,
-                )) === "closed"
-              )
-                break;
-            }
+                const viewerId = (msg as { signal?: { viewerId?: string | null } | null }).signal?.viewerId ?? "";
+                if (!msg.body) return { close: Close.POLICY };
+                if (msg.body === "heartbeat") return { open: true };
+                if (msg.body === "signal" && /^[A-Za-z0-9_-]{0,64}$/.test(viewerId)) return { open: true, reply: refused };
+                if (msg.body === "signal") return { openOr: Close.POLICY, reply: refused };
+                return null;
+              },
+            });
           } finally {
             await peer.end();
           }
@@ -656,23 +663,9 @@ describe("broker resources under hostile connections", () => {
         await heartbeatAcked(c, consoleHeartbeat, HANG_MS);
         await c.end();
       };
-      const batch = async () => {
+      const { perItem: perRound, heaps } = await heapGrowthPerItem(gc, frames.length, async () => {
         for (const f of frames) await round(f);
-      };
-      // Warm-up (JIT, SQLite statement caches, lazily built state), then the heap after each of four
-      // more batches: a leak grows it every batch; one-off growth (a cache filling) shows in one only.
-      await batch();
-      await batch();
-      const heaps = [await settledHeap(gc)];
-      for (let i = 0; i < 4; i++) {
-        await batch();
-        heaps.push(await settledHeap(gc));
-      }
-      const deltas = heaps
-        .slice(1)
-        .map((h, i) => h - heaps[i]!)
-        .sort((a, b) => a - b);
-      const perRound = (deltas[1]! + deltas[2]!) / 2 / frames.length;
+      });
       // A socket kept per round costs several kilobytes (about 8 KiB measured); the median batch's
       // noise after the warm-up stays below 2 KiB a round.
       expect(perRound, `median heap growth per round: ${Math.round(perRound)} bytes (heaps ${heaps.join(", ")})`).toBeLessThan(4096);

@@ -75,6 +75,31 @@ export async function settledHeap(gc: () => void): Promise<number> {
   return process.memoryUsage().heapUsed;
 }
 
+/**
+ * Median heap growth per item over batches of `items` items: two warm-up batches (JIT, statement
+ * caches, lazily built state), then the heap after each of four more. A leak grows it every batch;
+ * one-off growth (a cache filling) shows in one batch only, so the median of the four steps skips it.
+ * Returns the growth per item in bytes and the heaps, for the failure message.
+ */
+export async function heapGrowthPerItem(
+  gc: () => void,
+  items: number,
+  batch: () => Promise<void>,
+): Promise<{ perItem: number; heaps: number[] }> {
+  await batch();
+  await batch();
+  const heaps = [await settledHeap(gc)];
+  for (let i = 0; i < 4; i++) {
+    await batch();
+    heaps.push(await settledHeap(gc));
+  }
+  const deltas = heaps
+    .slice(1)
+    .map((h, i) => h - heaps[i]!)
+    .sort((a, b) => a - b);
+  return { perItem: (deltas[1]! + deltas[2]!) / 2 / items, heaps };
+}
+
 // ---- byte mutations -------------------------------------------------------------------------------
 
 /** One edit of a byte string; positions are taken modulo the length. */
