@@ -8,6 +8,10 @@
  *
  * The broker runs in this process (app factory, real listening socket, SQLite in a temp folder):
  * an uncaught exception in it fails the run.
+ *
+ * Why one file of ≈680 lines: every property here shares that one broker and its bystander agent
+ * and console, whose continued service after each run is part of what is checked; the generators
+ * and byte mutations shared with the other fuzz tests are in support/fuzz.ts.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { FastifyInstance } from "fastify";

@@ -8,55 +8,19 @@ import {
   decideAccessRequest,
   decideActivation,
   grantedScope,
-  sessionState,
-  type AccessStatus,
   type ActivationDecision,
   type MachineIdentity,
   type Scope,
-  type SessionState,
 } from "../session/rules.js";
 import { encodeToAgent, encodeToConsole, pb, scopeToWire } from "../proto/wire.js";
 import { hashSecret, newSessionCode } from "../util/secrets.js";
 import type { Hub } from "./hub.js";
 import type { AccessRequestRow, SessionAlertRow, SessionRow, Store, Technician } from "./store.js";
+import { accessInfo, accessView, sessionInfo, sessionView, type AccessRequestView, type SessionView } from "./views.js";
 import { TetherError } from "./errors.js";
 import { formatLink } from "../link/support-link.js";
 
-export interface SessionView {
-  id: string;
-  state: SessionState;
-  online: boolean;
-  createdAt: string;
-  expiresAt: string;
-  closedAt?: string;
-  machine?: { name: string; os: string; boundAt: string; lastSeenAt: string | null };
-  /** Things the technician should know, oldest first (e.g. another copy of the app took over). */
-  alerts: AlertView[];
-}
-
-export interface AlertView {
-  kind: "replaced";
-  at: string;
-  previousMachine: string;
-  newMachine: string;
-  message: string;
-}
-
-export interface AccessRequestView {
-  id: string;
-  sessionId: string;
-  scope: Scope;
-  status: AccessStatus;
-  /** The scope in force now (the user may have narrowed it). */
-  grantedScope?: Scope;
-  createdAt: string;
-  expiresAt: string;
-  answeredAt?: string;
-  endedAt?: string;
-  /** The DTLS fingerprints the safety code is made of, once known. */
-  technicianFingerprint?: string;
-  agentFingerprint?: string;
-}
+export type { AccessRequestView, AlertView, SessionView } from "./views.js";
 
 export interface ServiceOptions {
   store: Store;
@@ -72,13 +36,6 @@ export interface ServiceOptions {
    */
   grantGraceMs: number;
   log: { info(obj: object, msg: string): void; warn(obj: object, msg: string): void };
-}
-
-const iso = (ms: number) => new Date(ms).toISOString();
-
-/** What an alert says, for the API and logs. */
-export function alertMessage(a: Pick<SessionAlertRow, "kind" | "previousMachine" | "newMachine">): string {
-  return `Another copy of the support app with this computer's identity took over the connection: "${a.newMachine}" replaced "${a.previousMachine}". If the user did not start the app twice, the identity may have been copied to another computer: close the session.`;
 }
 
 export class BrokerService {
@@ -111,48 +68,21 @@ export class BrokerService {
   // ---- views ---------------------------------------------------------------------------------
 
   sessionView(s: SessionRow): SessionView {
-    const v: SessionView = {
-      id: s.id,
-      state: sessionState(s, this.o.now()),
-      online: this.o.hub.isOnline(s.id),
-      createdAt: iso(s.createdAt),
-      expiresAt: iso(s.expiresAt),
-      alerts: [],
-    };
-    if (s.closedAt !== null) v.closedAt = iso(s.closedAt);
-    v.alerts = this.o.store.alertsOf(s.id).map((a) => ({
-      kind: a.kind,
-      at: iso(a.at),
-      previousMachine: a.previousMachine,
-      newMachine: a.newMachine,
-      message: alertMessage(a),
-    }));
-    if (s.boundAt !== null) {
-      v.machine = {
-        name: s.machineName ?? "",
-        os: s.machineOs ?? "",
-        boundAt: iso(s.boundAt),
-        lastSeenAt: s.lastSeenAt === null ? null : iso(s.lastSeenAt),
-      };
-    }
-    return v;
+    return sessionView(s, this.o.now(), this.o.hub.isOnline(s.id), this.o.store.alertsOf(s.id));
   }
 
   accessView(r: AccessRequestRow): AccessRequestView {
-    const v: AccessRequestView = {
-      id: r.id,
-      sessionId: r.sessionId,
-      scope: r.scope,
-      status: accessStatus(r, this.o.now()),
-      createdAt: iso(r.createdAt),
-      expiresAt: iso(r.expiresAt),
-    };
-    if (r.grantedScope) v.grantedScope = r.grantedScope;
-    if (r.answeredAt !== null) v.answeredAt = iso(r.answeredAt);
-    if (r.endedAt !== null) v.endedAt = iso(r.endedAt);
-    if (r.technicianFingerprint) v.technicianFingerprint = r.technicianFingerprint;
-    if (r.agentFingerprint) v.agentFingerprint = r.agentFingerprint;
-    return v;
+    return accessView(r, this.o.now());
+  }
+
+  /** A session as the console sees it. */
+  sessionInfo(s: SessionRow) {
+    return sessionInfo(s, this.o.now(), this.o.hub.isOnline(s.id), this.o.store.alertsOf(s.id));
+  }
+
+  /** A request as the console sees it. */
+  accessInfo(r: AccessRequestRow) {
+    return accessInfo(r, this.o.now());
   }
 
   // ---- technician actions ----------------------------------------------------------------------
@@ -453,55 +383,8 @@ export class BrokerService {
 
   // ---- console notifications ----------------------------------------------------------------
 
-  private static readonly wireState: Record<SessionState, number> = {
-    waiting: pb.SessionState.SESSION_STATE_WAITING,
-    active: pb.SessionState.SESSION_STATE_ACTIVE,
-    expired: pb.SessionState.SESSION_STATE_EXPIRED,
-    closed: pb.SessionState.SESSION_STATE_CLOSED,
-  };
-
-  sessionInfo(s: SessionRow) {
-    return {
-      id: s.id,
-      state: BrokerService.wireState[sessionState(s, this.o.now())],
-      online: this.o.hub.isOnline(s.id),
-      expiresAtMs: s.expiresAt,
-      createdAtMs: s.createdAt,
-      machineName: s.machineName ?? "",
-      deleted: s.deletedAt !== null,
-      alerts: this.o.store.alertsOf(s.id).map((a) => ({
-        kind: pb.SessionAlert.Kind.KIND_REPLACED,
-        atMs: a.at,
-        previousMachine: a.previousMachine,
-        newMachine: a.newMachine,
-      })),
-    };
-  }
-
   notifySession(s: SessionRow): void {
     this.o.hub.toTechnician(s.technicianId, encodeToConsole({ session: this.sessionInfo(s) }));
-  }
-
-  private static readonly wireAccess = {
-    pending: pb.AccessStatus.ACCESS_STATUS_PENDING,
-    granted: pb.AccessStatus.ACCESS_STATUS_GRANTED,
-    denied: pb.AccessStatus.ACCESS_STATUS_DENIED,
-    expired: pb.AccessStatus.ACCESS_STATUS_EXPIRED,
-    ended: pb.AccessStatus.ACCESS_STATUS_ENDED,
-    cancelled: pb.AccessStatus.ACCESS_STATUS_CANCELLED,
-  } as const;
-
-  /** A request as the console sees it. */
-  accessInfo(r: AccessRequestRow) {
-    return {
-      id: r.id,
-      sessionId: r.sessionId,
-      scope: scopeToWire(r.scope),
-      status: BrokerService.wireAccess[accessStatus(r, this.o.now())],
-      grantedScope: r.grantedScope ? scopeToWire(r.grantedScope) : pb.Scope.SCOPE_UNSPECIFIED,
-      agentFingerprint: r.agentFingerprint ?? "",
-      technicianFingerprint: r.technicianFingerprint ?? "",
-    };
   }
 
   /** A session's newest access request, if it has any (a console that connects is told it). */

@@ -4,6 +4,10 @@
  * the user allows control — mouse, wheel and keyboard sent as InputEvents on the "input" channel.
  * The user can narrow consent at any time: input stops the moment that is known (ScopeChanged on
  * the "control" channel or the broker's AccessRequestInfo, whichever comes first).
+ *
+ * Why one file of ≈520 lines: it is the one owner of the viewer's DOM and of the connection's state
+ * (scope, ended, pressed keys), which every part here reads; the pure parts it uses are apart
+ * (geometry, input-map, cursor, stats, peer, signal), each tested on its own.
  */
 import { byId, el, show } from "../dom.js";
 import { scopeName, type ScopeName } from "../model.js";
