@@ -43,7 +43,7 @@ const receivers: Receiver[] = [];
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 const agent = (link: string, computer: Computer = newComputer(), env: NodeJS.ProcessEnv = {}) => {
-  const p = startAgent(link, computer, { env: { DISPLAY: xvfb.display, ...env } });
+  const p = startAgent(link, computer, { env: { DISPLAY: xvfb.display, TETHER_TRACE_PEER: "1", ...env } });
   running.push(p);
   return p;
 };
@@ -81,7 +81,13 @@ async function granted(scope: "view" | "control", computer?: Computer) {
   rx.accessRequestId = r.json.id;
   await a.out.waitFor(scope === "control" ? /requests to control your screen/ : /requests to view your screen/);
   a.child.stdin!.write("y\n");
-  await a.out.waitFor(/is now viewing/, 20_000);
+  try {
+    await a.out.waitFor(/is now viewing/, 20_000);
+  } catch (err) {
+    // Say where the connection stopped forming.
+    const seen = `offer received: ${rx.offerSdp !== ""}, answer sent: ${rx.answerSdp !== ""}, technician's connection: ${rx.connectionState}, the app's candidates: ${JSON.stringify(rx.candidates)}`;
+    throw new Error(`${(err as Error).message}\n${seen}\nthe app's stderr:\n${a.err.text()}`, { cause: err });
+  }
   return { s, a, rx, rid: r.json.id as string };
 }
 

@@ -56,6 +56,8 @@ export interface OfferPeerOptions {
   connected: () => void;
   /** The connection failed or the technician's side closed it. */
   closed: (reason: string) => void;
+  /** Diagnostics: one line per signaling step and state change (TETHER_TRACE_PEER=1). */
+  trace?: (event: string) => void;
 }
 
 export class OfferPeer {
@@ -95,6 +97,7 @@ export class OfferPeer {
       else this.emit(payload);
     };
     pc.onconnectionstatechange = () => {
+      o.trace?.(`connection ${pc.connectionState}`);
       if (pc.connectionState === "failed") this.fail("the connection to the technician's viewer failed");
     };
   }
@@ -115,6 +118,7 @@ export class OfferPeer {
   release(): void {
     const held = this.held;
     this.held = null;
+    this.o.trace?.(`release ${held?.length ?? 0} held signals`);
     for (const p of held ?? []) this.o.signal(p);
   }
 
@@ -125,6 +129,7 @@ export class OfferPeer {
    */
   signal(payload: Uint8Array, answer: (sdp: string) => { sdp: string } | { refuse: string }): void {
     const sig = parsePeerSignal(payload);
+    this.o.trace?.(`signal in: ${sig.kind}${this.isClosed ? " (closed)" : ""}`);
     if (sig.kind === "ignore" || this.isClosed) return;
     this.chain = this.chain
       .then(async () => {
@@ -135,6 +140,7 @@ export class OfferPeer {
           if ("refuse" in r) return this.fail(r.refuse);
           await this.pc.setRemoteDescription({ type: "answer", sdp: r.sdp });
           this.remoteSet = true;
+          this.o.trace?.(`answer applied, ${this.early.length} early candidates`);
           for (const c of this.early.splice(0)) await this.pc.addIceCandidate(c).catch(() => {});
         } else if (this.remoteSet) {
           await this.pc.addIceCandidate(sig.candidate).catch(() => {});
@@ -142,8 +148,9 @@ export class OfferPeer {
           this.early.push(sig.candidate);
         }
       })
-      .catch(() => {
+      .catch((err: Error) => {
         // a malformed answer: the connection never forms, and the viewer says so
+        this.o.trace?.(`signal failed: ${err.message}`);
       });
   }
 

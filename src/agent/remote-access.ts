@@ -59,6 +59,8 @@ export interface RemoteAccessDeps {
  * demand, so that taking them does not add to the CPU time the benchmark measures).
  */
 const TRACE = process.env["TETHER_TRACE_FRAMES"] === "1";
+/** TETHER_TRACE_PEER=1: one stderr line per signaling step and connection state change. */
+const TRACE_PEER = process.env["TETHER_TRACE_PEER"] === "1";
 const epochMs = (perfNow: number) => performance.timeOrigin + perfNow;
 const trace = (tag: string, o: object) => process.stderr.write(`${tag} ${JSON.stringify(o)}\n`);
 
@@ -100,6 +102,7 @@ export class RemoteAccess {
       signal: (p) => d.signal(p),
       connected: () => this.connected(),
       closed: (reason) => this.end(reason),
+      ...(TRACE_PEER && { trace: (e: string) => trace("TETHER_TRACE_PEER", { at: Date.now(), e }) }),
     });
     const input = this.peer.channel("input")!;
     const control = this.peer.channel("control")!;

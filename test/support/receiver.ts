@@ -123,9 +123,13 @@ export class Receiver {
   }
 
   private chain: Promise<void> = Promise.resolve();
+  /** The app's ICE candidates: how many arrived, were added, and the last failure (diagnostics). */
+  readonly candidates = { received: 0, added: 0, failed: "" };
 
   private async onMessage(m: BrokerToConsole): Promise<void> {
-    if (m.body !== "signal" || (m.signal!.viewerId ?? "") !== this.viewerId) return;
+    // Only this receiver's request and viewer, as the console's viewer does: the broker sends every
+    // signal to all of the technician's consoles.
+    if (m.body !== "signal" || m.signal!.accessRequestId !== this.accessRequestId || (m.signal!.viewerId ?? "") !== this.viewerId) return;
     const sig = JSON.parse(Buffer.from(m.signal!.payload!).toString());
     if (sig.type === "offer") {
       this.offerSdp = sig.sdp;
@@ -135,7 +139,11 @@ export class Receiver {
       this.answerSdp = this.mungeAnswer ? this.mungeAnswer(answer.sdp) : answer.sdp;
       this.signal({ type: "answer", sdp: this.answerSdp });
     } else if (sig.candidate) {
-      await this.pc.addIceCandidate(sig.candidate).catch(() => {});
+      this.candidates.received++;
+      await this.pc.addIceCandidate(sig.candidate).then(
+        () => this.candidates.added++,
+        (e: Error) => (this.candidates.failed = e.message),
+      );
     }
   }
 
