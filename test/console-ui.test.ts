@@ -338,7 +338,11 @@ describe("console in Chromium", () => {
       }
     };
     for (const s of sockets) s.terminate();
-    await step("broker stops", 10_000, broker.stop());
+    const stopping = broker;
+    await step("broker stops", 10_000, stopping.stop());
+    // A shutdown that had to cut connections off says so (the broker bounds it at 3 s): worth seeing.
+    const forced = stopping.proc.out.all.find((l) => l.startsWith("Shutdown:"));
+    if (forced) console.warn(`broker: ${forced}`);
     await page.locator("#link-state", { hasText: "reconnecting" }).waitFor({ timeout: 15_000 });
     broker = await step("broker starts again", 20_000, startBroker({ dataDir, port }));
     await page.locator("#link-state", { hasText: "live" }).waitFor({ timeout: 30_000 });

@@ -1,6 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { mkdtempSync, statSync, writeFileSync, readFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { statSync, writeFileSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { createPublicKey, verify } from "node:crypto";
 import { formatLink, parseLink, LinkError, supportLink } from "../src/link/support-link.js";
@@ -10,6 +9,7 @@ import { backoffMs } from "../src/agent/agent.js";
 import { loadOrCreateIdentity, machineFingerprint, defaultStateDir } from "../src/agent/identity.js";
 import { parseDuration, UsageError } from "../src/cli/args.js";
 import { activationSignedBytes, encodeToAgent, pb } from "../src/proto/wire.js";
+import { tempDir } from "./support/procs.js";
 import { newSessionCode, hashSecret, SESSION_CODE_PATTERN, hashPassword, verifyPassword } from "../src/util/secrets.js";
 import { redactUrl } from "../src/broker/app.js";
 
@@ -131,7 +131,7 @@ describe("reconnect backoff", () => {
 
 describe("identity", () => {
   it("creates the key pair once, mode 0600 in a 0700 folder, and signs verifiably", () => {
-    const dir = join(mkdtempSync(join(tmpdir(), "tether-id-")), "tether");
+    const dir = join(tempDir("tether-id-"), "tether");
     const a = loadOrCreateIdentity(dir);
     const b = loadOrCreateIdentity(dir);
     expect(b.publicKey.equals(a.publicKey)).toBe(true);
@@ -150,7 +150,7 @@ describe("identity", () => {
   });
 
   it("the fingerprint derives from the machine id, falls back to the dbus file, and hides the id", () => {
-    const dir = mkdtempSync(join(tmpdir(), "tether-mid-"));
+    const dir = tempDir("tether-mid-");
     const etc = join(dir, "etc-machine-id");
     const dbus = join(dir, "dbus-machine-id");
     writeFileSync(dbus, "0123456789abcdef0123456789abcdef\n");

@@ -54,6 +54,9 @@ function supportApp(file: string, dataDir: string, out: (line: string) => void):
   });
 }
 
+/** The longest a shutdown waits for open connections, ms. */
+const SHUTDOWN_LIMIT_MS = 3000;
+
 export async function serveBroker(o: ServeOptions): Promise<{ url: string; stop: () => Promise<void> }> {
   const store = Store.open(o.dataDir);
   const app = supportApp(o.appFile ?? defaultAppFile(), o.dataDir, o.out);
@@ -94,10 +97,22 @@ export async function serveBroker(o: ServeOptions): Promise<{ url: string; stop:
     }
   }
 
+  // Shutdown is bounded: WebSocket clients get 1 s to answer the close (app.ts), and whatever HTTP
+  // connection is still open after SHUTDOWN_LIMIT_MS is cut off, so SIGTERM always ends the broker.
   let stopping: Promise<void> | null = null;
   const stop = () =>
     (stopping ??= (async () => {
-      await server.close();
+      let timer: NodeJS.Timeout | undefined;
+      const forced = await Promise.race([
+        server.close().then(() => false),
+        new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(true), SHUTDOWN_LIMIT_MS))),
+      ]);
+      clearTimeout(timer);
+      if (forced) {
+        const open = await new Promise<number>((resolve) => server.server.getConnections((_e, n) => resolve(n)));
+        o.out(`Shutdown: ${open} connection(s) still open after ${SHUTDOWN_LIMIT_MS / 1000} s were cut off`);
+        server.server.closeAllConnections();
+      }
       store.close();
     })());
   return { url, stop };

@@ -20,6 +20,7 @@ export const ROOT = [resolve(import.meta.dirname, "..", ".."), resolve(import.me
 )!;
 export const BIN = join(ROOT, "bin", "tether.js");
 
+/** A temporary folder (inside the test run's own folder, see test/support/global-setup.ts). */
 export function tempDir(prefix = "tether-test-"): string {
   return mkdtempSync(join(tmpdir(), prefix));
 }

@@ -171,7 +171,8 @@ export class Receiver {
   }
 
   close(): void {
-    this.sink?.stop();
+    // The sink stops with its track when the connection closes; only the callback is dropped here.
+    if (this.sink) this.sink.onframe = null;
     this.pc.close();
     this.ws.close();
   }
