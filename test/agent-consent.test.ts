@@ -5,6 +5,7 @@
  * so that it can do what Tether's own broker refuses (ask again while a grant is live): the app must
  * hold on its own.
  */
+import { TerminalUI } from "../src/agent/terminal-ui.js";
 import { afterEach, describe, expect, it } from "vitest";
 import { WebSocketServer, type WebSocket } from "ws";
 import { runAgent, type AccessHandle, type LineSource } from "../src/agent/agent.js";
@@ -90,11 +91,8 @@ function startApp(port: number, lines: Lines, log: Recorded, out: string[], quit
     os: "linux x64",
     version: "test",
     locale: "en",
-    messages: catalogs.en,
-    out: (l) => out.push(l),
-    input: lines,
+    ui: new TerminalUI({ messages: catalogs.en, out: (l) => out.push(l), input: lines, quit }),
     giveUpAfterMs: 10_000,
-    quit,
     prepareAccess: async () => fakeAccess(log, ++n),
     safetyCode: async () => "123 456",
   });

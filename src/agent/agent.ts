@@ -12,12 +12,13 @@
 import { randomBytes } from "node:crypto";
 import WebSocket from "ws";
 import { normalizeFingerprint } from "../session/safety-code.js";
-import { cleanName, MAX_DISPLAY_NAME } from "../util/text.js";
-import { ConsentPrompts, type LineSource } from "./consent.js";
+import { cleanName, MAX_DISPLAY_NAME, MAX_ORGANIZATION } from "../util/text.js";
+import { ConsentPrompts } from "./consent.js";
 import { Grants, type AccessHandle, type AccessHooks, type IceServers } from "./grants.js";
 import type { Identity } from "./identity.js";
 import type { SupportLink } from "../link/support-link.js";
 import { Exit, type Messages } from "./messages.js";
+import type { InputGuard, UserInterface } from "./ui.js";
 import {
   activationSignedBytes,
   Close,
@@ -32,6 +33,7 @@ import {
 export type { AccessHandle, AccessHooks, IceServers } from "./grants.js";
 export { CERTIFICATE_MISMATCH } from "./grants.js";
 export type { LineSource } from "./consent.js";
+export type { UserInterface } from "./ui.js";
 
 export interface AgentOptions {
   link: SupportLink;
@@ -41,13 +43,10 @@ export interface AgentOptions {
   os: string;
   version: string;
   locale: string;
-  messages: Messages;
-  out: (line: string) => void;
-  input: LineSource;
+  /** What the user sees and answers: the terminal or the app window. */
+  ui: UserInterface;
   /** Give up after the broker has been unreachable this long (ms). */
   giveUpAfterMs: number;
-  /** Resolves when the user asks to quit (SIGINT/SIGTERM). */
-  quit: Promise<void>;
   /**
    * Prepares a connection (no capture, nothing sent until begin). `expectRemote`: the fingerprint
    * the technician's viewer announced; an answer with another one ends it (CERTIFICATE_MISMATCH).
@@ -61,7 +60,7 @@ export interface AgentOptions {
 }
 
 /** How a connection ended: with the app's exit code, or to be tried again. */
-type Outcome = { final: number } | { retry: "unreachable" | "lost" | "busy"; reason: string; delayMs?: number };
+type Outcome = { final: number; line?: string } | { retry: "unreachable" | "lost" | "busy"; reason: string; delayMs?: number };
 
 const BACKOFF_BASE_MS = 250;
 const BACKOFF_CAP_MS = 5_000;
@@ -87,33 +86,44 @@ class SupportApp {
   readonly grants: Grants;
   iceServers: IceServers = [];
   quitting = false;
+  /** The broker's organisation, from the latest activation. */
+  organization = "";
   /** Failed attempts since the last activation (the backoff's exponent). */
   attempt = 0;
   private unreachableSince: number | null = null;
   private current: BrokerConnection | null = null;
 
   constructor(readonly o: AgentOptions) {
-    this.m = o.messages;
+    const ui = o.ui;
+    this.m = ui.messages;
     this.instanceId = o.instanceId ?? randomBytes(16);
+    // Nothing answers for the user: while a question is open the technician's input goes nowhere,
+    // and never into the app's own windows.
+    const guard: InputGuard = {
+      blocksPointerAt: (x, y) => this.asking() || ui.guard.blocksPointerAt(x, y),
+      blocksKeys: () => this.asking() || ui.guard.blocksKeys(),
+    };
     this.grants = new Grants({
-      messages: o.messages,
-      out: o.out,
+      messages: ui.messages,
+      out: (line) => ui.say(line),
       toBroker: (msg) => this.current?.send(msg),
       prepareAccess: o.prepareAccess,
       safetyCode: o.safetyCode,
       iceServers: () => this.iceServers,
+      changed: (shared) => ui.sharing(shared),
+      inputGuard: guard,
     });
-    o.input.onIdleLine((line) => {
-      const c = this.grants.command(line);
-      if (c === "stop") this.grants.userChanged(null);
-      else if (c === "narrow") this.grants.userChanged("view");
-      else if (this.grants.size > 0 && line.trim() !== "") o.out(this.m.sharingHelp);
-    });
-    void o.quit.then(() => {
+    ui.onAction((action) => this.grants.userChanged(action === "stop" ? null : "view"));
+    void ui.quit.then(() => {
       this.quitting = true;
       this.grants.userChanged(null);
       this.current?.close(Close.NORMAL, "user quit");
     });
+  }
+
+  /** A consent question is open (or being prepared). */
+  asking(): boolean {
+    return this.current?.asking ?? false;
   }
 
   /** An activation went through: the backoff starts over. */
@@ -124,16 +134,20 @@ class SupportApp {
 
   async run(): Promise<number> {
     const { o, m } = this;
-    o.out(m.connecting(o.link.host));
+    const ui = o.ui;
+    ui.say(m.connecting(o.link.host));
     for (;;) {
       this.current = new BrokerConnection(this);
       const outcome = await this.current.run();
       this.current = null;
       if (this.quitting) {
-        o.out(m.quit);
+        ui.say(m.quit);
         return Exit.OK;
       }
-      if ("final" in outcome) return outcome.final;
+      if ("final" in outcome) {
+        await ui.finish(outcome.line ?? null);
+        return outcome.final;
+      }
       const now = Date.now();
       if (outcome.retry === "lost") {
         this.attempt = 0;
@@ -142,17 +156,17 @@ class SupportApp {
         this.unreachableSince ??= now;
       }
       if (now - this.unreachableSince >= o.giveUpAfterMs) {
-        o.out(m.giveUp(o.link.host));
+        await ui.finish(m.giveUp(o.link.host));
         return Exit.UNREACHABLE;
       }
       const delay = outcome.delayMs ?? backoffMs(this.attempt++);
       const secs = Math.max(1, Math.round(delay / 1000));
-      if (outcome.retry === "lost") o.out(m.lost(secs));
-      else if (outcome.retry === "busy") o.out(m.busy(secs));
-      else o.out(m.unreachable(o.link.host, outcome.reason, secs));
-      const stop = await Promise.race([sleep(delay).then(() => false), o.quit.then(() => true)]);
+      if (outcome.retry === "lost") ui.say(m.lost(secs));
+      else if (outcome.retry === "busy") ui.say(m.busy(secs));
+      else ui.say(m.unreachable(o.link.host, outcome.reason, secs));
+      const stop = await Promise.race([sleep(delay).then(() => false), ui.quit.then(() => true)]);
       if (stop) {
-        o.out(m.quit);
+        ui.say(m.quit);
         return Exit.OK;
       }
     }
@@ -173,12 +187,11 @@ class BrokerConnection {
   private seq = 0;
 
   constructor(private readonly app: SupportApp) {
-    const { o, m, grants } = app;
+    const { o, grants } = app;
     this.ws = new WebSocket(o.link.wsUrl, { maxPayload: MAX_FRAME_BYTES, handshakeTimeout: 10_000 });
     this.prompts = new ConsentPrompts({
-      messages: m,
-      out: o.out,
-      input: o.input,
+      ui: o.ui,
+      organization: () => app.organization,
       send: (frame) => this.ws.readyState === this.ws.OPEN && this.ws.send(frame),
       prepare: async (r) => {
         try {
@@ -190,17 +203,15 @@ class BrokerConnection {
           return null; // sharing is impossible here; the grant says why if the user allows it
         }
       },
-      showCode: (conn, r) => grants.showCode(conn?.handle?.fingerprint ?? null, r.technicianFingerprint, m.safetyCodePrompt),
-      command: (line, r) => {
-        const c = grants.command(line);
-        if (c === "stop") {
-          grants.userChanged(null, true);
-          o.out(m.stoppedAndDeclined(r.technician));
-        } else if (c === "narrow") grants.userChanged("view");
-        return c;
-      },
+      code: (conn, r) => grants.code(conn?.handle?.fingerprint ?? null, r.technicianFingerprint),
+      stopAll: () => grants.userChanged(null, true),
       granted: (id, grant, conn) => grants.granted(id, grant, conn),
     });
+  }
+
+  /** A consent question is open on this connection. */
+  get asking(): boolean {
+    return this.prompts.asking;
   }
 
   send(msg: Parameters<typeof encodeToBroker>[0]): void {
@@ -222,8 +233,7 @@ class BrokerConnection {
         if (status === 429) this.finish({ retry: "busy", reason: "429", delayMs: (Number.isFinite(retryAfter) ? retryAfter : 5) * 1000 });
         else if (status >= 500) this.finish({ retry: "unreachable", reason: `HTTP ${status}` });
         else {
-          o.out(m.refusedByServer(o.link.host, status));
-          this.finish({ final: Exit.UNREACHABLE });
+          this.finish({ final: Exit.UNREACHABLE, line: m.refusedByServer(o.link.host, status) });
         }
       });
       ws.on("error", (err: NodeJS.ErrnoException) => {
@@ -246,11 +256,9 @@ class BrokerConnection {
         if (!this.outcome) {
           const reason = reasonBuf.toString() || `close ${code}`;
           if (code === Close.REPLACED) {
-            o.out(m.replaced);
-            this.outcome = { final: Exit.OK };
+            this.outcome = { final: Exit.OK, line: m.replaced };
           } else if (code === Close.POLICY || code === Close.MALFORMED || code === Close.UNSUPPORTED_DATA || code === Close.TOO_BIG) {
-            o.out(m.protocolError(reason));
-            this.outcome = { final: Exit.UNREACHABLE };
+            this.outcome = { final: Exit.UNREACHABLE, line: m.protocolError(reason) };
           } else {
             this.outcome = { retry: this.activated ? "lost" : "unreachable", reason };
           }
@@ -275,8 +283,7 @@ class BrokerConnection {
         return this.onActivation(msg.activation!);
       case "sessionClosed":
         grants.stopAll();
-        o.out(m.closed);
-        return this.finish({ final: Exit.CLOSED });
+        return this.finish({ final: Exit.CLOSED, line: m.closed });
       case "signal": {
         // Only for the viewer the grant's connection serves: a late answer from a replaced one is dropped.
         const sig = msg.signal!;
@@ -294,18 +301,19 @@ class BrokerConnection {
         const scope = scopeFromWire(r.scope);
         const technician = cleanName(r.technicianName ?? "", MAX_DISPLAY_NAME) || m.yourTechnician;
         const technicianFingerprint = normalizeFingerprint(r.technicianFingerprint ?? "");
-        if (r.id && scope) this.prompts.add({ id: r.id, scope, technician, technicianFingerprint });
+        // The broker's time left (its clock); an older broker sends only its deadline.
+        const expiresInMs = r.expiresInMs || Math.max(0, Number(r.expiresAtMs ?? 0) - Date.now());
+        if (r.id && scope) this.prompts.add({ id: r.id, scope, technician, technicianFingerprint, expiresInMs });
         return;
       }
       case "accessRequestEnded":
         return this.prompts.ended(msg.accessRequestEnded?.id ?? "", msg.accessRequestEnded?.reason ?? 0);
       case "consentRecorded":
-        if (!msg.consentRecorded?.accepted) o.out(m.answerTooLate);
+        if (!msg.consentRecorded?.accepted) o.ui.say(m.answerTooLate);
         return;
       case "error":
         if (msg.error?.code === pb.Error.Code.CODE_BAD_SIGNATURE) {
-          o.out(m.protocolError(msg.error.message || "bad signature"));
-          this.finish({ final: Exit.UNREACHABLE });
+          this.finish({ final: Exit.UNREACHABLE, line: m.protocolError(msg.error.message || "bad signature") });
         }
         return;
       default:
@@ -336,19 +344,19 @@ class BrokerConnection {
     const { o, m, grants } = this.app;
     const S = pb.ActivationResult.Status;
     if (a.status === S.STATUS_EXPIRED) {
-      o.out(m.expired);
-      return this.finish({ final: Exit.EXPIRED });
+      return this.finish({ final: Exit.EXPIRED, line: m.expired });
     }
     if (a.status !== S.STATUS_OK) {
-      o.out(m.invalid);
-      return this.finish({ final: Exit.INVALID });
+      return this.finish({ final: Exit.INVALID, line: m.invalid });
     }
     this.activated = true;
     this.app.activated();
     // What the app says matches what is shared now: grants the broker did not keep end.
     const live = grants.keepOnly(a.liveAccess ?? []);
-    if (live.length === 0) o.out(m.connected(cleanName(a.technicianName ?? "", MAX_DISPLAY_NAME)));
-    for (const g of live) o.out(m.reconnectedSharing(g.technician, g.scope));
+    this.app.organization = cleanName(a.organization ?? "", MAX_ORGANIZATION);
+    o.ui.organization(this.app.organization);
+    if (live.length === 0) o.ui.say(m.connected(cleanName(a.technicianName ?? "", MAX_DISPLAY_NAME)));
+    for (const g of live) o.ui.say(m.reconnectedSharing(g.technician, g.scope));
     this.app.iceServers = (a.iceServers ?? []).map((i) => ({
       urls: i.urls ?? [],
       ...(i.username ? { username: i.username } : {}),

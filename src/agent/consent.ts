@@ -4,7 +4,7 @@
 import type { Scope } from "../session/rules.js";
 import { encodeToBroker, pb, scopeToWire } from "../proto/wire.js";
 import type { Connection, Grant } from "./grants.js";
-import type { Messages } from "./messages.js";
+import type { UserInterface } from "./ui.js";
 
 /**
  * `y`/`yes` (German also `j`/`ja`) grants the requested scope, `v` grants view only, anything else
@@ -33,52 +33,59 @@ export interface PendingRequest {
   technician: string;
   /** The DTLS fingerprint the technician's viewer announced, if any. */
   technicianFingerprint: string | null;
+  /** Time left to answer when it arrived (ms). */
+  expiresInMs: number;
 }
 
 export interface PromptDeps {
-  messages: Messages;
-  out: (line: string) => void;
-  input: LineSource;
+  ui: UserInterface;
+  /** The broker's organisation ("" until activation, or when not set). */
+  organization: () => string;
   send: (frame: Uint8Array) => unknown;
   /** Prepares the connection for a request before it is asked (for the safety code); null if impossible. */
   prepare: (r: PendingRequest) => Promise<Connection | null>;
-  showCode: (conn: Connection | null, r: PendingRequest) => Promise<void>;
-  /** A line that acts on live grants (s, v) instead of answering; see Grants.command. */
-  command: (line: string, r: PendingRequest) => "stop" | "narrow" | null;
+  /** The safety code of this request's connection, if both certificates are known. */
+  code: (conn: Connection | null, r: PendingRequest) => Promise<string | null>;
+  /** The user stopped live sharing while asked: every grant ends, quietly (the caller says it). */
+  stopAll: () => void;
   granted: (id: string, grant: Grant, conn: Connection | null) => void;
 }
 
 /**
- * Asks the user about access requests one at a time, in arrival order. Each prompt takes the next
- * line typed after it that is not a command on a live grant (s, v); a request that ends (expires,
- * withdrawn) while asked is dropped. One per broker connection.
+ * Asks the user about access requests one at a time, in arrival order; a request that ends
+ * (expires, withdrawn) while asked is dropped. While a question is open, `asking` is true: the
+ * technician's input is dropped (nothing answers for the user). One per broker connection.
  */
 export class ConsentPrompts {
   private readonly queue: PendingRequest[] = [];
-  private asking: PendingRequest | null = null;
+  private current: { r: PendingRequest; abort: AbortController } | null = null;
   private stopped = false;
 
   constructor(private readonly d: PromptDeps) {}
 
-  add(r: PendingRequest): void {
-    if (this.asking?.id === r.id || this.queue.some((q) => q.id === r.id)) return;
-    this.queue.push(r);
-    if (!this.asking) void this.loop();
+  /** A question is open (or being prepared). */
+  get asking(): boolean {
+    return this.current !== null;
   }
 
-  /** The broker ended a request (expired, withdrawn): dropped, or the open prompt closes with a line. */
+  add(r: PendingRequest): void {
+    if (this.current?.r.id === r.id || this.queue.some((q) => q.id === r.id)) return;
+    this.queue.push(r);
+    if (!this.current) void this.loop();
+  }
+
+  /** The broker ended a request (expired, withdrawn): dropped, or the open question closes with a line. */
   ended(id: string, reason: number): void {
     const i = this.queue.findIndex((q) => q.id === id);
     if (i >= 0) this.queue.splice(i, 1);
-    if (this.asking?.id === id) {
-      const m = this.d.messages;
-      this.d.out(
-        reason === pb.AccessRequestEnded.Reason.REASON_WITHDRAWN
-          ? m.requestWithdrawn(this.asking.technician)
-          : m.requestExpired(this.asking.technician),
+    const c = this.current;
+    if (c?.r.id === id) {
+      const m = this.d.ui.messages;
+      this.current = null;
+      c.abort.abort();
+      this.d.ui.say(
+        reason === pb.AccessRequestEnded.Reason.REASON_WITHDRAWN ? m.requestWithdrawn(c.r.technician) : m.requestExpired(c.r.technician),
       );
-      this.asking = null;
-      this.d.input.cancel();
     }
   }
 
@@ -86,39 +93,48 @@ export class ConsentPrompts {
   stop(): void {
     this.stopped = true;
     this.queue.length = 0;
-    if (this.asking) {
-      this.asking = null;
-      this.d.input.cancel();
-    }
+    const c = this.current;
+    this.current = null;
+    c?.abort.abort();
   }
 
   private async loop(): Promise<void> {
-    const m = this.d.messages;
+    const { ui } = this.d;
+    const m = ui.messages;
     while (!this.stopped && this.queue.length > 0) {
       const r = this.queue.shift()!;
-      this.asking = r;
+      const mine = { r, abort: new AbortController() };
+      this.current = mine;
       const conn = await this.d.prepare(r);
-      if (this.asking !== r) {
+      if (this.current !== mine) {
         conn?.handle?.stop(); // ended (or the connection dropped) while preparing
         continue;
       }
-      await this.d.showCode(conn, r);
-      this.d.out(r.scope === "control" ? m.requestControl(r.technician) : m.requestView(r.technician));
-      let line: string | null | undefined;
-      let declinedByStop = false;
-      for (;;) {
-        line = await this.d.input.next();
-        if (this.asking !== r || line === undefined || line === null) break;
-        const c = this.d.command(line, r);
-        if (c === "stop") declinedByStop = true;
-        if (c === null || c === "stop") break;
-      }
-      if (this.asking !== r || line === undefined) {
+      const safetyCode = await this.d.code(conn, r);
+      const answer =
+        this.current === mine
+          ? await ui.ask(
+              {
+                id: r.id,
+                scope: r.scope,
+                technician: r.technician,
+                organization: this.d.organization(),
+                safetyCode,
+                expiresInMs: r.expiresInMs,
+              },
+              mine.abort.signal,
+            )
+          : undefined;
+      if (this.current !== mine || answer === undefined) {
         conn?.handle?.stop(); // ended while asked
         continue;
       }
-      this.asking = null;
-      const scope = declinedByStop ? null : parseConsentAnswer(line, r.scope);
+      this.current = null;
+      const scope = answer === "stopped" ? null : answer;
+      if (answer === "stopped") {
+        this.d.stopAll();
+        ui.say(m.stoppedAndDeclined(r.technician));
+      }
       this.d.send(
         encodeToBroker({
           consent: {
@@ -130,9 +146,9 @@ export class ConsentPrompts {
       );
       if (scope) this.d.granted(r.id, { technician: r.technician, scope, conn: null }, conn);
       else conn?.handle?.stop();
-      if (scope === "control") this.d.out(m.grantedControl(r.technician));
-      else if (scope === "view") this.d.out(m.grantedView(r.technician));
-      else if (!declinedByStop) this.d.out(m.denied(r.technician));
+      if (scope === "control") ui.say(m.grantedControl(r.technician));
+      else if (scope === "view") ui.say(m.grantedView(r.technician));
+      else if (answer !== "stopped") ui.say(m.denied(r.technician));
     }
   }
 }

@@ -8,6 +8,7 @@
 import type { Scope } from "../session/rules.js";
 import { pb, scopeToWire, type encodeToBroker } from "../proto/wire.js";
 import type { Messages } from "./messages.js";
+import type { InputGuard, Shared } from "./ui.js";
 
 /**
  * One connection to a technician's viewer (see remote-access.ts). Prepared when a request arrives
@@ -30,6 +31,8 @@ export interface AccessHooks {
   onConnected: (remoteFingerprint: string | null) => void;
   /** The connection ended without stop(); `reason` is CERTIFICATE_MISMATCH or a description. */
   onEnded: (reason: string) => void;
+  /** Where the technician's input must not go (the app's windows; everything while a question is open). */
+  inputGuard: InputGuard;
 }
 
 /**
@@ -72,6 +75,9 @@ export interface GrantsOptions {
   safetyCode: (a: string, b: string) => Promise<string | null>;
   /** The broker's ICE servers from the latest activation. */
   iceServers: () => IceServers;
+  /** What is shared changed (a grant began, narrowed or ended): the sharing bar follows. */
+  changed: (shared: Shared[]) => void;
+  inputGuard: InputGuard;
 }
 
 export class Grants {
@@ -81,6 +87,15 @@ export class Grants {
 
   get size(): number {
     return this.live.size;
+  }
+
+  /** What is shared now, for the sharing bar. */
+  shared(): Shared[] {
+    return [...this.live.values()].map((g) => ({ technician: g.technician, scope: g.scope }));
+  }
+
+  private changed(): void {
+    this.o.changed(this.shared());
   }
 
   /** What Hello.live_access carries: the grants this app holds, with the scope in force. */
@@ -100,12 +115,18 @@ export class Grants {
       g.conn?.handle?.stop();
       this.o.out(this.o.messages.sharingEnded(g.technician));
     }
+    this.changed();
     return [...this.live.values()];
   }
 
-  /** Prints the safety code of two fingerprints, if both are known. */
+  /** The safety code of two fingerprints, if both are known. */
+  async code(local: string | null, remote: string | null): Promise<string | null> {
+    return local && remote ? await this.o.safetyCode(local, remote).catch(() => null) : null;
+  }
+
+  /** Says the safety code of two fingerprints, if both are known. */
   async showCode(local: string | null, remote: string | null, line: (code: string) => string): Promise<void> {
-    const code = local && remote ? await this.o.safetyCode(local, remote).catch(() => null) : null;
+    const code = await this.code(local, remote);
     if (code) this.o.out(line(code));
   }
 
@@ -138,6 +159,7 @@ export class Grants {
           g.conn = null;
           if (reason === CERTIFICATE_MISMATCH) {
             this.live.delete(id);
+            this.changed();
             this.ended(id);
             this.o.out(m.certificateMismatch(g.technician));
           } else {
@@ -146,6 +168,7 @@ export class Grants {
             this.o.out(m.viewerLost(g.technician));
           }
         },
+        inputGuard: this.o.inputGuard,
       },
       this.o.iceServers(),
       expectRemote,
@@ -156,6 +179,7 @@ export class Grants {
   /** The user granted request `id`: capture starts on `prepared` (made at the prompt) or a new connection. */
   granted(id: string, g: Grant, prepared: Connection | null): void {
     this.live.set(id, g);
+    this.changed();
     void this.connect(id, g, prepared, "");
   }
 
@@ -178,25 +202,14 @@ export class Grants {
     if (scope === null) {
       this.live.delete(id);
       g.conn?.handle?.stop();
+      this.changed();
       this.o.out(this.o.messages.viewerLeft(g.technician));
     } else if (scope === "view" && g.scope === "control") {
       g.scope = "view";
       g.conn?.handle?.narrowToView();
+      this.changed();
       this.o.out(this.o.messages.narrowedByTechnician(g.technician));
     }
-  }
-
-  /**
-   * `s` and `v` act on the live grants, whether or not a prompt is open: no request, however often
-   * it is sent, can turn them into an answer. Returns what `line` would do, or null if it is not
-   * such a command (or nothing is shared).
-   */
-  command(line: string): "stop" | "narrow" | null {
-    const cmd = line.trim().toLowerCase();
-    if (this.live.size === 0) return null;
-    if (cmd === "s") return "stop";
-    if (cmd === "v" && [...this.live.values()].some((g) => g.scope === "control")) return "narrow";
-    return null;
   }
 
   /** The user narrows (view) or stops (null) every grant in force; `quiet`: the caller says it. */
@@ -215,11 +228,14 @@ export class Grants {
         if (!quiet) this.o.out(m.narrowed(g.technician));
       }
     }
+    this.changed();
   }
 
   /** The session is over: every connection stops (nothing is said; the session's end is). */
   stopAll(): void {
     for (const g of this.live.values()) g.conn?.handle?.stop();
+    this.live.clear();
+    this.changed();
   }
 
   private ended(id: string): void {
@@ -240,6 +256,7 @@ export class Grants {
       conn?.handle?.stop();
       if (this.live.get(id) !== g) return;
       this.live.delete(id);
+      this.changed();
       this.ended(id);
       const e = err instanceof ShareError ? err : new ShareError("webrtc-failed", (err as Error).message.split("\n")[0]);
       this.o.out(this.o.messages.cannotShare(e.reason, e.detail));

@@ -5,11 +5,16 @@
  *
  * The injector is opened on the first event that needs it and released (every key and button it
  * pressed lifted) by `release()`, which the owner calls when control ends.
+ *
+ * The guard keeps the technician's input out of the app's own windows (the consent dialog, the
+ * sharing bar) and out of everything while a consent question is open: presses and moves there are
+ * dropped; releases always pass, without moving, so that nothing stays pressed.
  */
 import { pb } from "../proto/wire.js";
 import type { tether } from "../gen/tether.js";
 import type { InputInjector, MouseButton } from "../native/injector.js";
 import type { Scope } from "../session/rules.js";
+import { OPEN_GUARD, type InputGuard } from "./ui.js";
 
 /** The parts of the native injector the dispatcher uses (a recording fake in tests). */
 export type Injector = Pick<
@@ -44,6 +49,7 @@ export class InputDispatcher {
   constructor(
     private readonly openInjector: () => Injector,
     private readonly scope: () => Scope | null,
+    private readonly guard: InputGuard = OPEN_GUARD,
   ) {}
 
   /** Coordinates are relative to this monitor from now on (null: the whole screen). */
@@ -76,17 +82,28 @@ export class InputDispatcher {
       }
       const inj = this.injector;
       const a = inj.area;
-      const at = (x: number | null | undefined, y: number | null | undefined) =>
-        inj.moveMouse(Math.floor(clamp01(x) * a.width), Math.floor(clamp01(y) * a.height));
+      const guard = this.guard;
+      /** Moves to (x, y) unless the guard forbids it there; false when forbidden. */
+      const at = (x: number | null | undefined, y: number | null | undefined) => {
+        const px = Math.floor(clamp01(x) * a.width);
+        const py = Math.floor(clamp01(y) * a.height);
+        if (guard.blocksPointerAt(a.x + px, a.y + py)) return false;
+        inj.moveMouse(px, py);
+        return true;
+      };
       switch (ev.event) {
         case "move":
-          at(ev.move!.x, ev.move!.y);
+          if (!at(ev.move!.x, ev.move!.y)) this.dropped++;
           break;
         case "button": {
           const b = BUTTONS[ev.button!.button ?? 0];
           if (!b) throw new Error("unknown button");
-          at(ev.button!.x, ev.button!.y);
-          inj.button(b, ev.button!.down ? "down" : "up");
+          const down = !!ev.button!.down;
+          if (!at(ev.button!.x, ev.button!.y) && down) {
+            this.dropped++;
+            break;
+          }
+          inj.button(b, down ? "down" : "up");
           break;
         }
         case "wheel":
@@ -95,10 +112,18 @@ export class InputDispatcher {
         case "key": {
           const code = ev.key!.code ?? "";
           if (code.length === 0 || code.length > MAX_KEY_CODE_CHARS) throw new Error("bad key code");
+          if (ev.key!.down && guard.blocksKeys()) {
+            this.dropped++;
+            break;
+          }
           inj.key(code, ev.key!.down ? "down" : "up");
           break;
         }
         case "text":
+          if (guard.blocksKeys()) {
+            this.dropped++;
+            break;
+          }
           inj.text((ev.text!.text ?? "").slice(0, MAX_TEXT_CHARS));
           break;
         default:

@@ -54,6 +54,7 @@ type Catalog = {
   protocolError: (detail: string) => string;
   appTampered: string;
   appNoSession: string;
+  noWindow: (detail: string) => string;
 };
 
 const en: Catalog = {
@@ -123,6 +124,7 @@ const en: Catalog = {
   protocolError: (detail) => `The support server refused the support app (${detail}). Please tell your technician.`,
   appTampered: "This support app has been modified and will not run. Download it again from the link your technician sent.",
   appNoSession: "This support app carries no support session. Download it from the link your technician sent.",
+  noWindow: (detail) => `No window can be shown here (${detail}); the support app continues in this terminal.`,
 };
 
 const de: Catalog = {
@@ -196,9 +198,129 @@ const de: Catalog = {
   appTampered:
     "Diese Support-App wurde verändert und wird nicht gestartet. Laden Sie sie erneut über den Link Ihres Supportmitarbeiters herunter.",
   appNoSession: "Diese Support-App enthält keine Support-Sitzung. Laden Sie sie über den Link Ihres Supportmitarbeiters herunter.",
+  noWindow: (detail) => `Hier kann kein Fenster angezeigt werden (${detail}); die Support-App läuft in diesem Terminal weiter.`,
 };
 
 export const catalogs: Record<Locale, Catalog> = { en, de };
 export type Messages = Catalog;
+
+/**
+ * The same lines for the app window: where the terminal says which letter to type, the window
+ * names its buttons (in the window and on the sharing bar at the top of the screen).
+ */
+const enWindow: Catalog = {
+  ...en,
+  reconnectedSharing: (tech, scope) =>
+    scope === "control"
+      ? `Connected again. ${tech} can still view and control your screen. Use View only or Stop sharing at any time.`
+      : `Connected again. ${tech} can still view your screen. Use Stop sharing at any time.`,
+  narrowedByTechnician: (tech) => `${tech} switched to viewing only: your mouse and keyboard are yours alone again.`,
+  safetyCodePrompt: (code) => `Safety code: ${code}. Your technician sees the same code; if they read you another one, decline.`,
+  grantedView: (tech) => `You allowed ${tech} to view your screen. Use Stop sharing at any time.`,
+  grantedControl: (tech) => `You allowed ${tech} to control your screen. Use View only or Stop sharing at any time.`,
+  narrowed: (tech) => `${tech} can now only view your screen.`,
+  sharingHelp: "Use View only or Stop sharing at any time.",
+  viewerLost: (tech) => `The connection to ${tech}'s viewer closed. ${tech} can connect again while you allow it.`,
+  quit: "Support app closed. Your support session stays open: start the app again to reconnect.",
+};
+
+const deWindow: Catalog = {
+  ...de,
+  reconnectedSharing: (tech, scope) =>
+    scope === "control"
+      ? `Wieder verbunden. ${tech} kann Ihren Bildschirm weiterhin sehen und steuern. „Nur ansehen“ und „Freigabe beenden“ stehen Ihnen jederzeit zur Verfügung.`
+      : `Wieder verbunden. ${tech} kann Ihren Bildschirm weiterhin sehen. Mit „Freigabe beenden“ beenden Sie die Freigabe jederzeit.`,
+  narrowedByTechnician: (tech) => `${tech} sieht Ihren Bildschirm jetzt nur noch an: Maus und Tastatur gehören wieder Ihnen allein.`,
+  safetyCodePrompt: (code) =>
+    `Sicherheitscode: ${code}. Ihr Supportmitarbeiter sieht denselben Code; nennt er Ihnen einen anderen, lehnen Sie ab.`,
+  grantedView: (tech) => `Sie haben ${tech} erlaubt, Ihren Bildschirm zu sehen. Mit „Freigabe beenden“ beenden Sie die Freigabe jederzeit.`,
+  grantedControl: (tech) =>
+    `Sie haben ${tech} erlaubt, Ihren Bildschirm zu steuern. „Nur ansehen“ und „Freigabe beenden“ stehen Ihnen jederzeit zur Verfügung.`,
+  narrowed: (tech) => `${tech} kann Ihren Bildschirm jetzt nur noch sehen.`,
+  sharingHelp: "„Nur ansehen“ und „Freigabe beenden“ stehen Ihnen jederzeit zur Verfügung.",
+  viewerLost: (tech) =>
+    `Die Verbindung zum Betrachter von ${tech} wurde getrennt. ${tech} kann sich erneut verbinden, solange Sie es erlauben.`,
+};
+
+export const windowCatalogs: Record<Locale, Catalog> = { en: enWindow, de: deWindow };
+
+/** The words only the app window has: its title, the consent dialog, the sharing bar. */
+export interface WindowTexts {
+  title: string;
+  heading: (organization: string) => string;
+  quit: string;
+  close: string;
+  viewOnly: string;
+  stop: string;
+  askTitle: string;
+  askHeading: (tech: string, organization: string, scope: "view" | "control") => string;
+  askBody: (tech: string, scope: "view" | "control") => string;
+  /** "{time}" is replaced with the minutes and seconds left, e.g. 1:45. */
+  timeLeft: string;
+  allow: string;
+  decline: string;
+  barTitle: string;
+  bar: (shared: readonly { technician: string; scope: "view" | "control" }[]) => string;
+}
+
+const list = (names: string[], and: string) =>
+  names.length <= 1 ? (names[0] ?? "") : `${names.slice(0, -1).join(", ")} ${and} ${names[names.length - 1]}`;
+
+export const windowTexts: Record<Locale, WindowTexts> = {
+  en: {
+    title: "Remote support",
+    heading: (org) => (org ? `Remote support from ${org}` : "Remote support from your support desk"),
+    quit: "Quit",
+    close: "Close",
+    viewOnly: "View only",
+    stop: "Stop sharing",
+    askTitle: "Remote access request",
+    askHeading: (tech, org, scope) =>
+      `${tech}${org ? ` (${org})` : ""} ${scope === "control" ? "asks to view and control your screen" : "asks to view your screen"}`,
+    askBody: (tech, scope) =>
+      scope === "control"
+        ? `${tech} would see everything on your screen and could use your mouse and keyboard. You can switch to view only or stop sharing at any time.`
+        : `${tech} would see everything on your screen, but could not use your mouse or keyboard. You can stop sharing at any time.`,
+    timeLeft: "Please answer within {time}.",
+    allow: "Allow",
+    decline: "Decline",
+    barTitle: "Tether: screen shared",
+    bar: (shared) => {
+      const control = shared.filter((s) => s.scope === "control").map((s) => s.technician);
+      const view = shared.filter((s) => s.scope === "view").map((s) => s.technician);
+      const parts = [];
+      if (control.length) parts.push(`${list(control, "and")} ${control.length > 1 ? "are" : "is"} controlling your screen`);
+      if (view.length) parts.push(`${list(view, "and")} ${view.length > 1 ? "are" : "is"} viewing your screen`);
+      return parts.join("; ");
+    },
+  },
+  de: {
+    title: "Fernwartung",
+    heading: (org) => (org ? `Fernwartung durch ${org}` : "Fernwartung durch Ihren Support"),
+    quit: "Beenden",
+    close: "Schließen",
+    viewOnly: "Nur ansehen",
+    stop: "Freigabe beenden",
+    askTitle: "Anfrage für Fernzugriff",
+    askHeading: (tech, org, scope) =>
+      `${tech}${org ? ` (${org})` : ""} ${scope === "control" ? "möchte Ihren Bildschirm sehen und steuern" : "möchte Ihren Bildschirm sehen"}`,
+    askBody: (tech, scope) =>
+      scope === "control"
+        ? `${tech} würde alles auf Ihrem Bildschirm sehen und könnte Maus und Tastatur bedienen. Sie können jederzeit auf „Nur ansehen“ wechseln oder die Freigabe beenden.`
+        : `${tech} würde alles auf Ihrem Bildschirm sehen, könnte aber Maus und Tastatur nicht bedienen. Sie können die Freigabe jederzeit beenden.`,
+    timeLeft: "Bitte antworten Sie innerhalb von {time}.",
+    allow: "Erlauben",
+    decline: "Ablehnen",
+    barTitle: "Tether: Bildschirm freigegeben",
+    bar: (shared) => {
+      const control = shared.filter((s) => s.scope === "control").map((s) => s.technician);
+      const view = shared.filter((s) => s.scope === "view").map((s) => s.technician);
+      const parts = [];
+      if (control.length) parts.push(`${list(control, "und")} ${control.length > 1 ? "steuern" : "steuert"} Ihren Bildschirm`);
+      if (view.length) parts.push(`${list(view, "und")} ${view.length > 1 ? "sehen" : "sieht"} Ihren Bildschirm`);
+      return parts.join("; ");
+    },
+  },
+};
 
 export { Exit } from "../util/exit.js";

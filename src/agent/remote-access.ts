@@ -14,6 +14,7 @@ import { pb } from "../proto/wire.js";
 import type { tether } from "../gen/tether.js";
 import type { CursorState, Monitor, ScreenCapturer } from "../native/capturer.js";
 import { InputDispatcher, type Injector } from "./input-dispatcher.js";
+import type { InputGuard } from "./ui.js";
 import { readControlMessage } from "./control-message.js";
 import { CapturePump } from "./capture-pump.js";
 import { OfferPeer, type Channel, type PeerConnection } from "./peer.js";
@@ -48,6 +49,8 @@ export interface RemoteAccessDeps {
   onEnded: (reason: string) => void;
   /** The fingerprint the technician's viewer announced; an answer with another one ends the connection. */
   expectRemote?: string | null;
+  /** Where the technician's input must not go (see InputDispatcher); none when absent. */
+  inputGuard?: InputGuard;
   /** Largest frame rate captured (frames are sent only when the screen changed). */
   maxFps?: number;
 }
@@ -91,7 +94,7 @@ export class RemoteAccess {
   private lastStatsAt = 0;
 
   constructor(private readonly d: RemoteAccessDeps) {
-    this.input = new InputDispatcher(d.openInjector, () => (this.stopped ? null : this.scopeNow));
+    this.input = new InputDispatcher(d.openInjector, () => (this.stopped ? null : this.scopeNow), d.inputGuard);
     this.source = new d.wrtc.nonstandard.RTCVideoSource({ isScreencast: true });
     this.track = this.source.createTrack();
     this.peer = new OfferPeer({

@@ -36,6 +36,8 @@ export interface AgentSocketOptions {
   log: { info(obj: object, msg: string): void; warn(obj: object, msg: string): void };
   remoteAddress: string;
   iceServers: (sessionId: string) => { urls: string[]; username?: string; credential?: string }[];
+  /** The broker's --organization, cleaned; "" when not set. */
+  organization: string;
 }
 
 // DER prefix of an Ed25519 SubjectPublicKeyInfo; the raw 32-byte key follows it.
@@ -159,6 +161,7 @@ export function handleAgentSocket(socket: WebSocket, o: AgentSocketOptions): voi
             heartbeatIntervalMs: o.heartbeatIntervalMs,
             iceServers: o.iceServers(s.id),
             liveAccess: [...granted],
+            organization: o.organization,
           },
         }),
       );

@@ -19,6 +19,7 @@ import { registerConsole } from "./console-static.js";
 import { homePage } from "./pages.js";
 import { registerDownloads, supportAppStatus, type SupportAppSource } from "./downloads.js";
 import { createHmac } from "node:crypto";
+import { cleanName, MAX_ORGANIZATION } from "../util/text.js";
 import { normalizeFingerprint } from "../session/safety-code.js";
 
 export interface BrokerOptions {
@@ -388,6 +389,7 @@ export async function buildBroker(opts: BrokerOptions): Promise<{ app: FastifyIn
         log: req.log,
         remoteAddress: req.ip,
         iceServers: (sessionId: string) => iceServers(opts.ice, sessionId, now()),
+        organization: cleanName(opts.organization ?? "", MAX_ORGANIZATION),
       }),
   );
 

@@ -222,6 +222,7 @@ export class BrokerService {
           scope: scopeToWire(req.scope),
           technicianName: tech.displayName,
           expiresAtMs: req.expiresAt,
+          expiresInMs: Math.max(0, Math.min(req.expiresAt - this.o.now(), 0xffffffff)),
           technicianFingerprint: req.technicianFingerprint ?? "",
         },
       }),

@@ -1,6 +1,8 @@
 import { cpus, hostname } from "node:os";
 import { createInterface } from "node:readline";
-import { runAgent, type AccessHandle, type AccessHooks, type IceServers, type LineSource } from "../agent/agent.js";
+import { runAgent, type AccessHandle, type AccessHooks, type IceServers, type LineSource, type UserInterface } from "../agent/agent.js";
+import { TerminalUI } from "../agent/terminal-ui.js";
+import { WindowUI } from "../agent/window-ui.js";
 import { ShareError } from "../agent/grants.js";
 import { safetyCode } from "../session/safety-code.js";
 import type { Scope } from "../session/rules.js";
@@ -11,7 +13,7 @@ import { applyWebRtcTuning, tuningTraceLine, webRtcTuningFromEnv } from "../agen
 import { CliError, intOption, parse, UsageError } from "./args.js";
 import { VERSION } from "./version.js";
 
-export const agentHelp = `Usage: tether agent <link> [--give-up-after SECONDS]
+export const agentHelp = `Usage: tether agent <link> [--give-up-after SECONDS] [--window]
 
 The support app. Connects this computer to the support session in <link> (the link your
 technician sent). The first run binds the session to this computer. Nothing on the screen is
@@ -20,6 +22,8 @@ y (yes), v (view only) or n (no). Ctrl+C quits; the session stays open and you c
 
 Options:
   --give-up-after S   stop retrying after the server has been unreachable for S seconds (default 300)
+  --window            use the app window (consent dialog, sharing bar) instead of this terminal
+  --no-window         stay in the terminal (the default of tether agent)
 
 Exit codes: 0 you quit, 1 server unreachable or refused, 2 bad link or usage,
 3 session invalid, 4 session expired, 5 session closed by your technician.
@@ -72,12 +76,21 @@ export async function agentCommand(args: string[]): Promise<number> {
   );
 }
 
-const agentOptions = { "give-up-after": { type: "string" } } as const;
+const agentOptions = {
+  "give-up-after": { type: "string" },
+  window: { type: "boolean" },
+  "no-window": { type: "boolean" },
+} as const;
 
-/** The support app for `link` (from the command line, or from the single-file app's trailer). */
-export async function runSupportApp(link: SupportLink, args: string[]): Promise<number> {
+/**
+ * The support app for `link` (from the command line, or from the single-file app's trailer).
+ * `windowByDefault`: the app window unless --no-window (the single-file app); otherwise only with
+ * --window (tether agent). Where no window can be shown, the terminal.
+ */
+export async function runSupportApp(link: SupportLink, args: string[], windowByDefault = false): Promise<number> {
   const { values, positionals } = parse(args, agentOptions);
   if (positionals.length > 0) throw new UsageError(`unexpected argument "${positionals[0]}"`);
+  if (values.window && values["no-window"]) throw new UsageError("--window and --no-window exclude each other");
   const locale = detectLocale(process.env);
   const m = catalogs[locale];
   const giveUpAfterMs = intOption(values["give-up-after"], "--give-up-after", 300, 1, 7 * 86400) * 1000;
@@ -94,11 +107,20 @@ export async function runSupportApp(link: SupportLink, args: string[]): Promise<
   };
   getIdentity(); // fail early and clearly if the state folder is not usable
 
-  const quit = new Promise<void>((resolve) => {
+  const signals = new Promise<void>((resolve) => {
     process.once("SIGINT", () => resolve());
     process.once("SIGTERM", () => resolve());
   });
-  return runAgent({
+  const out = (line: string) => process.stdout.write(line + "\n");
+  let ui: UserInterface | null = null;
+  if (values.window || (windowByDefault && !values["no-window"])) {
+    process.stdout.on("error", () => {}); // started from a file manager: stdout may lead nowhere
+    const w = await WindowUI.start({ locale, signals, out });
+    if ("error" in w) process.stderr.write(m.noWindow(w.error) + "\n");
+    else ui = w;
+  }
+  ui ??= new TerminalUI({ messages: m, out, input: new StdinLines(), quit: signals });
+  const code = await runAgent({
     link,
     identity: getIdentity,
     fingerprint,
@@ -106,14 +128,13 @@ export async function runSupportApp(link: SupportLink, args: string[]): Promise<
     os: `${process.platform} ${process.arch}`,
     version: VERSION,
     locale,
-    messages: m,
-    out: (line) => process.stdout.write(line + "\n"),
-    input: new StdinLines(),
+    ui,
     giveUpAfterMs,
-    quit,
     prepareAccess,
     safetyCode,
   });
+  if (ui instanceof WindowUI) ui.close();
+  return code;
 }
 
 let webRtcTuned = false;
