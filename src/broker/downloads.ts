@@ -12,11 +12,14 @@
  * SHA-256 differs from the bytes sent with it: the file is opened, and its identity (device, inode,
  * size, times) compared with the one that was hashed, before a byte is sent. A build replaces the
  * file by rename, so an open download keeps streaming the old image, whole.
+ *
+ * A client that accepts br or gzip gets the image compressed (Content-Encoding), from a copy made once
+ * per image beside it, with its own trailer appended uncompressed (compressed-image.ts): it saves the
+ * same bytes. Until the copies of a new image are ready, downloads go as they are.
  */
 import { cleanName, MAX_DISPLAY_NAME, MAX_ORGANIZATION } from "../util/text.js";
 import type { FastifyInstance } from "fastify";
-import { open, readFile, stat, type FileHandle } from "node:fs/promises";
-import type { BigIntStats } from "node:fs";
+import { open, readFile, type FileHandle } from "node:fs/promises";
 import { Readable } from "node:stream";
 import type { KeyObject } from "node:crypto";
 import { makeTrailer } from "../link/trailer.js";
@@ -27,6 +30,8 @@ import { TetherError } from "./errors.js";
 import { goneLinkPage, linkPage } from "./link-page.js";
 import { LINK_PATH } from "../link/support-link.js";
 import type { Store } from "./store.js";
+import { CompressedImages, framing } from "./compressed-image.js";
+import { fileIdentity as identity, statOrNull } from "./file-identity.js";
 
 export type UnavailableReason =
   /** the broker was started without a support app (in-process brokers) */
@@ -78,16 +83,6 @@ interface Manifest {
   sha256?: unknown;
 }
 
-const identity = (s: BigIntStats | null): string => (s ? `${s.dev}:${s.ino}:${s.size}:${s.mtimeNs}:${s.ctimeNs}` : "-");
-
-async function statOrNull(file: string): Promise<BigIntStats | null> {
-  try {
-    return await stat(file, { bigint: true });
-  } catch {
-    return null;
-  }
-}
-
 /** What a broker without a support app (in-process, for tests) says. */
 const NOT_CONFIGURED: Unavailable = {
   available: false,
@@ -103,8 +98,12 @@ export class SupportAppSource {
   private pending: { key: string; promise: Promise<SupportAppState> } | null = null;
   /** One slot: the hash of the file with this identity (a manifest-only change does not hash again). */
   private hashed: { id: string; size: number; sha256: string } | null = null;
+  /** Compressed copies of the image, made in the background once it is available. */
+  readonly compressed: CompressedImages;
 
-  constructor(private readonly opts: SupportAppOptions) {}
+  constructor(private readonly opts: SupportAppOptions) {
+    this.compressed = new CompressedImages(opts.file);
+  }
 
   get signingKey(): KeyObject {
     return this.opts.signingKey;
@@ -123,6 +122,7 @@ export class SupportAppSource {
           this.pending = null;
           const before = this.settled?.state;
           this.settled = { key, state };
+          if (state.available) this.compressed.prepare(state);
           if (!before || describeSupportApp(before) !== describeSupportApp(state)) this.opts.onChange?.(state);
         }
         return state;
@@ -149,6 +149,11 @@ export class SupportAppSource {
       await handle.close();
     }
     return { state: this.unavailable("changing") };
+  }
+
+  /** Stops making compressed copies (the broker closes). */
+  close(): void {
+    this.compressed.close();
   }
 
   private unavailable(reason: UnavailableReason): Unavailable {
@@ -244,6 +249,11 @@ export function registerDownloads(app: FastifyInstance, opts: DownloadRoutesOpti
     const s = opts.store.sessionByCodeHash(hashSecret(SESSION_CODE_PATTERN.test(code) ? code : "-"));
     return s && linkAvailable(s, opts.now()) ? s : null;
   };
+  if (opts.supportApp) {
+    const source = opts.supportApp;
+    source.compressed.log = (level, message) => app.log[level](message);
+    app.addHook("onClose", async () => source.close());
+  }
 
   app.get<{ Params: { code: string } }>(`${LINK_PATH}:code`, async (req, reply) => {
     const s = linkSession(req.params.code);
@@ -267,9 +277,14 @@ export function registerDownloads(app: FastifyInstance, opts: DownloadRoutesOpti
       req.log.warn({ reason: opened.state.reason }, `support app download asked for, but it is not available: ${opened.state.message}`);
       throw new TetherError("TETHER_ERR_APP_UNAVAILABLE");
     }
-    const { state, handle } = opened;
+    const { state } = opened;
+    // The prebuilt image (or its compressed copy, then the image is not read), plus a signed trailer
+    // per download: no rebuild, nothing compressed per request.
+    const copy = await opts.supportApp!.compressed.open(state, req.headers["accept-encoding"]).catch(() => null);
+    if (copy) await opened.handle.close().catch(() => undefined);
+    const handle = copy?.handle ?? opened.handle;
+    const size = copy?.size ?? state.size;
     const closeHandle = () => void handle.close().catch(() => undefined);
-    // The prebuilt image as it is, plus a signed trailer per download: no rebuild, no copy on disk.
     const trailer = makeTrailer(
       {
         v: 2,
@@ -281,17 +296,26 @@ export function registerDownloads(app: FastifyInstance, opts: DownloadRoutesOpti
       },
       opts.supportApp!.signingKey,
     );
-    const body = Readable.from(
-      (async function* () {
-        if (state.size > 0) yield* handle.createReadStream({ start: 0, end: state.size - 1, autoClose: false });
-        yield trailer;
-      })(),
-    ).once("close", closeHandle); // sent, failed or aborted by the client
-    req.log.info({ sessionId: s.id }, "support app downloaded");
+    const { head, tail } = copy
+      ? framing(copy.coding, trailer, { size: state.size, crc32: copy.imageCrc32 })
+      : { head: Buffer.alloc(0), tail: trailer };
+    const body =
+      req.method === "HEAD"
+        ? Readable.from([]).once("close", closeHandle)
+        : Readable.from(
+            (async function* () {
+              if (head.length > 0) yield head;
+              if (size > 0) yield* handle.createReadStream({ start: 0, end: size - 1, autoClose: false });
+              yield tail;
+            })(),
+          ).once("close", closeHandle); // sent, failed or aborted by the client
+    if (req.method !== "HEAD") req.log.info({ sessionId: s.id, contentEncoding: copy?.coding ?? "identity" }, "support app downloaded");
+    if (copy) reply.header("content-encoding", copy.coding);
     return reply
       .header("content-type", "application/octet-stream")
       .header("content-disposition", `attachment; filename="${fileName(s.id)}"`)
-      .header("content-length", String(state.size + trailer.length))
+      .header("vary", "Accept-Encoding")
+      .header("content-length", String(head.length + size + tail.length))
       .send(body);
   });
 }
