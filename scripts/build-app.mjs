@@ -102,6 +102,8 @@ const pkg = JSON.parse(readFileSync(join(root, "package.json"), "utf8"));
 const assets = {
   "wrtc.node": join(root, "node_modules", "@roamhq", "wrtc-linux-x64", "wrtc.node"),
   "tether_native.node": join(root, "build", "Release", "tether_native.node"),
+  // The app window (GTK 3, a program of its own; see src/agent/window-ui.ts).
+  "tether-window": join(root, "build", "Release", "tether_window"),
 };
 for (const [name, file] of Object.entries(assets))
   if (!existsSync(file)) fail(`${name} is missing at ${file} (run npm ci / npm run build:native)`);

@@ -11,6 +11,7 @@ import { chromium, type Browser, type Page } from "playwright-core";
 import { Receiver, shows } from "./support/receiver.js";
 import { CHROMIUM_ARGS, CHROMIUM_PATH } from "./support/chromium.js";
 import { startXvfb } from "./support/xvfb.js";
+import { Hands, startDesktop, waitForNode, windowTitled } from "./support/desktop.js";
 import { TestXClient } from "./support/x11-client.js";
 import {
   addTechnician,
@@ -181,7 +182,7 @@ describe("the downloaded support app", () => {
     try {
       await xclient.fill(0, 0, 320, 240, 0x20a040);
       const s = await tech.createSession();
-      const a = app(await download(s.link), newUserComputer(), [], { DISPLAY: xvfb.display });
+      const a = app(await download(s.link), newUserComputer(), ["--no-window"], { DISPLAY: xvfb.display });
       await a.out.waitFor(/^Connected\./, 20_000);
       await until(async () => (await tech.session(s.id)).online, 5000, "online");
       const rx = await Receiver.connect(broker.url, techToken);
@@ -221,11 +222,54 @@ describe("the downloaded support app", () => {
     expect(check.out.all).toContain("vp8 profile 2: available"); // and libvpx 1.12 inside it
     expect(check.out.all).toContain("padding floor: can be removed"); // and VideoSendStreamImpl's vtable
     expect(check.out.all).toContain("vp8 encoder: Tether's libvpx"); // the addon carries it; the module's front end is 1.12
+    expect(check.out.all).toContain("interface: terminal (no display: DISPLAY is not set)");
     expect(check.out.text()).toMatch(new RegExp(`native: ok \\(${U.home}/\\.cache/tether/app-[0-9a-f]{16}/tether_native\\.node\\)`));
     const cacheDir = check.out.text().match(/\((\/.*)\/tether_native\.node\)/)![1]!;
     expect(statSync(cacheDir).mode & 0o777).toBe(0o700);
     expect((await tech.session(s.id)).state).toBe("waiting"); // --help and --check bind nothing
   }, 60_000);
+});
+
+describe("the app window (issue 18)", () => {
+  it("the downloaded app shows its window by default: --check says so, the consent dialog asks, Allow streams", async () => {
+    const desk = await startDesktop(1024, 768);
+    const hands = new Hands(desk.display);
+    try {
+      const s = await tech.createSession();
+      const file = await download(s.link);
+      const U = newUserComputer();
+      const check = app(file, U, ["--check"], { DISPLAY: desk.display });
+      expect((await check.exited).code).toBe(0);
+      expect(check.out.all.find((l) => l.startsWith("interface: "))).toMatch(/^interface: window \(GTK 3\.\d+\.\d+\)$/);
+      const a = app(file, U, [], { DISPLAY: desk.display, TETHER_TRACE_UI: "1" });
+      await windowTitled(desk.display, "Remote support", 20_000);
+      await waitForNode(a, "main", "Connected. Waiting for your support technician (Jane Doe).", undefined, 20_000);
+      const rx = await Receiver.connect(broker.url, techToken);
+      const r = await tech.requestAccess(s.id, "view");
+      rx.accessRequestId = r.json.id;
+      await windowTitled(desk.display, "Remote access request");
+      await hands.press(await waitForNode(a, "dialog", "Allow", (n) => !n.insensitive));
+      await waitForNode(a, "bar", "Jane Doe is viewing your screen");
+      await rx.frame(1024, 768);
+      rx.close();
+      await hands.press(await waitForNode(a, "main", "Quit"));
+      expect((await a.exited).code).toBe(0);
+    } finally {
+      hands.close();
+      await desk.stop();
+    }
+  }, 90_000);
+
+  it("its window program needs GTK 3 and X11 only (a computer without them keeps the terminal)", () => {
+    const dynamic = execFileSync("readelf", ["-d", join(ROOT, "build", "Release", "tether_window")], { encoding: "utf8" });
+    const needed = [...dynamic.matchAll(/\(NEEDED\)\s+Shared library: \[([^\]]+)\]/g)].map((m) => m[1]!);
+    expect(needed).toContain("libgtk-3.so.0");
+    expect(
+      needed.filter(
+        (lib) => !/^(libgtk-3|libgdk-3|libatk-1\.0|libgobject-2\.0|libglib-2\.0|libX11|libstdc\+\+|libgcc_s|libc|libm)\.so\.\d+$/.test(lib),
+      ),
+    ).toEqual([]);
+  });
 });
 
 describe("the native addon the app carries", () => {

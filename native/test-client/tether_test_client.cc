@@ -7,9 +7,14 @@
 //                                                     right half blue)
 //   focus                           {"ok":"focus"}
 //   sync                            every event up to now, then {"ok":"sync"}
-//   quit
+//   raise                           {"ok":"raise"}  (asks the window manager to activate and raise
+//   it) quit
+// With --fullscreen after the display name, the window is an ordinary one that asks the window
+// manager for full screen (_NET_WM_STATE_FULLSCREEN), titled "Tether test full screen", instead of
+// an override-redirect one (the app window tests need a window manager's stacking).
 // Events: {"event":"KeyPress","keycode":38,"keysym":97,"state":0}, {"event":"ButtonPress",
 // "button":1,"x":10,"y":20}, {"event":"MotionNotify","x":..,"y":..}, ...
+#include <X11/Xatom.h>
 #include <X11/Xlib.h>
 #include <X11/Xutil.h>
 #include <sys/select.h>
@@ -120,6 +125,18 @@ bool Handle(const std::string& line) {
     XSetInputFocus(g_dpy, g_win, RevertToParent, CurrentTime);
     XSync(g_dpy, False);
     Emit("{\"ok\":\"focus\"}");
+  } else if (cmd == "raise") {
+    XEvent e{};
+    e.xclient.type = ClientMessage;
+    e.xclient.window = g_win;
+    e.xclient.message_type = XInternAtom(g_dpy, "_NET_ACTIVE_WINDOW", False);
+    e.xclient.format = 32;
+    e.xclient.data.l[0] = 2;  // source: a pager (the user asked)
+    XSendEvent(g_dpy, DefaultRootWindow(g_dpy), False,
+               SubstructureRedirectMask | SubstructureNotifyMask, &e);
+    XRaiseWindow(g_dpy, g_win);
+    XSync(g_dpy, False);
+    Emit("{\"ok\":\"raise\"}");
   } else if (cmd == "sync") {
     XSync(g_dpy, False);
     Drain();
@@ -136,6 +153,7 @@ bool Handle(const std::string& line) {
 
 int main(int argc, char** argv) {
   const char* name = argc > 1 ? argv[1] : nullptr;
+  const bool fullscreen = argc > 2 && std::strcmp(argv[2], "--fullscreen") == 0;
   g_dpy = XOpenDisplay(name);
   if (g_dpy == nullptr) {
     std::fprintf(stderr, "cannot open display\n");
@@ -143,7 +161,7 @@ int main(int argc, char** argv) {
   }
   const int screen = DefaultScreen(g_dpy);
   XSetWindowAttributes attrs{};
-  attrs.override_redirect = True;
+  attrs.override_redirect = fullscreen ? False : True;
   attrs.background_pixel = BlackPixel(g_dpy, screen);
   attrs.event_mask = KeyPressMask | KeyReleaseMask | ButtonPressMask | ButtonReleaseMask |
                      PointerMotionMask | ExposureMask;
@@ -151,10 +169,25 @@ int main(int argc, char** argv) {
       g_dpy, DefaultRootWindow(g_dpy), 0, 0, static_cast<unsigned>(DisplayWidth(g_dpy, screen)),
       static_cast<unsigned>(DisplayHeight(g_dpy, screen)), 0, CopyFromParent, InputOutput,
       CopyFromParent, CWOverrideRedirect | CWBackPixel | CWEventMask, &attrs);
+  if (fullscreen) {
+    Atom state = XInternAtom(g_dpy, "_NET_WM_STATE", False);
+    Atom full = XInternAtom(g_dpy, "_NET_WM_STATE_FULLSCREEN", False);
+    XChangeProperty(g_dpy, g_win, state, XA_ATOM, 32, PropModeReplace,
+                    reinterpret_cast<unsigned char*>(&full), 1);
+    XStoreName(g_dpy, g_win, "Tether test full screen");
+  }
+  if (fullscreen) XSelectInput(g_dpy, g_win, attrs.event_mask | StructureNotifyMask);
   XMapRaised(g_dpy, g_win);
   g_gc = XCreateGC(g_dpy, g_win, 0, nullptr);
   XSync(g_dpy, False);
-  XSetInputFocus(g_dpy, g_win, RevertToParent, CurrentTime);
+  if (fullscreen) {
+    // The window manager maps it (and gives it the focus); wait until it is viewable.
+    XEvent e;
+    do XNextEvent(g_dpy, &e);
+    while (e.type != MapNotify);
+  } else {
+    XSetInputFocus(g_dpy, g_win, RevertToParent, CurrentTime);
+  }
   XSync(g_dpy, False);
   Emit("{\"ok\":\"ready\"}");
 

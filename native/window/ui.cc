@@ -9,40 +9,10 @@
 #include <algorithm>
 #include <vector>
 
+#include "widgets.h"
+
 namespace tether_window {
 namespace {
-
-// Buttons that grant stay insensitive this long after the dialog appears: a click or a key meant
-// for another window in that moment must not answer (browsers' security dialogs do the same).
-constexpr guint kArmDelayMs = 700;
-
-std::string Str(const Json& c, const char* key) {
-  auto it = c.find(key);
-  return it != c.end() && it->is_string() ? it->get<std::string>() : std::string();
-}
-
-GtkWidget* Label(const std::string& text, bool wrap = true) {
-  GtkWidget* l = gtk_label_new(text.c_str());
-  gtk_label_set_xalign(GTK_LABEL(l), 0.0f);
-  if (wrap) {
-    gtk_label_set_line_wrap(GTK_LABEL(l), TRUE);
-    gtk_label_set_max_width_chars(GTK_LABEL(l), 52);
-    gtk_label_set_width_chars(GTK_LABEL(l), 40);
-  }
-  return l;
-}
-
-void SetHeading(GtkWidget* label, const std::string& text) {
-  gchar* markup =
-      g_markup_printf_escaped("<span weight=\"bold\" size=\"large\">%s</span>", text.c_str());
-  gtk_label_set_markup(GTK_LABEL(label), markup);
-  g_free(markup);
-}
-
-void AddClass(GtkWidget* w, const char* name) {
-  gtk_style_context_add_class(gtk_widget_get_style_context(w), name);
-}
-
 void InstallCss() {
   static const char kCss[] =
       ".tether-bar { background-color: #303030; color: #ffffff; padding: 6px 10px;"
@@ -57,7 +27,8 @@ void InstallCss() {
   g_object_unref(css);
 }
 
-void WalkAccessible(AtkObject* o, Json& nodes, int depth) {
+// Screen rectangles are in device pixels (GTK's are logical: times the scale factor).
+void WalkAccessible(AtkObject* o, Json& nodes, int depth, int scale) {
   if (!o || depth > 32) return;
   AtkStateSet* states = atk_object_ref_state_set(o);
   const bool showing = atk_state_set_contains_state(states, ATK_STATE_SHOWING);
@@ -70,19 +41,19 @@ void WalkAccessible(AtkObject* o, Json& nodes, int depth) {
     Json node = {{"role", atk_role_get_name(atk_object_get_role(o))}, {"name", name}};
     if (!sensitive) node["insensitive"] = true;
     if (focused) node["focused"] = true;
+    if (ATK_IS_COMPONENT(o)) {
+      gint x = 0, y = 0, w = 0, h = 0;
+      atk_component_get_extents(ATK_COMPONENT(o), &x, &y, &w, &h, ATK_XY_SCREEN);
+      node["rect"] = {x * scale, y * scale, w * scale, h * scale};
+    }
     nodes.push_back(node);
   }
   const int n = atk_object_get_n_accessible_children(o);
   for (int i = 0; i < n; i++) {
     AtkObject* child = atk_object_ref_accessible_child(o, i);
-    WalkAccessible(child, nodes, depth + 1);
+    WalkAccessible(child, nodes, depth + 1, scale);
     if (child) g_object_unref(child);
   }
-}
-
-void Destroy(GtkWidget*& w) {
-  if (w) gtk_widget_destroy(w);
-  w = nullptr;
 }
 
 }  // namespace
@@ -157,7 +128,12 @@ void Ui::Apply(const Json& c) {
     gtk_button_set_label(GTK_BUTTON(quit_), Str(c, "quit").c_str());
     gtk_button_set_label(GTK_BUTTON(main_narrow_), Str(c, "viewOnly").c_str());
     gtk_button_set_label(GTK_BUTTON(main_stop_), Str(c, "stop").c_str());
-    gtk_widget_show(main_);
+    if (!gtk_widget_get_visible(main_)) {
+      gtk_widget_show(main_);
+      // No button has the keyboard at first (Tab reaches them): a stray Enter typed while the
+      // window appears quits nothing.
+      gtk_window_set_focus(GTK_WINDOW(main_), nullptr);
+    }
   } else if (cmd == "status") {
     if (!final_) gtk_label_set_text(GTK_LABEL(status_), Str(c, "text").c_str());
   } else if (cmd == "ask") {
@@ -171,267 +147,6 @@ void Ui::Apply(const Json& c) {
   }
   ScheduleReport();
   ScheduleTree();
-}
-
-// --- the consent dialog ---------------------------------------------------------------------
-
-void Ui::Ask(const Json& c) {
-  Unask(ask_id_);
-  ask_id_ = Str(c, "id");
-  dialog_ = gtk_window_new(GTK_WINDOW_TOPLEVEL);
-  gtk_window_set_title(GTK_WINDOW(dialog_), Str(c, "title").c_str());
-  gtk_window_set_type_hint(GTK_WINDOW(dialog_), GDK_WINDOW_TYPE_HINT_DIALOG);
-  gtk_window_set_transient_for(GTK_WINDOW(dialog_), GTK_WINDOW(main_));
-  gtk_window_set_position(GTK_WINDOW(dialog_), GTK_WIN_POS_CENTER);
-  gtk_window_set_keep_above(GTK_WINDOW(dialog_), TRUE);
-  gtk_window_set_urgency_hint(GTK_WINDOW(dialog_), TRUE);
-  gtk_window_set_resizable(GTK_WINDOW(dialog_), FALSE);
-  gtk_window_set_icon_name(GTK_WINDOW(dialog_), "dialog-question");
-
-  GtkWidget* outer = gtk_box_new(GTK_ORIENTATION_HORIZONTAL, 16);
-  gtk_container_set_border_width(GTK_CONTAINER(outer), 18);
-  GtkWidget* icon = gtk_image_new_from_icon_name("dialog-question", GTK_ICON_SIZE_DIALOG);
-  gtk_widget_set_valign(icon, GTK_ALIGN_START);
-  gtk_box_pack_start(GTK_BOX(outer), icon, FALSE, FALSE, 0);
-  GtkWidget* box = gtk_box_new(GTK_ORIENTATION_VERTICAL, 10);
-  gtk_box_pack_start(GTK_BOX(outer), box, TRUE, TRUE, 0);
-  gtk_container_add(GTK_CONTAINER(dialog_), outer);
-
-  GtkWidget* heading = Label("");
-  SetHeading(heading, Str(c, "heading"));
-  gtk_box_pack_start(GTK_BOX(box), heading, FALSE, FALSE, 0);
-  gtk_box_pack_start(GTK_BOX(box), Label(Str(c, "body")), FALSE, FALSE, 0);
-  const std::string code = Str(c, "code");
-  if (!code.empty()) {
-    GtkWidget* l = Label(code);
-    AddClass(l, "tether-code");
-    gtk_box_pack_start(GTK_BOX(box), l, FALSE, FALSE, 0);
-  }
-  time_template_ = Str(c, "timeLeft");
-  time_left_ = Label("");
-  AddClass(time_left_, "dim-label");
-  gtk_box_pack_start(GTK_BOX(box), time_left_, FALSE, FALSE, 0);
-  const double expires_ms = c.value("expiresInMs", 0.0);
-  deadline_us_ =
-      g_get_monotonic_time() + static_cast<gint64>(std::clamp(expires_ms, 0.0, 3.6e6) * 1000);
-  UpdateTimeLeft();
-
-  GtkWidget* buttons = gtk_button_box_new(GTK_ORIENTATION_HORIZONTAL);
-  gtk_button_box_set_layout(GTK_BUTTON_BOX(buttons), GTK_BUTTONBOX_END);
-  gtk_box_set_spacing(GTK_BOX(buttons), 6);
-  gtk_widget_set_margin_top(buttons, 8);
-  static const char* kAnswers[3] = {"decline", "view", "allow"};
-  const std::string labels[3] = {Str(c, "decline"), Str(c, "viewOnly"), Str(c, "allow")};
-  for (int i = 0; i < 3; i++) {
-    buttons_[i] = nullptr;
-    if (labels[i].empty()) continue;  // "View only" only when control is asked
-    buttons_[i] = gtk_button_new_with_label(labels[i].c_str());
-    g_object_set_data(G_OBJECT(buttons_[i]), "answer", const_cast<char*>(kAnswers[i]));
-    g_signal_connect(buttons_[i], "clicked", G_CALLBACK(+[](GtkButton* b, gpointer self) {
-                       static_cast<Ui*>(self)->Answer(
-                           static_cast<const char*>(g_object_get_data(G_OBJECT(b), "answer")));
-                     }),
-                     this);
-    if (i > 0) gtk_widget_set_sensitive(buttons_[i], FALSE);  // armed after kArmDelayMs
-    gtk_container_add(GTK_CONTAINER(buttons), buttons_[i]);
-  }
-  gtk_box_pack_start(GTK_BOX(box), buttons, FALSE, FALSE, 0);
-
-  g_signal_connect(dialog_, "delete-event", G_CALLBACK(OnDialogDelete), this);
-  g_signal_connect(dialog_, "key-press-event", G_CALLBACK(OnDialogKey), this);
-  g_signal_connect(dialog_, "key-release-event", G_CALLBACK(OnDialogKeyRelease), this);
-  g_signal_connect(dialog_, "map-event", G_CALLBACK(OnDialogMapped), this);
-  g_signal_connect(dialog_, "configure-event", G_CALLBACK(OnConfigure), this);
-  g_signal_connect(dialog_, "focus-in-event", G_CALLBACK(OnFocus), this);
-  g_signal_connect(dialog_, "focus-out-event", G_CALLBACK(OnFocus), this);
-  // Keys held while the dialog appears are read now, before it can take any: see OnDialogKey.
-  XQueryKeymap(GDK_DISPLAY_XDISPLAY(gdk_display_get_default()), held_);
-  gtk_widget_show_all(dialog_);
-  gtk_widget_grab_focus(buttons_[0]);
-  gtk_window_present(GTK_WINDOW(dialog_));
-  tick_ = g_timeout_add(250, OnTick, this);
-}
-
-void Ui::Unask(const std::string& id) {
-  if (!dialog_ || id != ask_id_) return;
-  if (tick_) g_source_remove(tick_);
-  if (arm_) g_source_remove(arm_);
-  tick_ = arm_ = 0;
-  Destroy(dialog_);
-  time_left_ = nullptr;
-  std::fill(std::begin(buttons_), std::end(buttons_), nullptr);
-  ask_id_.clear();
-  ScheduleReport();
-  ScheduleTree();
-}
-
-void Ui::Answer(const char* answer) {
-  if (!dialog_) return;
-  Emit(Json{{"ev", "answer"}, {"id", ask_id_}, {"answer", answer}});
-  Unask(ask_id_);
-}
-
-void Ui::UpdateTimeLeft() {
-  if (!time_left_) return;
-  const gint64 left_s =
-      std::max<gint64>(0, (deadline_us_ - g_get_monotonic_time() + 999999) / 1000000);
-  std::string text = time_template_;
-  const std::string time = std::to_string(left_s / 60) + ":" + (left_s % 60 < 10 ? "0" : "") +
-                           std::to_string(left_s % 60);
-  const size_t at = text.find("{time}");
-  if (at != std::string::npos) text.replace(at, 6, time);
-  gtk_label_set_text(GTK_LABEL(time_left_), text.c_str());
-}
-
-gboolean Ui::OnTick(gpointer self) {
-  static_cast<Ui*>(self)->UpdateTimeLeft();
-  return G_SOURCE_CONTINUE;
-}
-
-gboolean Ui::OnArm(gpointer data) {
-  auto* self = static_cast<Ui*>(data);
-  self->arm_ = 0;
-  for (int i = 1; i < 3; i++)
-    if (self->buttons_[i]) gtk_widget_set_sensitive(self->buttons_[i], TRUE);
-  self->ScheduleTree();
-  return G_SOURCE_REMOVE;
-}
-
-gboolean Ui::OnDialogMapped(GtkWidget*, GdkEvent*, gpointer data) {
-  auto* self = static_cast<Ui*>(data);
-  if (!self->arm_) self->arm_ = g_timeout_add(kArmDelayMs, OnArm, self);
-  self->ScheduleReport();
-  self->ScheduleTree();
-  return FALSE;
-}
-
-gboolean Ui::OnDialogDelete(GtkWidget*, GdkEvent*, gpointer self) {
-  static_cast<Ui*>(self)->Answer("decline");
-  return TRUE;
-}
-
-gboolean Ui::OnDialogKey(GtkWidget*, GdkEventKey* e, gpointer data) {
-  auto* self = static_cast<Ui*>(data);
-  const guint16 k = e->hardware_keycode;
-  // A key that was down when the dialog appeared (or its auto-repeat) answers nothing.
-  if (k < 256 && (self->held_[k / 8] & (1 << (k % 8)))) return TRUE;
-  if (e->keyval == GDK_KEY_Escape) {
-    self->Answer("decline");
-    return TRUE;
-  }
-  return FALSE;
-}
-
-gboolean Ui::OnDialogKeyRelease(GtkWidget*, GdkEventKey* e, gpointer data) {
-  auto* self = static_cast<Ui*>(data);
-  const guint16 k = e->hardware_keycode;
-  if (k < 256 && (self->held_[k / 8] & (1 << (k % 8)))) {
-    self->held_[k / 8] &= static_cast<char>(~(1 << (k % 8)));
-    return TRUE;
-  }
-  return FALSE;
-}
-
-// --- the sharing bar ------------------------------------------------------------------------
-
-void Ui::Sharing(const Json& c) {
-  const std::string text = Str(c, "text");
-  const bool narrow = c.value("canNarrow", false);
-  if (text.empty()) {
-    Destroy(bar_);
-    bar_text_ = bar_recording_ = bar_narrow_ = nullptr;
-    gtk_widget_hide(share_row_);
-    return;
-  }
-  const auto area = c.find("area");
-  if (area != c.end() && area->is_array() && area->size() == 4) {
-    for (int i = 0; i < 4; i++)
-      area_[i] = (*area)[i].is_number_integer() ? (*area)[i].get<int>() : 0;
-  } else {
-    std::fill(std::begin(area_), std::end(area_), 0);
-  }
-  gtk_label_set_text(GTK_LABEL(share_text_), text.c_str());
-  gtk_widget_set_visible(main_narrow_, narrow);
-  gtk_widget_show(share_row_);
-
-  if (!bar_) {
-    // Override-redirect: no window manager moves, hides or focuses it; it raises itself whenever
-    // anything covers it, so it stays on top of full-screen windows too.
-    bar_ = gtk_window_new(GTK_WINDOW_POPUP);
-    gtk_window_set_title(GTK_WINDOW(bar_), Str(c, "title").c_str());
-    gtk_window_set_type_hint(GTK_WINDOW(bar_), GDK_WINDOW_TYPE_HINT_NOTIFICATION);
-    GtkWidget* box = gtk_box_new(GTK_ORIENTATION_HORIZONTAL, 10);
-    AddClass(box, "tether-bar");
-    AddClass(box, "osd");
-    GtkWidget* dot = gtk_label_new("\u25CF");
-    AddClass(dot, "tether-dot");
-    bar_text_ = gtk_label_new("");
-    bar_recording_ = gtk_label_new("");
-    bar_narrow_ = gtk_button_new_with_label("");
-    GtkWidget* stop = gtk_button_new_with_label(Str(c, "stop").c_str());
-    AddClass(stop, "destructive-action");
-    gtk_box_pack_start(GTK_BOX(box), dot, FALSE, FALSE, 0);
-    gtk_box_pack_start(GTK_BOX(box), bar_text_, FALSE, FALSE, 0);
-    gtk_box_pack_start(GTK_BOX(box), bar_recording_, FALSE, FALSE, 0);
-    gtk_box_pack_start(GTK_BOX(box), bar_narrow_, FALSE, FALSE, 0);
-    gtk_box_pack_start(GTK_BOX(box), stop, FALSE, FALSE, 0);
-    gtk_container_add(GTK_CONTAINER(bar_), box);
-    g_signal_connect(bar_narrow_, "clicked", G_CALLBACK(+[](GtkButton*, gpointer) {
-                       Emit(Json{{"ev", "narrow"}});
-                     }),
-                     nullptr);
-    g_signal_connect(stop, "clicked", G_CALLBACK(+[](GtkButton*, gpointer) {
-                       Emit(Json{{"ev", "stop"}});
-                     }),
-                     nullptr);
-    gtk_widget_add_events(bar_, GDK_VISIBILITY_NOTIFY_MASK);
-    g_signal_connect(bar_, "visibility-notify-event",
-                     G_CALLBACK(+[](GtkWidget* w, GdkEventVisibility* e, gpointer) {
-                       if (e->state != GDK_VISIBILITY_UNOBSCURED)
-                         gdk_window_raise(gtk_widget_get_window(w));
-                       return FALSE;
-                     }),
-                     nullptr);
-    g_signal_connect(bar_, "configure-event", G_CALLBACK(OnConfigure), this);
-    gtk_widget_show_all(box);
-  }
-  gtk_label_set_text(GTK_LABEL(bar_text_), text.c_str());
-  const std::string recording = Str(c, "recording");
-  gtk_label_set_text(GTK_LABEL(bar_recording_), recording.c_str());
-  gtk_widget_set_visible(bar_recording_, !recording.empty());
-  gtk_button_set_label(GTK_BUTTON(bar_narrow_), Str(c, "viewOnly").c_str());
-  gtk_widget_set_visible(bar_narrow_, narrow);
-  gtk_window_resize(GTK_WINDOW(bar_), 1, 1);  // shrink to the new contents
-  PlaceBar();
-  gtk_widget_show(bar_);
-  gdk_window_raise(gtk_widget_get_window(bar_));
-}
-
-void Ui::PlaceBar() {
-  if (!bar_) return;
-  GtkRequisition size;
-  gtk_widget_get_preferred_size(bar_, nullptr, &size);
-  const int scale = std::max(1, gtk_widget_get_scale_factor(bar_));
-  GdkRectangle r;
-  if (area_[2] > 0 && area_[3] > 0) {
-    r = {area_[0] / scale, area_[1] / scale, area_[2] / scale, area_[3] / scale};
-  } else {
-    GdkDisplay* display = gdk_display_get_default();
-    GdkMonitor* m = gdk_display_get_primary_monitor(display);
-    if (!m) m = gdk_display_get_monitor(display, 0);
-    if (m)
-      gdk_monitor_get_geometry(m, &r);
-    else
-      r = {0, 0, 1024, 768};
-  }
-  gtk_window_move(GTK_WINDOW(bar_), r.x + std::max(0, (r.width - size.width) / 2), r.y);
-}
-
-gboolean Ui::OnRaise(gpointer data) {
-  auto* self = static_cast<Ui*>(data);
-  if (self->bar_ && gtk_widget_get_visible(self->bar_))
-    gdk_window_raise(gtk_widget_get_window(self->bar_));
-  return G_SOURCE_CONTINUE;
 }
 
 // --- the final message ----------------------------------------------------------------------
@@ -522,7 +237,8 @@ void Ui::EmitTree() {
   for (int i = 0; i < 3; i++) {
     if (!all[i] || !gtk_widget_get_mapped(all[i])) continue;
     Json nodes = Json::array();
-    WalkAccessible(gtk_widget_get_accessible(all[i]), nodes, 0);
+    WalkAccessible(gtk_widget_get_accessible(all[i]), nodes, 0,
+                   std::max(1, gtk_widget_get_scale_factor(all[i])));
     windows.push_back({{"kind", kinds[i]},
                        {"title", std::string(gtk_window_get_title(GTK_WINDOW(all[i]))
                                                  ? gtk_window_get_title(GTK_WINDOW(all[i]))

@@ -17,7 +17,7 @@ import { extractAssets, seaApi } from "./assets.js";
 declare const __TETHER_APP_KEY__: string;
 
 /** Native parts carried inside the app; see scripts/build-app.mjs. */
-export const NATIVE_ASSETS = ["wrtc.node", "tether_native.node"] as const;
+export const NATIVE_ASSETS = ["wrtc.node", "tether_native.node", "tether-window"] as const;
 
 const out = (s: string) => process.stdout.write(s + "\n");
 
@@ -54,12 +54,21 @@ async function main(argv: string[]): Promise<number> {
       return mod.exports;
     };
     process.env.TETHER_NATIVE_PATH = files["tether_native.node"];
+    process.env.TETHER_WINDOW_PATH = files["tether-window"];
   }
 
   if (argv.includes("--help") || argv.includes("-h")) {
     out(
       agentHelp
-        .replace("Usage: tether agent <link> [--give-up-after SECONDS]", "Usage: tether-support [--give-up-after SECONDS] [--check]")
+        .replace(
+          "Usage: tether agent <link> [--give-up-after SECONDS] [--window]",
+          "Usage: tether-support [--no-window] [--give-up-after SECONDS] [--check]",
+        )
+        .replace(
+          "  --no-window         stay in the terminal (the default of tether agent)",
+          "  --no-window         stay in the terminal (the app shows its window where it can)",
+        )
+        .replace(/\n {2}--window .*\n/, "\n")
         .replace(
           "Connects this computer to the support session in <link> (the link your\ntechnician sent).",
           `Connects this computer to support session ${session} at ${new URL(broker).host}\n(built into this file).`,
@@ -74,6 +83,20 @@ async function main(argv: string[]): Promise<number> {
     out(`integrity: ok (${(self.imageBytes / 1e6).toFixed(1)} MB checked in ${Math.round(self.ms)} ms)`);
     out(`runtime: Node.js ${process.version} (${process.release.lts ? `${process.release.lts} LTS` : "not LTS"})`);
     out(`webrtc: ${wrtcOk ? "ok" : "missing"}`);
+    // Which interface the app would use here: its window (GTK 3), or the terminal, and why.
+    const { probeWindow } = await import("../agent/window-ui.js");
+    const win = probeWindow(process.env);
+    out(
+      win.ok
+        ? `interface: window (GTK ${win.gtk})`
+        : `interface: terminal (${
+            win.reason === "no-display"
+              ? `no display: ${win.detail}`
+              : win.reason === "no-toolkit"
+                ? `GTK 3 is not usable here, install libgtk-3-0: ${win.detail}`
+                : `window program missing: ${win.detail}`
+          })`,
+    );
     let nativeOk = false;
     try {
       const { loadNative } = await import("../native/loader.js");
@@ -97,7 +120,7 @@ async function main(argv: string[]): Promise<number> {
     }
     return wrtcOk && nativeOk ? Exit.OK : Exit.FAILURE;
   }
-  return runSupportApp(link, argv);
+  return runSupportApp(link, argv, true);
 }
 
 main(process.argv.slice(2)).then(

@@ -64,10 +64,11 @@ export class TestXClient {
     });
   }
 
-  static async start(display: string): Promise<TestXClient> {
+  /** `fullscreen`: an ordinary window asking the window manager for full screen (needs one running). */
+  static async start(display: string, opts: { fullscreen?: boolean } = {}): Promise<TestXClient> {
     const binary = binaries.find((b) => existsSync(b));
     if (binary === undefined) throw new Error(`${binaries.join(" / ")} missing: run npm run build:native`);
-    const child = spawn(binary, [display], { stdio: ["pipe", "pipe", "pipe"] });
+    const child = spawn(binary, [display, ...(opts.fullscreen ? ["--fullscreen"] : [])], { stdio: ["pipe", "pipe", "pipe"] });
     const client = new TestXClient(child);
     await client.expect("ready");
     return client;
@@ -111,6 +112,11 @@ export class TestXClient {
 
   async focus(): Promise<void> {
     await this.command("focus", "focus");
+  }
+
+  /** Asks the window manager to activate and raise the window (as a user clicking it in a task bar would). */
+  async raise(): Promise<void> {
+    await this.command("raise", "raise");
   }
 
   /** Collects every event the server has sent so far; returns the events since `from`. */
