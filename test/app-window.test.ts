@@ -28,6 +28,7 @@ import {
   waitForNoWindow,
   windowTitled,
   grab,
+  xWindows,
   type Desktop,
 } from "./support/desktop.js";
 import { Receiver, shows } from "./support/receiver.js";
@@ -42,6 +43,24 @@ let tech: ReturnType<typeof api>;
 const running: Proc[] = [];
 const receivers: Receiver[] = [];
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/** The width of the app window at 1x, for the 2x test. */
+let oneXWidth = 0;
+/** The app's exit code; if it does not exit within 10 s, what was on the screen and in its window. */
+async function exitOf(p: Proc): Promise<number> {
+  const timeout = sleep(10_000).then(async () => {
+    throw new Error(
+      `the app did not exit; windows: ${JSON.stringify(await xWindows(desk.display))}; its tree: ${JSON.stringify(uiTree(p))}; stderr: ${p.err.all.filter((l) => !l.startsWith("TETHER_UI")).join("\n")}`,
+    );
+  });
+  return (await Promise.race([p.exited, timeout])).code;
+}
+/** A screenshot region: a window with some desktop around it. */
+const around = (w: { x: number; y: number; width: number; height: number }) => ({
+  x: w.x - 30,
+  y: w.y - 50,
+  width: w.width + 60,
+  height: w.height + 80,
+});
 
 const GERMAN = { LANG: "de_DE.UTF-8" };
 const GTK_LIBRARY = "/usr/lib/x86_64-linux-gnu/libgtk-3.so.0";
@@ -86,25 +105,57 @@ afterAll(async () => {
 });
 
 describe("the app window (18)", () => {
-  it("appears (found by its title through X) and says whom the session is with, in English", async () => {
-    const { a } = await connected();
+  it("appears (found by its title through X) and says whom the session is with, in English; the dialog asks in plain words", async () => {
+    const { s, a } = await connected();
     const w = await windowTitled(desk.display, "Remote support");
     expect(w.width).toBeGreaterThan(200);
     await waitForNode(a, "main", "Remote support from Acme IT");
     await waitForNode(a, "main", "Connected. Waiting for your support technician (Jane Doe).");
     await waitForNode(a, "main", "Quit", (n) => n.role === "push button");
-    console.log(
-      `screenshot: ${await screenshot(desk.display, "app-window-en", { x: w.x - 40, y: w.y - 60, width: w.width + 80, height: w.height + 100 })}`,
-    );
+    console.log(`screenshot: ${await screenshot(desk.display, "app-window-en", around(w))}`);
+    oneXWidth = w.width;
+    const rid = await ask(s.id, "control");
+    const d = await windowTitled(desk.display, "Remote access request");
+    await waitForNode(a, "dialog", "Jane Doe (Acme IT) asks to view and control your screen");
+    await waitForNode(a, "dialog", /^Jane Doe would see everything on your screen and could use your mouse and keyboard\./);
+    await waitForNode(a, "dialog", /^Please answer within 0:0[78]\.$/);
+    await waitForNode(a, "dialog", "Allow", (n) => !n.insensitive);
+    await sleep(300); // drawn as the tree says
+    console.log(`screenshot: ${await screenshot(desk.display, "consent-dialog-en", around(d))}`);
+    await hands.press(await waitForNode(a, "dialog", "Decline"));
+    await until(async () => (await status(s.id, rid)).status === "denied", 5000, "denied");
     a.child.kill("SIGINT");
-    expect((await a.exited).code).toBe(0);
+    expect(await exitOf(a)).toBe(0);
+  }, 60_000);
+
+  it("at 2x scaling (GDK_SCALE=2) the window, dialog and bar are drawn twice as large, and their buttons still answer", async () => {
+    const { s, a } = await connected({ GDK_SCALE: "2" });
+    const w = await windowTitled(desk.display, "Remote support");
+    expect(w.width).toBeGreaterThan(oneXWidth * 1.8);
+    const rid = await ask(s.id, "view");
+    const d = await windowTitled(desk.display, "Remote access request");
+    const allow = await waitForNode(a, "dialog", "Allow", (n) => !n.insensitive);
+    await sleep(300);
+    console.log(`screenshot: ${await screenshot(desk.display, "consent-dialog-2x-en", around(d))}`);
+    await hands.press(allow);
+    await until(async () => (await status(s.id, rid)).status === "granted", 5000, "granted");
+    const stop = await waitForNode(a, "bar", "Stop sharing");
+    await sleep(300);
+    console.log(
+      `screenshot: ${await screenshot(desk.display, "sharing-bar-2x-en", { x: 0, y: 0, width: desk.width, height: stop.rect![3] + 40 })}`,
+    );
+    await hands.press(stop);
+    await until(async () => (await status(s.id, rid)).status === "ended", 5000, "ended");
+    a.child.kill("SIGINT");
+    expect(await exitOf(a)).toBe(0);
   }, 60_000);
 
   it("asks in a dialog: Allow grants control, and the sharing bar names the technician (German)", async () => {
     const { s, a } = await connected(GERMAN);
-    await windowTitled(desk.display, "Fernwartung");
+    const w = await windowTitled(desk.display, "Fernwartung");
     await waitForNode(a, "main", "Fernwartung durch Acme IT");
     await waitForNode(a, "main", "Verbunden. Warten auf Ihren Supportmitarbeiter (Jane Doe).");
+    console.log(`screenshot: ${await screenshot(desk.display, "app-window-de", around(w))}`);
     const rid = await ask(s.id, "control");
     const d = await windowTitled(desk.display, "Anfrage für Fernzugriff");
     await waitForNode(a, "dialog", "Jane Doe (Acme IT) möchte Ihren Bildschirm sehen und steuern");
@@ -112,26 +163,24 @@ describe("the app window (18)", () => {
     await waitForNode(a, "dialog", "Nur ansehen");
     const allow = await waitForNode(a, "dialog", "Erlauben", (n) => !n.insensitive);
     await sleep(300); // drawn as the tree says
-    console.log(
-      `screenshot: ${await screenshot(desk.display, "consent-dialog-de", { x: d.x - 30, y: d.y - 50, width: d.width + 60, height: d.height + 80 })}`,
-    );
+    console.log(`screenshot: ${await screenshot(desk.display, "consent-dialog-de", around(d))}`);
     await hands.press(allow);
     await until(async () => (await status(s.id, rid)).status === "granted", 5000, "granted");
     expect(await status(s.id, rid)).toMatchObject({ status: "granted", grantedScope: "control" });
     const bar = await waitForNode(a, "bar", "Jane Doe steuert Ihren Bildschirm");
     await waitForNode(a, "bar", "Freigabe beenden", (n) => n.role === "push button");
-    const [, , bw] = bar.rect!;
     const barWin = uiWindow(a, "bar")!;
     expect(barWin.nodes.some((n) => n.name === "Nur ansehen")).toBe(true);
     const stop = barWin.nodes.find((n) => n.name === "Freigabe beenden")!;
+    await sleep(300);
     console.log(
-      `screenshot: ${await screenshot(desk.display, "sharing-bar-de", { x: Math.max(0, stop.rect![0] - bw - 400), y: 0, width: 900, height: 60 })}`,
+      `screenshot: ${await screenshot(desk.display, "sharing-bar-de", { x: bar.rect![0] - 60, y: 0, width: stop.rect![0] + stop.rect![2] - bar.rect![0] + 90, height: 60 })}`,
     );
     await hands.press(stop);
     await until(async () => (await status(s.id, rid)).status === "ended", 5000, "ended");
     await waitForNoWindow(a, "bar");
     a.child.kill("SIGINT");
-    expect((await a.exited).code).toBe(0);
+    expect(await exitOf(a)).toBe(0);
   }, 60_000);
 
   it("the sharing bar stays on top of a full-screen window and is in the captured picture; input aimed at it does nothing; View only narrows and Stop sharing ends within 1 s, after which no injected input reaches the X server", async () => {
@@ -158,6 +207,10 @@ describe("the app window (18)", () => {
       for (const p of barPixels) expect(p).not.toBe(COLOUR);
       expect(at(10, desk.height - 10)).toBe(COLOUR); // the full-screen window is in front of everything else
       console.log(`screenshot: ${await screenshot(desk.display, "sharing-bar-over-full-screen-en")}`);
+      const stopNode = uiWindow(a, "bar")!.nodes.find((n) => n.name === "Stop sharing")!;
+      console.log(
+        `screenshot: ${await screenshot(desk.display, "sharing-bar-en", { x: tx - 60, y: 0, width: stopNode.rect![0] + stopNode.rect![2] - tx + 90, height: 60 })}`,
+      );
       // In the picture the technician gets, as the user sees it: the bar's dark background.
       const f = await until(
         () => rx.latest && rx.latest.width === desk.width && !shows(rx.latest, tx - 8, Math.round(ty + th / 2), COLOUR, 30) && rx.latest,
@@ -283,13 +336,12 @@ describe("the app window (18)", () => {
     await tech.close(s.id);
     await waitForNode(a, "main", "The support session was closed by your support technician.");
     const w = await windowTitled(desk.display, "Remote support");
-    console.log(
-      `screenshot: ${await screenshot(desk.display, "app-window-closed-en", { x: w.x - 40, y: w.y - 60, width: w.width + 80, height: w.height + 100 })}`,
-    );
+    await sleep(300);
+    console.log(`screenshot: ${await screenshot(desk.display, "app-window-closed-en", around(w))}`);
     await sleep(500);
     expect(a.child.exitCode).toBe(null); // waits for the user
     await hands.press(await waitForNode(a, "main", "Close", (n) => n.role === "push button"));
-    expect((await a.exited).code).toBe(5);
+    expect(await exitOf(a)).toBe(5);
     // Invalid: the link already bound to another computer (3), in German
     const s2 = await tech.createSession();
     const first = windowApp(s2.link);
@@ -297,7 +349,7 @@ describe("the app window (18)", () => {
     const other = windowApp(s2.link, GERMAN);
     await waitForNode(other, "main", "Die Support-Sitzung ist ungültig.");
     await hands.press(await waitForNode(other, "main", "Schließen"));
-    expect((await other.exited).code).toBe(3);
+    expect(await exitOf(other)).toBe(3);
     first.child.kill("SIGINT");
     await first.exited;
     // Expired before it was ever bound (4)
@@ -306,13 +358,13 @@ describe("the app window (18)", () => {
     const late = windowApp(s3.link);
     await waitForNode(late, "main", "The support session has expired.");
     await hands.press(await waitForNode(late, "main", "Close"));
-    expect((await late.exited).code).toBe(4);
+    expect(await exitOf(late)).toBe(4);
   }, 90_000);
 
   it("Quit (and the close box) quits with today's meaning: exit 0, the session stays open", async () => {
     const { s, a } = await connected();
     await hands.press(await waitForNode(a, "main", "Quit", (n) => n.role === "push button"));
-    expect((await a.exited).code).toBe(0);
+    expect(await exitOf(a)).toBe(0);
     expect(a.out.all).toContain("Support app closed. Your support session stays open: start the app again to reconnect.");
     await until(async () => !(await tech.session(s.id)).online, 5000, "offline");
     expect((await tech.session(s.id)).state).toBe("active");
@@ -330,7 +382,7 @@ describe("without a window (18)", () => {
     a.child.stdin!.write("n\n");
     await until(async () => (await status(s.id, rid)).status === "denied", 5000, "denied");
     a.child.kill("SIGINT");
-    expect((await a.exited).code).toBe(0);
+    expect(await exitOf(a)).toBe(0);
   }, 60_000);
 
   it("a computer without GTK 3 (libgtk-3.so.0 hidden): the terminal, and the line names the library", async () => {
@@ -358,7 +410,7 @@ describe("without a window (18)", () => {
     a.child.stdin!.write("n\n");
     await until(async () => (await status(s.id, rid)).status === "denied", 5000, "denied");
     a.child.kill("SIGINT");
-    expect((await a.exited).code).toBe(0);
+    expect(await exitOf(a)).toBe(0);
   }, 60_000);
 
   it("tether agent without --window stays in the terminal even with a display", async () => {

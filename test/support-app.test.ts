@@ -300,6 +300,8 @@ describe("the link page", () => {
     expect(body).toContain("Jane Doe from ACME IT has invited you to a remote support session.");
     expect(body).toContain("Only continue if you contacted this support desk yourself.");
     expect(body).toMatch(/Nothing on your screen is shared/);
+    // What the computer needs: X11, and GTK 3 for the window (else the terminal).
+    expect(body).toContain("Its window needs GTK 3 (libgtk-3-0, part of most desktops); without it the app asks in the terminal.");
     const [dl] = await Promise.all([page.waitForEvent("download"), page.locator("a.dl").click()]);
     expect(dl.suggestedFilename()).toBe(`tether-support-${s.id.slice(2, 10)}`);
     await dl.cancel();
@@ -323,6 +325,7 @@ describe("the link page", () => {
     expect(body).toContain("Jane Doe von ACME IT hat Sie zu einer Fernsupport-Sitzung eingeladen.");
     expect(body).toContain("Fahren Sie nur fort, wenn Sie sich selbst an diesen Support gewandt haben.");
     expect(body).toContain("Die Support-App ist für Windows noch nicht verfügbar.");
+    expect(body).toContain("Ihr Fenster braucht GTK 3 (libgtk-3-0, Teil der meisten Desktops); ohne GTK fragt die App im Terminal.");
     expect(await page.locator("a.dl").count()).toBe(0);
     await tech.remove(s.id);
     await page.goto(s.link);

@@ -91,8 +91,9 @@ const text = {
     how: "How to run it",
     steps: (file: string) => [
       "Download the file.",
-      `Open a terminal in your download folder and run <code>chmod +x ${file} &amp;&amp; ./${file}</code>.`,
-      "The app shows when it is connected. When your technician asks for access, answer in the app.",
+      `Allow it to run and start it: in your file manager, Properties → Permissions → “Allow executing file as program”, then double-click it; or open a terminal in your download folder and run <code>chmod +x ${file} &amp;&amp; ./${file}</code>.`,
+      "A small window shows when the app is connected. When your technician asks for access, a dialog asks you; while your screen is shared, a bar at the top of the screen says so and lets you stop.",
+      "It needs a Linux desktop with X11. Its window needs GTK 3 (libgtk-3-0, part of most desktops); without it the app asks in the terminal.",
     ],
     gone: "This support app is no longer available",
     goneText: "The support session has ended or the link is not valid. If you still need help, ask your support technician for a new link.",
@@ -120,8 +121,9 @@ const text = {
     how: "So starten Sie die App",
     steps: (file: string) => [
       "Laden Sie die Datei herunter.",
-      `Öffnen Sie ein Terminal in Ihrem Download-Ordner und führen Sie <code>chmod +x ${file} &amp;&amp; ./${file}</code> aus.`,
-      "Die App zeigt an, wenn sie verbunden ist. Wenn Ihr Supportmitarbeiter um Zugriff bittet, antworten Sie in der App.",
+      `Erlauben Sie das Ausführen und starten Sie die Datei: im Dateimanager unter Eigenschaften → Zugriffsrechte → „Datei als Programm ausführen“, dann mit einem Doppelklick; oder öffnen Sie ein Terminal in Ihrem Download-Ordner und führen Sie <code>chmod +x ${file} &amp;&amp; ./${file}</code> aus.`,
+      "Ein kleines Fenster zeigt, wenn die App verbunden ist. Wenn Ihr Supportmitarbeiter um Zugriff bittet, fragt Sie ein Dialog; solange Ihr Bildschirm geteilt wird, sagt das eine Leiste am oberen Bildschirmrand, mit der Sie die Freigabe beenden können.",
+      "Sie braucht einen Linux-Desktop mit X11. Ihr Fenster braucht GTK 3 (libgtk-3-0, Teil der meisten Desktops); ohne GTK fragt die App im Terminal.",
     ],
     gone: "Diese Support-App ist nicht mehr verfügbar",
     goneText:

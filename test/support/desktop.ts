@@ -96,7 +96,11 @@ export function uiTree(p: Proc): UiWindow[] {
 
 export const uiWindow = (p: Proc, kind: UiWindow["kind"]) => uiTree(p).find((w) => w.kind === kind);
 
-/** Waits until the window of `kind` shows a node matching `name` (and `ok`), and returns it. */
+/**
+ * Waits until the window of `kind` shows a node matching `name` (and `ok`), in a tree that has stayed
+ * the same for 150 ms (a window that is still being laid out or moved would be clicked in the wrong
+ * place), and returns it.
+ */
 export async function waitForNode(
   p: Proc,
   kind: UiWindow["kind"],
@@ -105,11 +109,22 @@ export async function waitForNode(
   timeoutMs = 10_000,
 ): Promise<UiNode> {
   const match = (n: UiNode) => (typeof name === "string" ? n.name === name : name.test(n.name)) && ok(n);
-  return until(
-    () => uiWindow(p, kind)?.nodes.find(match),
-    timeoutMs,
-    `"${String(name)}" in the app's ${kind} window; last tree: ${JSON.stringify(uiTree(p))}`,
-  );
+  const find = () => uiWindow(p, kind)?.nodes.find(match);
+  try {
+    return await until(
+      async () => {
+        const first = find();
+        if (!first) return undefined;
+        await sleep(150);
+        const again = find();
+        return again && JSON.stringify(again.rect) === JSON.stringify(first.rect) ? again : undefined;
+      },
+      timeoutMs,
+      `"${String(name)}" in the app's ${kind} window`,
+    );
+  } catch (err) {
+    throw new Error(`${(err as Error).message}; its windows now: ${JSON.stringify(uiTree(p))}`, { cause: err });
+  }
 }
 
 export async function waitForNoWindow(p: Proc, kind: UiWindow["kind"], timeoutMs = 10_000): Promise<void> {
