@@ -344,7 +344,7 @@ describe("the real support app, downloaded by Chromium", () => {
     const s = await tech.createSession();
     const encodingOf = async (accept: string) =>
       (await fetch(s.link + "/download", { method: "HEAD", headers: { "accept-encoding": accept } })).headers.get("content-encoding");
-    await until(async () => (await encodingOf("br")) === "br" && (await encodingOf("gzip")) === "gzip", 240_000, "the compressed copies");
+    await until(async () => (await encodingOf("br")) === "br" && (await encodingOf("gzip")) === "gzip", 300_000, "the compressed copies");
     process.stdout.write(
       `support app ${(statSync(realApp).size / 1e6).toFixed(1)} MB: br and gzip copies ready ${((performance.now() - started) / 1000).toFixed(1)} s after the broker started\n`,
     );
@@ -362,7 +362,7 @@ describe("the real support app, downloaded by Chromium", () => {
     });
     await new Promise<void>((r) => proxy.listen(0, "127.0.0.1", r));
     browser = await chromium.launch({ executablePath: CHROMIUM_PATH, args: CHROMIUM_ARGS });
-  }, 300_000);
+  }, 400_000);
   afterAll(async () => {
     await browser?.close();
     proxy?.close();

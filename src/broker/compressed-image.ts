@@ -13,7 +13,7 @@
  *
  * Where and when: beside the image, `<file>.<sha256>.br` and `<file>.<sha256>.deflate`, made when the
  * broker first sees a verified image (brotli first, then deflate), each in a child process at low
- * priority (nice 10), so that it yields the CPU to requests: for the 155 MB app about 20 s and 5 s
+ * priority (nice 19), so that it only takes CPU time nothing else wants: for the 155 MB app about 20 s and 5 s
  * of one core, made and checked. Until a copy is ready, downloads go uncompressed. A copy is not trusted because it is
  * on disk (made before a restart, or by another broker): it is decompressed and offered only if that
  * gives the image's SHA-256 and size; and, as for the image, each download opens it and checks its
@@ -39,7 +39,7 @@ const SUFFIX: Record<Compressed, string> = { br: "br", gzip: "deflate" };
 const BROTLI_PARAMS = { [Z.BROTLI_PARAM_QUALITY]: 7, [Z.BROTLI_PARAM_LGWIN]: 24 };
 const DEFLATE_LEVEL = 6;
 /** Nice value of the child that compresses (Linux: its threads, libuv's pool among them, inherit it). */
-const NICE = 10;
+const NICE = 19;
 
 /** One copy that decompressed to the image. */
 interface Copy {
