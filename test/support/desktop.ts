@@ -196,6 +196,7 @@ export async function screenshot(
   name: string,
   region?: { x: number; y: number; width: number; height: number },
 ): Promise<string> {
+  await sleep(300); // what the trace reports may not be drawn yet
   const g = await grab(display);
   const r = region ?? { x: 0, y: 0, width: g.width, height: g.height };
   const x0 = Math.max(0, r.x);
