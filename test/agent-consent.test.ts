@@ -8,7 +8,7 @@
 import { TerminalUI } from "../src/agent/terminal-ui.js";
 import { afterEach, describe, expect, it } from "vitest";
 import { WebSocketServer, type WebSocket } from "ws";
-import { runAgent, type AccessHandle, type LineSource } from "../src/agent/agent.js";
+import { runAgent, type AccessHandle, type AccessHooks, type LineSource } from "../src/agent/agent.js";
 import { catalogs } from "../src/agent/messages.js";
 import { encodeToAgent, pb, type AgentToBroker } from "../src/proto/wire.js";
 import { until } from "./support/procs.js";
@@ -37,6 +37,8 @@ class Lines implements LineSource {
 
 interface Recorded {
   calls: string[];
+  /** The input guard each connection got (what the technician's input is checked against). */
+  guards: AccessHooks["inputGuard"][];
 }
 
 const FP = "sha-256 " + Array.from({ length: 32 }, () => "AA").join(":");
@@ -93,7 +95,10 @@ function startApp(port: number, lines: Lines, log: Recorded, out: string[], quit
     locale: "en",
     ui: new TerminalUI({ messages: catalogs.en, out: (l) => out.push(l), input: lines, quit }),
     giveUpAfterMs: 10_000,
-    prepareAccess: async () => fakeAccess(log, ++n),
+    prepareAccess: async (hooks) => {
+      log.guards.push(hooks.inputGuard);
+      return fakeAccess(log, ++n);
+    },
     safetyCode: async () => "123 456",
   });
 }
@@ -108,7 +113,7 @@ async function connectedApp(onHello: Parameters<typeof scriptedBroker>[0]) {
   servers.push(b.wss);
   await new Promise((r) => b.wss.once("listening", r));
   const lines = new Lines();
-  const log: Recorded = { calls: [] };
+  const log: Recorded = { calls: [], guards: [] };
   const out: string[] = [];
   let quit!: () => void;
   const done = startApp(b.port(), lines, log, out, new Promise<void>((r) => (quit = r)));
@@ -127,10 +132,14 @@ describe("the user's s and v while a prompt is open", () => {
   it("v narrows the live grant and s stops it, even with a new request's prompt open: neither is taken as an answer", async () => {
     const { b, lines, log, out, quit, done, grantControl } = await connectedApp((ws) => ws.send(encodeToAgent(ok())));
     await grantControl();
+    expect([log.guards[0]!.blocksPointerAt(10, 10), log.guards[0]!.blocksKeys()]).toEqual([false, false]); // a terminal: no windows
 
     // A broker that asks again while control is live (Tether's refuses: 409).
     b.send({ accessRequest: { id: "ar_2", scope: pb.Scope.SCOPE_CONTROL, technicianName: "Jane Doe" } });
     await until(() => out.filter((l) => /requests to control/.test(l)).length === 2, 5000, "prompt 2");
+    // While it is asked, the technician's input (on the live grant's connection) goes nowhere.
+    const guard = log.guards[0]!;
+    expect([guard.blocksPointerAt(10, 10), guard.blocksKeys()]).toEqual([true, true]);
     lines.type("v");
     await until(() => log.calls.includes("narrow#1"), 5000, "narrowed");
     expect(out).toContain("Jane Doe can now only view your screen. Type s and Enter to stop sharing.");
@@ -153,6 +162,7 @@ describe("the user's s and v while a prompt is open", () => {
     expect(log.calls).toContain("stop#2"); // the prepared connection of the declined request
     expect(log.calls.some((c) => c.startsWith("begin#2"))).toBe(false);
     expect(out).toContain("You stopped sharing your screen with Jane Doe and declined the new request.");
+    expect([guard.blocksPointerAt(10, 10), guard.blocksKeys()]).toEqual([false, false]); // nothing asked any more
     quit();
     expect(await done).toBe(0);
   });

@@ -121,3 +121,53 @@ describe("the input dispatcher", () => {
     expect(inj.calls).toEqual(["monitor HDMI-1", "move 0,0"]);
   });
 });
+
+describe("the input guard (issue 18: remote input never answers for the user)", () => {
+  /** The app's windows at (400..600, 0..50) (the bar) on a monitor that starts at x = 1000. */
+  function guarded() {
+    const inj = new RecordingInjector();
+    (inj as { area: { x: number; y: number; width: number; height: number } }).area = { x: 1000, y: 0, width: 1000, height: 500 };
+    const state = { asking: false, focused: false };
+    const d = new InputDispatcher(
+      () => inj,
+      () => "control",
+      {
+        blocksPointerAt: (x, y) => state.asking || (x >= 1400 && x < 1600 && y >= 0 && y < 50),
+        blocksKeys: () => state.asking || state.focused,
+      },
+    );
+    return { d, inj, state };
+  }
+
+  it("drops moves and presses on the app's windows (screen coordinates); releases pass without moving", () => {
+    const { d, inj } = guarded();
+    d.handle(enc({ move: { x: 0.5, y: 0.05 } })); // (1500, 25): the bar
+    d.handle(enc({ button: { button: pb.MouseButton.MOUSE_BUTTON_LEFT, down: true, x: 0.5, y: 0.05 } }));
+    d.handle(enc({ button: { button: pb.MouseButton.MOUSE_BUTTON_LEFT, down: false, x: 0.5, y: 0.05 } }));
+    expect(inj.calls).toEqual(["button left up"]);
+    expect(d.dropped).toBe(2);
+    d.handle(enc({ move: { x: 0.3, y: 0.05 } })); // (1300, 25): beside it
+    d.handle(enc({ button: { button: pb.MouseButton.MOUSE_BUTTON_LEFT, down: true, x: 0.3, y: 0.5 } }));
+    expect(inj.calls.slice(1)).toEqual(["move 300,25", "move 300,250", "button left down"]);
+  });
+
+  it("while a consent question is open nothing goes through but releases; keys wait while the app's window has the keyboard", () => {
+    const { d, inj, state } = guarded();
+    state.asking = true;
+    d.handle(enc({ move: { x: 0.1, y: 0.9 } }));
+    d.handle(enc({ button: { button: pb.MouseButton.MOUSE_BUTTON_LEFT, down: true, x: 0.1, y: 0.9 } }));
+    d.handle(enc({ key: { code: "Enter", down: true } }));
+    d.handle(enc({ text: { text: "y" } }));
+    d.handle(enc({ key: { code: "Enter", down: false } }));
+    expect(inj.calls).toEqual(["key Enter up"]);
+    state.asking = false;
+    state.focused = true;
+    d.handle(enc({ key: { code: "KeyA", down: true } }));
+    d.handle(enc({ text: { text: "a" } }));
+    expect(inj.calls).toEqual(["key Enter up"]);
+    state.focused = false;
+    d.handle(enc({ key: { code: "KeyA", down: true } }));
+    d.handle(enc({ text: { text: "a" } }));
+    expect(inj.calls).toEqual(["key Enter up", "key KeyA down", "text 1"]);
+  });
+});
