@@ -206,6 +206,24 @@ describe("the app window (18)", () => {
       const barPixels = [at(tx - 8, ty + th / 2), at(tx + tw + 4, ty + 2)];
       for (const p of barPixels) expect(p).not.toBe(COLOUR);
       expect(at(10, desk.height - 10)).toBe(COLOUR); // the full-screen window is in front of everything else
+      // A window that puts itself above everything after the bar appeared (override-redirect,
+      // mapped raised, as presentation tools and games do): the bar raises itself above it again.
+      const pushy = await TestXClient.start(desk.display);
+      try {
+        await pushy.fill(0, 0, desk.width, desk.height, 0xc02020);
+        await until(
+          async () => {
+            const g2 = await grab(desk.display);
+            const px = (x: number, y: number) => g2.rgba.readUInt32BE((y * g2.width + x) * 4) >>> 8;
+            return px(tx - 8, Math.round(ty + th / 2)) !== 0xc02020 && px(10, desk.height - 10) === 0xc02020;
+          },
+          3000,
+          "the bar above a window that raised itself over it",
+        );
+      } finally {
+        await pushy.stop();
+      }
+      await full.fill(0, 0, desk.width, desk.height, COLOUR); // it draws once: what the other window covered
       console.log(`screenshot: ${await screenshot(desk.display, "sharing-bar-over-full-screen-en")}`);
       const stopNode = uiWindow(a, "bar")!.nodes.find((n) => n.name === "Stop sharing")!;
       console.log(
@@ -213,7 +231,12 @@ describe("the app window (18)", () => {
       );
       // In the picture the technician gets, as the user sees it: the bar's dark background.
       const f = await until(
-        () => rx.latest && rx.latest.width === desk.width && !shows(rx.latest, tx - 8, Math.round(ty + th / 2), COLOUR, 30) && rx.latest,
+        () =>
+          rx.latest &&
+          rx.latest.width === desk.width &&
+          shows(rx.latest, 10, desk.height - 10, COLOUR, 20) &&
+          !shows(rx.latest, tx - 8, Math.round(ty + th / 2), COLOUR, 30) &&
+          rx.latest,
         10_000,
         "the bar in the stream",
       );
