@@ -65,9 +65,13 @@ const around = (w: { x: number; y: number; width: number; height: number }) => (
 const GERMAN = { LANG: "de_DE.UTF-8" };
 const GTK_LIBRARY = "/usr/lib/x86_64-linux-gnu/libgtk-3.so.0";
 
+/** Each app's computer (to start the app again on the same one). */
+const computerOf = new Map<Proc, Computer>();
+
 function windowApp(link: string, env: NodeJS.ProcessEnv = {}, computer: Computer = newComputer(), args = ["--window"]) {
   const p = startAgent(link, computer, { args, env: { DISPLAY: desk.display, TETHER_TRACE_UI: "1", ...env } });
   running.push(p);
+  computerOf.set(p, computer);
   return p;
 }
 
@@ -390,6 +394,16 @@ describe("the app window (18)", () => {
     expect(await exitOf(a)).toBe(0);
     expect(a.out.all).toContain("Support app closed. Your support session stays open: start the app again to reconnect.");
     await until(async () => !(await tech.session(s.id)).online, 5000, "offline");
+    expect((await tech.session(s.id)).state).toBe("active");
+    // Started again: the same session; the window manager's close box quits the same way.
+    const again = windowApp(s.link, {}, computerOf.get(a)!);
+    await waitForNode(again, "main", "Connected. Waiting for your support technician (Jane Doe).");
+    const win = await windowTitled(desk.display, "Remote support");
+    // Openbox's title bar above the window (X's geometry of the window itself): its close button
+    // is the last one, at the right end.
+    await hands.click(win.x + win.width - 10, win.y - 10);
+    expect(await exitOf(again)).toBe(0);
+    expect(again.out.all).toContain("Support app closed. Your support session stays open: start the app again to reconnect.");
     expect((await tech.session(s.id)).state).toBe("active");
   }, 60_000);
 });
