@@ -8,32 +8,11 @@
 import { TerminalUI } from "../src/agent/terminal-ui.js";
 import { afterEach, describe, expect, it } from "vitest";
 import { WebSocketServer, type WebSocket } from "ws";
-import { runAgent, type AccessHandle, type AccessHooks, type LineSource } from "../src/agent/agent.js";
+import { runAgent, type AccessHandle, type AccessHooks } from "../src/agent/agent.js";
+import { TypedLines } from "./support/typed-lines.js";
 import { catalogs } from "../src/agent/messages.js";
 import { encodeToAgent, pb, type AgentToBroker } from "../src/proto/wire.js";
 import { until } from "./support/procs.js";
-
-class Lines implements LineSource {
-  private waiter: ((v: string | null | undefined) => void) | null = null;
-  private idle: (line: string) => void = () => {};
-  type(line: string) {
-    const w = this.waiter;
-    this.waiter = null;
-    if (w) w(line);
-    else this.idle(line);
-  }
-  next() {
-    return new Promise<string | null | undefined>((r) => (this.waiter = r));
-  }
-  cancel() {
-    const w = this.waiter;
-    this.waiter = null;
-    w?.(undefined);
-  }
-  onIdleLine(h: (line: string) => void) {
-    this.idle = h;
-  }
-}
 
 interface Recorded {
   calls: string[];
@@ -83,7 +62,7 @@ afterEach(() => {
   for (const s of servers.splice(0)) s.close();
 });
 
-function startApp(port: number, lines: Lines, log: Recorded, out: string[], quit: Promise<void>) {
+function startApp(port: number, lines: TypedLines, log: Recorded, out: string[], quit: Promise<void>) {
   let n = 0;
   return runAgent({
     link: { base: `http://127.0.0.1:${port}`, host: `127.0.0.1:${port}`, wsUrl: `ws://127.0.0.1:${port}/ws/agent`, code: "x".repeat(32) },
@@ -112,7 +91,7 @@ async function connectedApp(onHello: Parameters<typeof scriptedBroker>[0]) {
   const b = scriptedBroker(onHello);
   servers.push(b.wss);
   await new Promise((r) => b.wss.once("listening", r));
-  const lines = new Lines();
+  const lines = new TypedLines();
   const log: Recorded = { calls: [], guards: [] };
   const out: string[] = [];
   let quit!: () => void;

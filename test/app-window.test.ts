@@ -408,18 +408,23 @@ describe("the app window (18)", () => {
   }, 60_000);
 });
 
+/** The terminal works as today: the request is asked as a line, n declines, Ctrl+C quits (exit 0). */
+async function answersInTerminal(a: Proc, sessionId: string) {
+  await a.out.waitFor(/^Connected\./);
+  const rid = await ask(sessionId, "view");
+  await a.out.waitFor(/requests to view your screen/);
+  a.child.stdin!.write("n\n");
+  await until(async () => (await status(sessionId, rid)).status === "denied", 5000, "denied");
+  a.child.kill("SIGINT");
+  expect(await exitOf(a)).toBe(0);
+}
+
 describe("without a window (18)", () => {
   it("--window without a display: one line says why, and the terminal works as today", async () => {
     const s = await tech.createSession();
     const a = windowApp(s.link, { DISPLAY: "" });
     await a.err.waitFor(/^No window can be shown here \(.*\); the support app continues in this terminal\.$/);
-    await a.out.waitFor(/^Connected\./);
-    const rid = await ask(s.id, "view");
-    await a.out.waitFor(/requests to view your screen/);
-    a.child.stdin!.write("n\n");
-    await until(async () => (await status(s.id, rid)).status === "denied", 5000, "denied");
-    a.child.kill("SIGINT");
-    expect(await exitOf(a)).toBe(0);
+    await answersInTerminal(a, s.id);
   }, 60_000);
 
   it("a computer without GTK 3 (libgtk-3.so.0 hidden): the terminal, and the line names the library", async () => {
@@ -441,13 +446,7 @@ describe("without a window (18)", () => {
     });
     running.push(a);
     await a.err.waitFor(/^No window can be shown here \(.*libgtk-3\.so\.0.*\); the support app continues in this terminal\.$/);
-    await a.out.waitFor(/^Connected\./);
-    const rid = await ask(s.id, "view");
-    await a.out.waitFor(/requests to view your screen/);
-    a.child.stdin!.write("n\n");
-    await until(async () => (await status(s.id, rid)).status === "denied", 5000, "denied");
-    a.child.kill("SIGINT");
-    expect(await exitOf(a)).toBe(0);
+    await answersInTerminal(a, s.id);
   }, 60_000);
 
   it("tether agent without --window stays in the terminal even with a display", async () => {

@@ -3,33 +3,10 @@
  * consent question as a line, s and v acting on what is shared whether or not a question is open.
  */
 import { describe, expect, it } from "vitest";
-import type { LineSource } from "../src/agent/consent.js";
+import { TypedLines } from "./support/typed-lines.js";
 import { catalogs } from "../src/agent/messages.js";
 import { TerminalUI } from "../src/agent/terminal-ui.js";
 import type { ConsentQuestion, UserAction } from "../src/agent/ui.js";
-
-/** Lines typed by a test: each `type()` goes to a waiting next(), or to the idle handler. */
-class Typed implements LineSource {
-  private waiter: ((l: string | null | undefined) => void) | null = null;
-  private idle: (l: string) => void = () => {};
-  next() {
-    return new Promise<string | null | undefined>((r) => (this.waiter = r));
-  }
-  cancel() {
-    const w = this.waiter;
-    this.waiter = null;
-    w?.(undefined);
-  }
-  onIdleLine(h: (l: string) => void) {
-    this.idle = h;
-  }
-  type(line: string | null) {
-    const w = this.waiter;
-    this.waiter = null;
-    if (w) w(line);
-    else if (line !== null) this.idle(line);
-  }
-}
 
 const q = (scope: "view" | "control", safetyCode: string | null = null): ConsentQuestion => ({
   id: "ar_1",
@@ -43,7 +20,7 @@ const tick = () => new Promise((r) => setImmediate(r));
 
 function terminal() {
   const out: string[] = [];
-  const input = new Typed();
+  const input = new TypedLines();
   const actions: UserAction[] = [];
   const ui = new TerminalUI({ messages: catalogs.en, out: (l) => out.push(l), input, quit: new Promise(() => {}) });
   ui.onAction((a) => actions.push(a));
