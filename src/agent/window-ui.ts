@@ -232,17 +232,18 @@ export class WindowUI implements UserInterface {
     this.handler = handler;
   }
 
+  /** Shows the final message; resolves once the user closed the window (or Ctrl+C / SIGTERM). */
   finish(line: string | null): Promise<void> {
     if (line) this.out(line);
     if (this.ended) return Promise.resolve();
-    return new Promise<void>((resolve) => {
+    const closed = new Promise<void>((resolve) => {
       this.closed = () => {
         this.closed = null;
-        this.send({ cmd: "exit" });
         resolve();
       };
       this.send({ cmd: "final", text: line ?? this.status, close: this.t.close });
     });
+    return Promise.race([closed, this.quit]).then(() => this.close());
   }
 
   /** Closes the windows (the app is ending). */
