@@ -13,6 +13,12 @@
 // headless Chromium (receiver-chromium.ts): CPU is still the agent's; Chromium's own load is not
 // counted (it competes for the same cores). The per-stage table uses the agent's trace as for tether.
 //
+// tether-window: the same as tether, but the support app shows its app window (`--window`,
+// TETHER_TRACE_UI=1); the consent is a click (XTest) on the dialog's Allow, found in the window's
+// accessibility trace, so that the sharing bar (top centre) is on the captured screen throughout,
+// and the app window in the centre. The run stops if either covers what the scenarios draw, check or
+// click. The window program's CPU is reported apart from the agent's.
+//
 // tether-before: the same broker (this checkout's) and Node receiver, but the support app of
 // another checkout, BENCH_BEFORE_ROOT (built with npm ci; `node $BENCH_BEFORE_ROOT/bin/tether.js
 // agent <link>` with its own defaults): an A/B of two versions of the code in the same run.
@@ -25,7 +31,7 @@
 // Everything started here is stopped on the way out, also on failure and on Ctrl+C. Loopback only.
 //
 // Environment: BENCH_CHANGES (changes per scenario, default 200), BENCH_IDLE_S (default 8),
-// BENCH_SYSTEMS (comma list of tether,tether-chromium,tether-before,tether-webrtc-defaults,tether-no-active-map,tether-profile-0,
+// BENCH_SYSTEMS (comma list of tether,tether-chromium,tether-window,tether-before,tether-webrtc-defaults,tether-no-active-map,tether-profile-0,
 // tether-padding,tether-libwebrtc-vp8,tether-no-burst,tether-libwebrtc-cores,tether-alr-60s,x11vnc,x11vnc-tuned; default
 // tether,tether-chromium,x11vnc; tether-libwebrtc-vp8 runs VP8 on the libvpx inside @roamhq/wrtc instead of Tether's;
 // tether-no-active-map runs the agent with TETHER_VP8_ACTIVE_MAP=0, tether-profile-0 with libwebrtc's VP8 profile 0 (loop
@@ -57,8 +63,10 @@ async function measureTether(
   painter: Painter,
 ): Promise<{ results: ScenarioResult[]; profile: TetherProfile }> {
   const receiver = system === "tether-chromium" ? "console in headless Chromium" : "Node receiver";
-  console.error(`${system}: broker, agent${system === "tether-before" ? " (BENCH_BEFORE_ROOT's)" : ""}, ${receiver}…`);
-  const { viewer, trace, stop } = await startTether(system, display);
+  console.error(
+    `${system}: broker, agent${system === "tether-before" ? " (BENCH_BEFORE_ROOT's)" : system === "tether-window" ? " in its app window" : ""}, ${receiver}…`,
+  );
+  const { viewer, trace, stop, check } = await startTether(system, display);
   const in0 = await viewer.inbound();
   const st0 = await agentStats(trace, viewer.serverPid);
   // Sender and receiver stats between the scenarios, so that encode, pacing and decode can be
@@ -71,6 +79,7 @@ async function measureTether(
     prev = cur;
   });
   await sleep(1100);
+  await check?.();
   const in1 = await viewer.inbound();
   const st1 = await agentStats(trace, viewer.serverPid);
   const stageRows = results.map((r) => stages(r.scenario, r, trace, perScenario.get(r.scenario))).filter((s): s is Stages => s !== null);

@@ -71,6 +71,7 @@ export interface PageFrame {
 export class ChromiumViewer implements TetherViewer {
   name = "tether (Chromium console)";
   serverPid = -1;
+  helperPid?: number;
   onFrame: ((t: number) => void) | null = null;
   frames = 0;
   /** Page clock − bench clock (ms) as measured at start, and the part subtracted from the page's times. */

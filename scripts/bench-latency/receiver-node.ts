@@ -11,6 +11,7 @@ import type { Pt, TetherViewer } from "./viewer.js";
 export class NodeViewer implements TetherViewer {
   name = "tether (Node receiver)";
   serverPid = -1;
+  helperPid?: number;
   onFrame: ((t: number) => void) | null = null;
   private lastInbound: Record<string, number> = {};
   private send: ((e: Parameters<typeof pb.InputEvent.encode>[0]) => void) | null = null;

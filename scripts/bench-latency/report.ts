@@ -43,6 +43,11 @@ export function writeReport(date: string, started: number, results: ScenarioResu
       `| ${r.system} | ${r.scenario} | ${fmt(r.p50)} | ${fmt(r.p95)} | ${fmt(r.max)} | ${r.p50 === null ? "" : `${r.n} (${r.missed})`} | ${fmt(r.fps)} | ${fmt(r.cpuPct)} | ${fmtBps(r.bps)} | ${r.system.startsWith("tether") ? ratio(b) : ""} | ${r.system.startsWith("tether") ? ratio(bt) : ""} |`,
     );
   }
+  for (const system of new Set(results.filter((r) => r.helperCpuPct !== undefined).map((r) => r.system))) {
+    const cpu = results.filter((r) => r.system === system).map((r) => `${r.scenario} ${fmt(r.helperCpuPct)}`);
+    lines.push("");
+    lines.push(`${system}: the window program (tether_window; not in the CPU column), % of a core: ${cpu.join("; ")}.`);
+  }
   for (const [system, prof] of Object.entries(profile)) {
     const sender = prof.sender ?? {};
     const receiver = prof.receiver ?? {};

@@ -1,20 +1,23 @@
 /**
  * The systems under test and how each is started: Tether (a broker, a support app on the
- * benchmark's display, and a technician receiver), its agent variants, the support app of another
- * checkout (tether-before), and x11vnc. Processes come from test/support/procs.ts, as in the tests.
+ * benchmark's display, and a technician receiver), its agent variants, the support app in its app
+ * window (tether-window), the support app of another checkout (tether-before), and x11vnc.
+ * Processes come from test/support/procs.ts, as in the tests.
  */
-import { appendFileSync, existsSync, rmSync } from "node:fs";
+import { appendFileSync, existsSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import path from "node:path";
 
 import { AGENT_FIELD_TRIALS, parseTuningTrace, webRtcTuningEnv } from "../../src/agent/webrtc-tuning.js";
 import { api, BIN, cli, freePort, spawnProc, startBroker, tempDir, type Proc } from "../../test/support/procs.js";
 import { CHROMIUM_PATH } from "../../test/support/chromium.js";
+import { Hands, type UiNode, type UiWindow } from "../../test/support/desktop.js";
 import { BEFORE_ROOT, SYSTEMS, TRACE_FILE } from "./config.js";
 import { onCleanup, sleep, track, within } from "./harness.js";
 import { ChromiumViewer } from "./receiver-chromium.js";
 import { NodeViewer } from "./receiver-node.js";
 import { RfbViewer } from "./receiver-rfb.js";
-import { samplePoints } from "./scenarios.js";
+import { measuredAreas, samplePoints } from "./scenarios.js";
+import type { Pt } from "./viewer.js";
 
 /** Agent variants for an A/B in the same run: the tuning each one's agent gets instead of its defaults (null: libwebrtc's own), as environment. */
 export const AGENT_VARIANTS: Record<string, Record<string, string>> = {
@@ -36,14 +39,14 @@ export const AGENT_VARIANTS: Record<string, Record<string, string>> = {
 };
 
 /** The systems that run a Tether support app (all but x11vnc and x11vnc-tuned). */
-export const TETHER_SYSTEMS = ["tether", "tether-chromium", "tether-before", ...Object.keys(AGENT_VARIANTS)];
+export const TETHER_SYSTEMS = ["tether", "tether-chromium", "tether-window", "tether-before", ...Object.keys(AGENT_VARIANTS)];
 
 /** The other checkout's `tether` command, for tether-before. */
 const beforeBin = () => path.join(path.resolve(BEFORE_ROOT ?? ""), "bin", "tether.js");
 
 /** What each system needs, checked before anything starts: one readable line if missing. */
 export function checkSystems(): void {
-  const known = ["tether", "tether-chromium", "tether-before", ...Object.keys(AGENT_VARIANTS), "x11vnc", "x11vnc-tuned"];
+  const known = ["tether", "tether-chromium", "tether-window", "tether-before", ...Object.keys(AGENT_VARIANTS), "x11vnc", "x11vnc-tuned"];
   const unknown = SYSTEMS.filter((s) => !known.includes(s));
   if (unknown.length) throw new Error(`BENCH_SYSTEMS: unknown ${unknown.join(", ")} (known: ${known.join(", ")})`);
   if (SYSTEMS.includes("tether-chromium") && !existsSync(CHROMIUM_PATH)) {
@@ -71,6 +74,9 @@ export interface AgentTrace {
   vp8Profile?: { profile: number; outcome: string };
   vp8Encoder?: { encoder: string; outcome: string };
   minTransmit?: { bps: number; outcome: string };
+  /** tether-window (TETHER_TRACE_UI=1): the latest accessibility tree of the app's windows, and their screen rectangles. */
+  ui?: UiWindow[];
+  uiRects?: Array<[number, number, number, number]>;
 }
 
 /** Where each of the agent's tuning trace lines (src/agent/webrtc-tuning.ts) goes in AgentTrace. */
@@ -83,12 +89,20 @@ const TUNING_TRACE = {
   minTransmitBps: "minTransmit",
 } as const;
 
+/** One TETHER_UI line (the app window's trace): keeps the latest tree and window rectangles. */
+function readUi(line: string, trace: AgentTrace): void {
+  const e = JSON.parse(line.slice(10)) as { ev: string; windows?: UiWindow[]; rects?: Array<[number, number, number, number]> };
+  if (e.ev === "tree") trace.ui = e.windows ?? [];
+  else if (e.ev === "geometry") trace.uiRects = e.rects ?? [];
+}
+
 /** Reads the agent's stderr into `trace`; other lines are printed. */
 function readTrace(err: Proc["err"], trace: AgentTrace): void {
   err.onLine = (line) => {
     if (TRACE_FILE) appendFileSync(TRACE_FILE, `${line}\n`);
     const tuned = parseTuningTrace(line); // TETHER_FIELD_TRIALS, TETHER_VP8_PROFILE, …
     if (line.startsWith("TETHER_TRACE ")) trace.frames.push(JSON.parse(line.slice(13)));
+    else if (line.startsWith("TETHER_UI ")) readUi(line, trace);
     else if (line.startsWith("TETHER_TRACE_STATS ")) trace.stats.push(JSON.parse(line.slice(19)));
     else if (tuned) (trace as unknown as Record<string, unknown>)[TUNING_TRACE[tuned.setting]] = tuned.fields;
     else console.error(`agent: ${line}`);
@@ -111,11 +125,84 @@ export async function agentStats(trace: AgentTrace, pid: number): Promise<Record
   return trace.stats.at(-1);
 }
 
+/** Waits (10 s) until the app's `kind` window in the trace holds a node that `ok` accepts, and returns it. */
+async function uiNode(trace: AgentTrace, kind: UiWindow["kind"], ok: (n: UiNode) => boolean, what: string): Promise<UiNode> {
+  for (let i = 0; i < 200; i++) {
+    const node = trace.ui?.find((w) => w.kind === kind)?.nodes.find(ok);
+    if (node) return node;
+    await sleep(50);
+  }
+  throw new Error(`tether-window: no ${what} in the app's ${kind} window within 10 s; last tree: ${JSON.stringify(trace.ui ?? [])}`);
+}
+
+/**
+ * tether-window's consent, as a user gives it: a click (XTest, through Tether's own injector) on the
+ * dialog's Allow once it is sensitive (0.7 s after the dialog appears); then the sharing bar is up.
+ * Checks that neither the app window nor the bar covers what the scenarios draw, check or click
+ * (the agent also drops input aimed near its windows), and says where they are.
+ */
+async function allowInWindow(trace: AgentTrace, display: string): Promise<Pt[]> {
+  const allow = await uiNode(
+    trace,
+    "dialog",
+    (n) => n.role === "push button" && n.name === "Allow" && n.insensitive !== true && n.rect !== undefined,
+    "sensitive Allow button",
+  );
+  const hands = new Hands(display);
+  try {
+    await hands.press(allow);
+  } finally {
+    hands.close();
+  }
+  const text = await uiNode(trace, "bar", (n) => /is controlling your screen/.test(n.name) && n.rect !== undefined, "sharing bar text");
+  for (let i = 0; i < 100 && trace.ui?.some((w) => w.kind === "dialog"); i++) await sleep(50);
+  await sleep(300); // the geometry after the dialog closed
+  const rects = trace.uiRects ?? [];
+  const titles = (trace.ui ?? []).map((w) => `${w.kind} "${w.title}"`).join(", ");
+  console.error(`  tether-window: ${titles}; on screen at ${rects.map((r) => `${r[2]}x${r[3]}+${r[0]}+${r[1]}`).join(", ")}`);
+  const margin = 4; // the agent's input guard drops input this close to its windows
+  for (const [x, y, w, h] of rects) {
+    for (const a of measuredAreas()) {
+      const [ax, ay, aw, ah] = a.rect;
+      if (ax < x + w + margin && ax + aw > x - margin && ay < y + h + margin && ay + ah > y - margin) {
+        throw new Error(`tether-window: the app's window ${w}x${h}+${x}+${y} covers ${a.what} (${a.rect.join(",")})`);
+      }
+    }
+  }
+  // Two pixels of the bar's own background, beside its text (as test/app-window.test.ts checks).
+  const [tx, ty, tw, th] = text.rect!;
+  return [
+    [tx - 8, Math.round(ty + th / 2)],
+    [tx + tw + 4, ty + 2],
+  ];
+}
+
+/** The sharing bar's background (native/window/ui.cc's CSS). */
+const BAR_RGB = 0x303030;
+
+/** The pid of `parent`'s child process named `comm` (/proc), if there is one. */
+function childPid(parent: number, comm: string): number | undefined {
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, "utf8");
+      const name = stat.slice(stat.indexOf("(") + 1, stat.lastIndexOf(")"));
+      const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+      if (name === comm && ppid === parent) return Number(entry);
+    } catch {
+      // ended meanwhile
+    }
+  }
+  return undefined;
+}
+
 export interface TetherRun {
   viewer: NodeViewer | ChromiumViewer;
   trace: AgentTrace;
   /** Stops the agent and the broker (SIGTERM), so that they do not load the machine during the next system. */
   stop(): void;
+  /** After the scenarios (tether-window): whether the viewer's latest frame still shows the sharing bar; throws if not. */
+  check?: () => Promise<void>;
 }
 
 /**
@@ -127,6 +214,7 @@ export interface TetherRun {
  */
 export async function startTether(system: string, display: string): Promise<TetherRun> {
   const kind = system === "tether-chromium" ? "chromium" : "node";
+  const windowed = system === "tether-window";
   const broker = await startBroker({ dataDir: tempDir("tether-bench-broker-"), args: ["--host", "127.0.0.1"] });
   onCleanup(() => rmSync(broker.dataDir, { recursive: true, force: true }));
   track(broker.proc, "broker");
@@ -149,16 +237,21 @@ export async function startTether(system: string, display: string): Promise<Teth
   const stateHome = tempDir("tether-bench-agent-");
   onCleanup(() => rmSync(stateHome, { recursive: true, force: true }));
   const agent = track(
-    spawnProc(process.execPath, [system === "tether-before" ? beforeBin() : BIN, "agent", session.link], {
-      ...process.env,
-      DISPLAY: display,
-      XDG_STATE_HOME: stateHome,
-      LANG: "C.UTF-8",
-      LC_ALL: "",
-      LC_MESSAGES: "",
-      TETHER_TRACE_FRAMES: "1",
-      ...AGENT_VARIANTS[system],
-    }),
+    spawnProc(
+      process.execPath,
+      [system === "tether-before" ? beforeBin() : BIN, "agent", session.link, ...(windowed ? ["--window"] : [])],
+      {
+        ...process.env,
+        DISPLAY: display,
+        XDG_STATE_HOME: stateHome,
+        LANG: "C.UTF-8",
+        LC_ALL: "",
+        LC_MESSAGES: "",
+        TETHER_TRACE_FRAMES: "1",
+        ...(windowed ? { TETHER_TRACE_UI: "1" } : {}),
+        ...AGENT_VARIANTS[system],
+      },
+    ),
     "agent",
   );
   const trace: AgentTrace = { frames: [], stats: [] };
@@ -167,16 +260,31 @@ export async function startTether(system: string, display: string): Promise<Teth
     for (const p of [broker.proc, agent]) if (p.child.exitCode === null && p.child.signalCode === null) p.child.kill("SIGTERM");
   };
   await agent.out.waitFor(/^Connected\./, 20_000);
+  let bar: Pt[] = [];
   const consent = async () => {
     await agent.out.waitFor(/requests to control your screen/, 20_000);
-    agent.child.stdin!.write("y\n");
+    if (windowed) bar = await allowInWindow(trace, display);
+    else agent.child.stdin!.write("y\n");
     await agent.out.waitFor(/is now viewing and controlling your screen/, 20_000);
+    if (windowed) {
+      // The window program's CPU is measured apart: the agent's column stays comparable with tether's.
+      const pid = childPid(agent.child.pid!, "tether_window");
+      if (pid === undefined) throw new Error("tether-window: no tether_window process under the agent");
+      return pid;
+    }
+    return undefined;
+  };
+  // The sharing bar is in the picture the technician gets, above what the scenarios painted (the
+  // full-screen change left a bright colour everywhere else, far from the bar's dark grey).
+  const barShown = async (viewer: NodeViewer) => {
+    for (let i = 0; i < 60 && !viewer.shows(bar, BAR_RGB); i++) await sleep(50);
+    if (!viewer.shows(bar, BAR_RGB)) throw new Error("tether-window: the sharing bar is not in the viewer's picture after the scenarios");
   };
   if (chromiumViewer) {
     const viewer = chromiumViewer;
     viewer.serverPid = agent.child.pid!;
     await viewer.requestControl(session.id);
-    await consent();
+    viewer.helperPid = await consent();
     await within(viewer.start(), 60_000, "the console viewer and its first frames");
     return { viewer, trace, stop };
   }
@@ -185,9 +293,9 @@ export async function startTether(system: string, display: string): Promise<Teth
   onCleanup(() => viewer.close());
   const req = await technician.requestAccess(session.id, "control");
   viewer.receiver.accessRequestId = req.json.id;
-  await consent();
+  viewer.helperPid = await consent();
   await viewer.start();
-  return { viewer, trace, stop };
+  return windowed ? { viewer, trace, stop, check: () => barShown(viewer) } : { viewer, trace, stop };
 }
 
 /** x11vnc on the display (`extra`: its tuning flags) and the RFB viewer connected to it. */

@@ -7,6 +7,8 @@ export interface Viewer {
   name: string;
   /** The process whose CPU is charged (the agent / x11vnc). */
   serverPid: number;
+  /** A process of the same system whose CPU is measured apart (tether-window: the window program). */
+  helperPid?: number;
   /** Called with the arrival time of every complete frame (after it was stored). */
   onFrame: ((t: number) => void) | null;
   frames: number;
