@@ -1,6 +1,7 @@
 // The consent dialog: who asks, for what, the safety code, the time left, and Decline (focused) /
 // View only / Allow. Nothing answers by accident: the granting buttons are armed only after a
-// moment, a key held down when the dialog appeared answers nothing, Escape and the close box decline.
+// moment, a key held down when the dialog appeared answers nothing, Escape and the close box
+// decline.
 #include <X11/Xlib.h>
 #include <gdk/gdkx.h>
 

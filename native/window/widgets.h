@@ -36,7 +36,6 @@ inline void AddClass(GtkWidget* w, const char* name) {
   gtk_style_context_add_class(gtk_widget_get_style_context(w), name);
 }
 
-
 inline void Destroy(GtkWidget*& w) {
   if (w) gtk_widget_destroy(w);
   w = nullptr;
