@@ -101,11 +101,29 @@ export interface Broker {
   stop(signal?: NodeJS.Signals): Promise<number>;
 }
 
-export async function startBroker(opts: { dataDir?: string; port?: number; args?: string[] } = {}): Promise<Broker> {
+/**
+ * Starts `tether broker` on a free port (`netns`/`host`: in that network namespace, on that address,
+ * see test/support/internet.ts).
+ */
+export async function startBroker(
+  opts: { dataDir?: string; port?: number; args?: string[]; netns?: string; host?: string } = {},
+): Promise<Broker> {
   const dataDir = opts.dataDir ?? tempDir("tether-broker-");
-  const proc = run(["broker", "--port", String(opts.port ?? 0), "--data", dataDir, "--log-level", "warn", ...(opts.args ?? [])]);
+  const host = opts.host ?? "127.0.0.1";
+  const args = [
+    "broker",
+    "--port",
+    String(opts.port ?? 0),
+    "--data",
+    dataDir,
+    "--log-level",
+    "warn",
+    ...(opts.host ? ["--host", host] : []),
+    ...(opts.args ?? []),
+  ];
+  const proc = run(args, opts.netns ? { prefix: ["ip", "netns", "exec", opts.netns] } : {});
   const line = await Promise.race([
-    proc.out.waitFor(/listening on http:\/\/127\.0\.0\.1:\d+/, 15_000),
+    proc.out.waitFor(new RegExp(`listening on http://${host.replace(/\./g, "\\.")}:\\d+`), 15_000),
     proc.exited.then(({ code }) => {
       throw new Error(`broker exited with ${code}: ${proc.err.text()}`);
     }),
@@ -115,7 +133,7 @@ export async function startBroker(opts: { dataDir?: string; port?: number; args?
   });
   const port = Number(/:(\d+)/.exec(line.split("http://")[1]!)![1]);
   return {
-    url: `http://127.0.0.1:${port}`,
+    url: `http://${host}:${port}`,
     port,
     dataDir,
     proc,
@@ -186,9 +204,13 @@ function checkUnshare() {
  * Starts `tether agent <link>` on a computer: under `unshare -m`, /etc/machine-id is bind-mounted
  * from the computer's own file, and XDG_STATE_HOME points at its state folder.
  */
-export function startAgent(link: string, computer: Computer, opts: { env?: NodeJS.ProcessEnv; args?: string[] } = {}): Proc {
+export function startAgent(
+  link: string,
+  computer: Computer,
+  opts: { env?: NodeJS.ProcessEnv; args?: string[]; netns?: string } = {},
+): Proc {
   checkUnshare();
-  const prefix =
+  const computerPrefix =
     computer.hostname === undefined
       ? ["unshare", "-m", "sh", "-c", 'mount --bind "$0" /etc/machine-id && exec "$@"', computer.machineIdFile]
       : [
@@ -201,6 +223,7 @@ export function startAgent(link: string, computer: Computer, opts: { env?: NodeJ
           computer.machineIdFile,
           computer.hostname,
         ];
+  const prefix = opts.netns ? ["ip", "netns", "exec", opts.netns, ...computerPrefix] : computerPrefix;
   return run(["agent", link, ...(opts.args ?? [])], {
     prefix,
     env: { LANG: "C.UTF-8", LC_ALL: "", LC_MESSAGES: "", ...opts.env, XDG_STATE_HOME: computer.stateHome },

@@ -28,6 +28,30 @@ interface DataChannel {
 export interface ReceiverOptions {
   /** Keep every frame in `frames` (tests look back through them); false keeps only `latest`. Default true. */
   keepFrames?: boolean;
+  /** STUN/TURN servers (see brokerIceServers); none by default (loopback). */
+  iceServers?: IceServer[];
+}
+
+export type IceServer = { urls: string[]; username?: string; credential?: string };
+
+/** The ICE servers the broker gives a technician's console (its first message on the console socket). */
+export async function brokerIceServers(brokerUrl: string, token: string): Promise<IceServer[]> {
+  const ws = new WebSocket(brokerUrl.replace("http", "ws") + "/ws/console", { headers: { authorization: `Bearer ${token}` } });
+  try {
+    const first = await new Promise<Buffer>((resolve, reject) => {
+      ws.once("message", (d) => resolve(d as Buffer));
+      ws.once("error", reject);
+      ws.once("close", () => reject(new Error("the console socket closed before its ICE configuration")));
+    });
+    const m = pb.BrokerToConsole.decode(first);
+    return (m.iceConfig?.iceServers ?? []).map((i) => ({
+      urls: i.urls ?? [],
+      ...(i.username ? { username: i.username } : {}),
+      ...(i.credential ? { credential: i.credential } : {}),
+    }));
+  } finally {
+    ws.close();
+  }
 }
 
 export class Receiver {
@@ -51,8 +75,11 @@ export class Receiver {
   answerSdp = "";
   offerSdp = "";
 
-  private constructor(private readonly keepFrames: boolean) {
-    this.pc = new wrtc.RTCPeerConnection({ iceServers: [] });
+  private constructor(
+    private readonly keepFrames: boolean,
+    iceServers: IceServer[],
+  ) {
+    this.pc = new wrtc.RTCPeerConnection({ iceServers });
     this.pc.onicecandidate = (e: { candidate: { candidate: string; sdpMid: string; sdpMLineIndex: number } | null }) => {
       if (e.candidate) {
         this.signal({
@@ -88,7 +115,7 @@ export class Receiver {
 
   /** Connects to the broker's console socket as the technician with `token`. */
   static async connect(brokerUrl: string, token: string, options: ReceiverOptions = {}): Promise<Receiver> {
-    const r = new Receiver(options.keepFrames ?? true);
+    const r = new Receiver(options.keepFrames ?? true, options.iceServers ?? []);
     await r.attach(brokerUrl, token);
     return r;
   }
@@ -163,6 +190,23 @@ export class Receiver {
 
   get connectionState(): string {
     return this.pc.connectionState;
+  }
+
+  /**
+   * The path the connection took: the selected candidate pair's local and remote candidate types
+   * ("host", "srflx", "prflx", "relay"), or null before one is selected.
+   */
+  async path(): Promise<{ local: string; remote: string } | null> {
+    const stats = [...(await this.stats()).values()];
+    const byId = new Map(stats.map((s) => [s["id"] as string, s]));
+    const transport = stats.find((s) => s["type"] === "transport" && s["selectedCandidatePairId"]);
+    const pair =
+      (transport && byId.get(transport["selectedCandidatePairId"] as string)) ??
+      stats.find((s) => s["type"] === "candidate-pair" && s["state"] === "succeeded" && s["nominated"]);
+    if (!pair) return null;
+    const local = byId.get(pair["localCandidateId"] as string);
+    const remote = byId.get(pair["remoteCandidateId"] as string);
+    return { local: String(local?.["candidateType"] ?? "?"), remote: String(remote?.["candidateType"] ?? "?") };
   }
 
   /** The peer connection's getStats() report (a Map of RTCStats dictionaries). */
