@@ -205,6 +205,7 @@ describe("console in Chromium", () => {
     expect(Math.abs(press.y! - H / 2)).toBeLessThanOrEqual(2);
     expect(got.filter((e) => e.event === "KeyPress").map((e) => e.keysym)).toEqual([0x61, 0x68, 0x69]);
     await page.locator("#stats", { hasText: /\d+ (k|M)bit\/s/ }).waitFor({ timeout: 15_000 });
+    await page.locator("#stats", { hasText: "· direct" }).waitFor({ timeout: 15_000 }); // loopback: no relay
     await screenshot(page, "console-viewer.png");
   }, 90_000);
 

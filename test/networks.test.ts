@@ -93,7 +93,7 @@ async function share(s: Site, receiverArgs: string[] = []) {
   const session = await tether(s, ["session", "create", "--expires", "1h"]);
   const rx = officeReceiver(s, receiverArgs);
   await rx.p.out.waitFor(/"ready":true/, 15_000);
-  const a = startAgent(session.link, newComputer(), { netns: net.home, env: { DISPLAY: xvfb.display } });
+  const a = startAgent(session.link, newComputer(), { netns: net.home, env: { DISPLAY: xvfb.display, TETHER_TRACE_PEER: "1" } });
   running.push(a);
   await a.out.waitFor(/^Connected\./, 20_000);
   const req = await tether(s, ["session", "request-access", session.id, "--scope", "view"]);
@@ -172,6 +172,8 @@ describe("across two NATs (issue 20)", () => {
     const status = await until(() => rx.latest()?.path ?? null, 10_000, "the selected path");
     console.log(`path: technician ${status.local} ↔ app ${status.remote}`);
     expect([status.local, status.remote]).toContain("relay");
+    // The app's trace says so too.
+    await a.err.waitFor(/"e":"path relayed \(local (relay|srflx|prflx|host), remote (relay|srflx|prflx|host)\)"/, 10_000);
     expect(rx.latest()!.size).toEqual([320, 240]);
     a.child.kill("SIGINT");
     await a.exited;

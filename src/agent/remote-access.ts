@@ -15,6 +15,7 @@ import type { tether } from "../gen/tether.js";
 import type { CursorState, Monitor, ScreenCapturer } from "../native/capturer.js";
 import { InputDispatcher, type Injector } from "./input-dispatcher.js";
 import type { InputGuard } from "./ui.js";
+import { selectedPath } from "../session/ice-path.js";
 import { readControlMessage } from "./control-message.js";
 import { CapturePump } from "./capture-pump.js";
 import { OfferPeer, type Channel, type PeerConnection } from "./peer.js";
@@ -207,6 +208,16 @@ export class RemoteAccess {
     this.sendControl({ scope: { scope: this.scopeNow === "control" ? pb.Scope.SCOPE_CONTROL : pb.Scope.SCOPE_VIEW } });
     this.sendMonitors();
     this.d.onConnected(this.remoteFingerprint);
+    if (TRACE_PEER) {
+      // Which way the media goes: through a TURN relay or not (TETHER_TRACE_PEER=1).
+      void this.peer.stats()?.then(
+        (report) => {
+          const p = selectedPath(report.values());
+          trace("TETHER_TRACE_PEER", { at: Date.now(), e: p ? `path ${p.path} (local ${p.local}, remote ${p.remote})` : "path unknown" });
+        },
+        () => {},
+      );
+    }
     this.tuneSender();
     const capturer = this.capturer;
     this.pump = new CapturePump({

@@ -4,6 +4,8 @@
  * estimate (half the ICE round trip + the jitter buffer's average delay + average decode time).
  */
 
+import { selectedPath, type IcePath } from "../../session/ice-path.js";
+
 /** The fields used from one getStats() call (inbound video RTP and the selected candidate pair). */
 export interface StatsSample {
   atMs: number;
@@ -16,6 +18,8 @@ export interface StatsSample {
   roundTripTime?: number; // seconds, current
   frameWidth?: number;
   frameHeight?: number;
+  /** Through a TURN relay or not (the selected candidate pair). */
+  path?: IcePath;
 }
 
 export interface Overlay {
@@ -68,11 +72,12 @@ export function overlayText(o: Overlay): string {
 
 /** Picks the fields out of a getStats() report (entries as plain records). */
 export function sampleFrom(entries: Iterable<Record<string, unknown>>, atMs: number): StatsSample | null {
+  const list = [...entries];
   let inbound: Record<string, unknown> | undefined;
   let rtt: number | undefined;
   const pairs: Record<string, unknown>[] = [];
   let selectedPairId: string | undefined;
-  for (const e of entries) {
+  for (const e of list) {
     if (e["type"] === "inbound-rtp" && e["kind"] === "video") inbound = e;
     else if (e["type"] === "candidate-pair") pairs.push(e);
     else if (e["type"] === "transport" && typeof e["selectedCandidatePairId"] === "string") selectedPairId = e["selectedCandidatePairId"];
@@ -95,5 +100,7 @@ export function sampleFrom(entries: Iterable<Record<string, unknown>>, atMs: num
     if (v !== undefined) s[k] = v;
   }
   if (rtt !== undefined) s.roundTripTime = rtt;
+  const path = selectedPath(list)?.path;
+  if (path) s.path = path;
   return s;
 }

@@ -521,6 +521,7 @@ export class Viewer {
     this.lastSample = sample;
     const size = sample.frameWidth && sample.frameHeight ? ` · ${sample.frameWidth}×${sample.frameHeight}` : "";
     const capture = this.captureFps !== null ? ` · capture ${Math.round(this.captureFps)} fps` : "";
-    this.statsEl.textContent = text + size + capture;
+    const path = sample.path ? ` · ${sample.path}` : "";
+    this.statsEl.textContent = text + size + capture + path;
   }
 }

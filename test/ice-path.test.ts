@@ -1,0 +1,28 @@
+/** The path of a WebRTC connection from its stats (src/session/ice-path.ts). */
+import { describe, expect, it } from "vitest";
+import { selectedPath } from "../src/session/ice-path.js";
+
+const report = (local: string, remote: string, how: "transport" | "nominated" | "none") => [
+  { id: "T1", type: "transport", ...(how === "transport" ? { selectedCandidatePairId: "P2" } : {}) },
+  { id: "P1", type: "candidate-pair", localCandidateId: "L1", remoteCandidateId: "R1", state: "failed", nominated: false },
+  { id: "P2", type: "candidate-pair", localCandidateId: "L2", remoteCandidateId: "R2", state: "succeeded", nominated: how !== "none" },
+  { id: "L1", type: "local-candidate", candidateType: "host" },
+  { id: "R1", type: "remote-candidate", candidateType: "host" },
+  { id: "L2", type: "local-candidate", candidateType: local },
+  { id: "R2", type: "remote-candidate", candidateType: remote },
+];
+
+describe("the selected ICE path", () => {
+  it("is relayed when either end of the selected pair is a relay candidate, direct otherwise", () => {
+    expect(selectedPath(report("relay", "prflx", "transport"))).toEqual({ path: "relayed", local: "relay", remote: "prflx" });
+    expect(selectedPath(report("srflx", "relay", "nominated"))).toEqual({ path: "relayed", local: "srflx", remote: "relay" });
+    expect(selectedPath(report("srflx", "prflx", "transport"))).toEqual({ path: "direct", local: "srflx", remote: "prflx" });
+    expect(selectedPath(report("host", "host", "nominated"))?.path).toBe("direct");
+  });
+
+  it("is unknown before a pair is selected, or when the report lacks its candidates", () => {
+    expect(selectedPath(report("relay", "relay", "none"))).toBeNull();
+    expect(selectedPath([{ id: "T1", type: "transport", selectedCandidatePairId: "P9" }])).toBeNull();
+    expect(selectedPath(report("relay", "relay", "transport").filter((e) => e.id !== "R2"))).toBeNull();
+  });
+});
