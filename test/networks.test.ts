@@ -23,6 +23,7 @@ import {
   type Proc,
 } from "./support/procs.js";
 import { startTurn, type Turn } from "./support/turn.js";
+import { makeCa, type TestCa } from "./support/certs.js";
 import { startXvfb, type Xvfb } from "./support/xvfb.js";
 import { TestXClient } from "./support/x11-client.js";
 
@@ -36,21 +37,30 @@ const running: Proc[] = [];
 interface Site {
   broker: Broker;
   token: string;
+  /** The CA the site's certificate comes from (HTTPS), for the clients to trust. */
+  caFile?: string;
 }
 /** A broker on the public network; `ice`: its --stun/--turn arguments. */
-async function site(port: number, ice: string[]): Promise<Site> {
-  const url = `http://${PUBLIC_ADDRESS}:${port}`;
-  const broker = await startBroker({ netns: net.pub, host: PUBLIC_ADDRESS, port, args: ["--public-url", url, ...ice] });
+async function site(port: number, ice: string[], tls?: TestCa): Promise<Site> {
+  const url = `${tls ? "https" : "http"}://${PUBLIC_ADDRESS}:${port}`;
+  const cert = tls?.issue(`broker-${port}`, [PUBLIC_ADDRESS]);
+  const args = ["--public-url", url, ...ice, ...(cert ? ["--tls-cert", cert.certFile, "--tls-key", cert.keyFile] : [])];
+  const broker = await startBroker({ netns: net.pub, host: PUBLIC_ADDRESS, port, args });
   const token = await addTechnician(broker.dataDir, "jane", "Jane Doe");
-  return { broker, token };
+  return { broker, token, ...(tls && { caFile: tls.caFile }) };
 }
+const caEnv = (s: Site) => (s.caFile ? { ...process.env, NODE_EXTRA_CA_CERTS: s.caFile } : process.env);
 let relayed: Site;
 let stunOnly: Site;
 let wrongSecret: Site;
+let secure: Site;
 
 /** The tether CLI on the public network (the API as a technician's script would use it). */
 async function tether(s: Site, args: string[]): Promise<any> {
-  const p = run([...args, "--broker", s.broker.url, "--token", s.token, "--json"], { prefix: net.inNs(net.pub) });
+  const p = run([...args, "--broker", s.broker.url, "--token", s.token, "--json"], {
+    prefix: net.inNs(net.pub),
+    ...(s.caFile && { env: { NODE_EXTRA_CA_CERTS: s.caFile } }),
+  });
   p.child.stdin!.end();
   const { code } = await p.exited;
   if (code !== 0) throw new Error(`tether ${args.join(" ")}: exit ${code}: ${p.err.text()}`);
@@ -75,7 +85,7 @@ function officeReceiver(s: Site, extra: string[] = []) {
       s.token,
       ...extra,
     ],
-    process.env,
+    caEnv(s),
   );
   running.push(p);
   const latest = (): Status | null => {
@@ -93,7 +103,11 @@ async function share(s: Site, receiverArgs: string[] = []) {
   const session = await tether(s, ["session", "create", "--expires", "1h"]);
   const rx = officeReceiver(s, receiverArgs);
   await rx.p.out.waitFor(/"ready":true/, 15_000);
-  const a = startAgent(session.link, newComputer(), { netns: net.home, env: { DISPLAY: xvfb.display, TETHER_TRACE_PEER: "1" } });
+  const a = startAgent(session.link, newComputer(), {
+    netns: net.home,
+    env: { DISPLAY: xvfb.display, TETHER_TRACE_PEER: "1" },
+    ...(s.caFile && { args: ["--ca", s.caFile] }),
+  });
   running.push(a);
   await a.out.waitFor(/^Connected\./, 20_000);
   const req = await tether(s, ["session", "request-access", session.id, "--scope", "view"]);
@@ -112,6 +126,7 @@ beforeAll(async () => {
   relayed = await site(8080, ["--stun", `stun:${PUBLIC_ADDRESS}:3478`, "--turn", turn.url, "--turn-secret", SECRET]);
   stunOnly = await site(8081, ["--stun", `stun:${PUBLIC_ADDRESS}:3478`]);
   wrongSecret = await site(8082, ["--turn", turn.url, "--turn-secret", "not-coturns-secret"]);
+  secure = await site(8443, ["--stun", `stun:${PUBLIC_ADDRESS}:3478`, "--turn", turn.url, "--turn-secret", SECRET], makeCa());
 }, 60_000);
 
 afterAll(async () => {
@@ -119,6 +134,7 @@ afterAll(async () => {
   await relayed?.broker.stop();
   await stunOnly?.broker.stop();
   await wrongSecret?.broker.stop();
+  await secure?.broker.stop();
   await turn?.stop();
   await xclient?.stop();
   await xvfb?.stop();
@@ -175,6 +191,16 @@ describe("across two NATs (issue 20)", () => {
     // The app's trace says so too.
     await a.err.waitFor(/"e":"path relayed \(local (relay|srflx|prflx|host), remote (relay|srflx|prflx|host)\)"/, 10_000);
     expect(rx.latest()!.size).toEqual([320, 240]);
+    a.child.kill("SIGINT");
+    await a.exited;
+  }, 60_000);
+
+  it("over HTTPS end to end (a CA of the test's own): the app, the technician and the CLI verify the broker, and frames flow through the relay", async () => {
+    expect(secure.broker.url).toBe(`https://${PUBLIC_ADDRESS}:8443`);
+    const { rx, a } = await share(secure);
+    await until(() => (rx.latest()?.frames ?? 0) > 0, 30_000, `frames; receiver: ${rx.p.out.text()}`);
+    const path = await until(() => rx.latest()?.path ?? null, 10_000, "the selected path");
+    expect([path.local, path.remote]).toContain("relay");
     a.child.kill("SIGINT");
     await a.exited;
   }, 60_000);

@@ -19,6 +19,7 @@ import type { Identity } from "./identity.js";
 import type { SupportLink } from "../link/support-link.js";
 import { Exit, type Messages } from "./messages.js";
 import type { InputGuard, UserInterface } from "./ui.js";
+import { isCertificateError } from "../util/tls.js";
 import {
   activationSignedBytes,
   Close,
@@ -55,6 +56,8 @@ export interface AgentOptions {
   prepareAccess: (hooks: AccessHooks, iceServers: IceServers, expectRemote: string | null) => Promise<AccessHandle>;
   /** The safety code of two fingerprints (src/session/safety-code.ts). */
   safetyCode: (a: string, b: string) => Promise<string | null>;
+  /** Root certificates for an https:// link (src/util/tls.ts); Node's own when absent. */
+  ca?: string[];
   /** 16 random bytes for this process (Hello.instance_id); injected for tests. */
   instanceId?: Uint8Array;
 }
@@ -188,7 +191,7 @@ class BrokerConnection {
 
   constructor(private readonly app: SupportApp) {
     const { o, grants } = app;
-    this.ws = new WebSocket(o.link.wsUrl, { maxPayload: MAX_FRAME_BYTES, handshakeTimeout: 10_000 });
+    this.ws = new WebSocket(o.link.wsUrl, { maxPayload: MAX_FRAME_BYTES, handshakeTimeout: 10_000, ...(o.ca && { ca: o.ca }) });
     this.prompts = new ConsentPrompts({
       ui: o.ui,
       organization: () => app.organization,
@@ -237,6 +240,10 @@ class BrokerConnection {
         }
       });
       ws.on("error", (err: NodeJS.ErrnoException) => {
+        // A certificate that does not verify is not a network hiccup: say so once and stop.
+        if (!this.outcome && isCertificateError(err.code)) {
+          return this.finish({ final: Exit.UNREACHABLE, line: o.ui.messages.untrustedServer(o.link.host, err.code ?? "") });
+        }
         if (!this.outcome) this.finish({ retry: this.activated ? "lost" : "unreachable", reason: err.code ?? err.message });
       });
       ws.on("message", (data, isBinary) => {

@@ -55,6 +55,7 @@ type Catalog = {
   appTampered: string;
   appNoSession: string;
   noWindow: (detail: string) => string;
+  untrustedServer: (host: string, code: string) => string;
 };
 
 const en: Catalog = {
@@ -125,6 +126,8 @@ const en: Catalog = {
   appTampered: "This support app has been modified and will not run. Download it again from the link your technician sent.",
   appNoSession: "This support app carries no support session. Download it from the link your technician sent.",
   noWindow: (detail) => `No window can be shown here (${detail}); the support app continues in this terminal.`,
+  untrustedServer: (host, code) =>
+    `The support server at ${host} could not prove that it is the right server (${code}), so nothing was sent. Please tell your technician.`,
 };
 
 const de: Catalog = {
@@ -199,6 +202,8 @@ const de: Catalog = {
     "Diese Support-App wurde verändert und wird nicht gestartet. Laden Sie sie erneut über den Link Ihres Supportmitarbeiters herunter.",
   appNoSession: "Diese Support-App enthält keine Support-Sitzung. Laden Sie sie über den Link Ihres Supportmitarbeiters herunter.",
   noWindow: (detail) => `Hier kann kein Fenster angezeigt werden (${detail}); die Support-App läuft in diesem Terminal weiter.`,
+  untrustedServer: (host, code) =>
+    `Der Support-Server ${host} konnte nicht nachweisen, dass er der richtige Server ist (${code}); es wurde nichts gesendet. Bitte informieren Sie Ihren Supportmitarbeiter.`,
 };
 
 export const catalogs: Record<Locale, Catalog> = { en, de };

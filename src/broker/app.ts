@@ -24,6 +24,8 @@ import { normalizeFingerprint } from "../session/safety-code.js";
 
 export interface BrokerOptions {
   store: Store;
+  /** Serve HTTPS (and WSS) with this certificate and key (PEM); HSTS on every answer. */
+  https?: { cert: Buffer; key: Buffer };
   now?: () => number;
   /** Base URL for links and the Origin check; a function because the port may be known only after listen. */
   publicUrl: () => string;
@@ -103,7 +105,9 @@ function cookie(req: FastifyRequest, name: string): string | undefined {
 
 export async function buildBroker(opts: BrokerOptions): Promise<{ app: FastifyInstance; service: BrokerService; hub: Hub }> {
   const now = opts.now ?? Date.now;
+  // With a certificate the server is an https.Server; the routes do not differ (hence the cast).
   const app = Fastify({
+    ...(opts.https && { https: { cert: opts.https.cert, key: opts.https.key, minVersion: "TLSv1.2" as const } }),
     bodyLimit: 16 * 1024,
     trustProxy: false,
     logger:
@@ -115,7 +119,7 @@ export async function buildBroker(opts: BrokerOptions): Promise<{ app: FastifyIn
               req: (req) => ({ method: req.method, url: redactUrl(req.url), remoteAddress: req.ip }),
             },
           },
-  });
+  }) as unknown as FastifyInstance;
   const hub = new Hub();
   const service = new BrokerService({
     store: opts.store,
@@ -188,6 +192,8 @@ export async function buildBroker(opts: BrokerOptions): Promise<{ app: FastifyIn
     reply.header("referrer-policy", "no-referrer");
     if (!reply.hasHeader("content-security-policy")) reply.header("content-security-policy", "default-src 'none'; frame-ancestors 'none'");
     if (!reply.hasHeader("cache-control")) reply.header("cache-control", "no-store");
+    // On HTTPS, browsers are told to come back only over HTTPS (a year; no preload: the admin decides that).
+    if (opts.https) reply.header("strict-transport-security", "max-age=31536000");
     return payload;
   });
 

@@ -9,6 +9,10 @@ import { loadOrCreateSigningKey } from "../link/trailer.js";
 import { defaultAppFile } from "../util/paths.js";
 import { basename, dirname, resolve } from "node:path";
 import { describeSupportApp, SupportAppSource } from "./downloads.js";
+import { readFileSync } from "node:fs";
+import type { Server as HttpsServer } from "node:https";
+import { createSecureContext } from "node:tls";
+import { CliError } from "../cli/args.js";
 
 export interface ServeOptions {
   host: string;
@@ -25,7 +29,27 @@ export interface ServeOptions {
   ice?: import("./app.js").IceOptions;
   /** The prebuilt support app; default dist/app/tether-support-linux-x64. */
   appFile?: string;
+  /** Serve HTTPS with these PEM files; SIGHUP reads them again (a renewed certificate, no restart). */
+  tls?: { certFile: string; keyFile: string };
   out: (line: string) => void;
+}
+
+/** Reads a certificate and its key; a CliError with one line saying which file and why. */
+function readTls(tls: { certFile: string; keyFile: string }): { cert: Buffer; key: Buffer } {
+  const read = (file: string, what: string) => {
+    try {
+      return readFileSync(file);
+    } catch (err) {
+      throw new CliError(`cannot read the TLS ${what} ${file} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+    }
+  };
+  const pair = { cert: read(tls.certFile, "certificate"), key: read(tls.keyFile, "key") };
+  try {
+    createSecureContext(pair); // a key that does not match, or a file that is not PEM, fails here
+  } catch (err) {
+    throw new CliError(`the TLS certificate ${tls.certFile} and key ${tls.keyFile} cannot be used together (${(err as Error).message})`);
+  }
+  return pair;
 }
 
 /** What an admin runs to build the support app for this broker, at the path the broker looks for it. */
@@ -62,7 +86,9 @@ export async function serveBroker(o: ServeOptions): Promise<{ url: string; stop:
   const app = supportApp(o.appFile ?? defaultAppFile(), o.dataDir, o.out);
   const checked = app.current(); // hashes a built app while the broker sets up
   let publicUrl = o.publicUrl ?? "";
+  const https = o.tls ? readTls(o.tls) : undefined;
   const { app: server } = await buildBroker({
+    ...(https && { https }),
     store,
     publicUrl: () => publicUrl,
     logLevel: o.logLevel ?? "info",
@@ -80,7 +106,18 @@ export async function serveBroker(o: ServeOptions): Promise<{ url: string; stop:
   const addr = server.server.address();
   const port = typeof addr === "object" && addr ? addr.port : o.port;
   const hostForUrl = o.host.includes(":") ? `[${o.host}]` : o.host === "0.0.0.0" ? "127.0.0.1" : o.host;
-  const url = `http://${hostForUrl}:${port}`;
+  const url = `${https ? "https" : "http"}://${hostForUrl}:${port}`;
+  const tls = o.tls;
+  const reload = () => {
+    if (!tls) return;
+    try {
+      (server.server as unknown as HttpsServer).setSecureContext(readTls(tls));
+      o.out(`TLS certificate reloaded from ${tls.certFile}`);
+    } catch (err) {
+      o.out(`TLS certificate not reloaded, the previous one stays: ${(err as Error).message}`);
+    }
+  };
+  if (tls) process.on("SIGHUP", reload);
   if (!publicUrl) publicUrl = url;
   publicUrl = publicUrl.replace(/\/+$/, "");
 
@@ -114,6 +151,7 @@ export async function serveBroker(o: ServeOptions): Promise<{ url: string; stop:
         server.server.closeAllConnections();
       }
       store.close();
+      process.off("SIGHUP", reload);
     })());
   return { url, stop };
 }

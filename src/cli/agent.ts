@@ -12,6 +12,7 @@ import { catalogs, detectLocale, Exit } from "../agent/messages.js";
 import { applyWebRtcTuning, tuningTraceLine, webRtcTuningFromEnv } from "../agent/webrtc-tuning.js";
 import { CliError, intOption, parse, UsageError } from "./args.js";
 import { VERSION } from "./version.js";
+import { trustedCertificates } from "../util/tls.js";
 
 export const agentHelp = `Usage: tether agent <link> [--give-up-after SECONDS] [--window]
 
@@ -24,6 +25,8 @@ Options:
   --give-up-after S   stop retrying after the server has been unreachable for S seconds (default 300)
   --window            use the app window (consent dialog, sharing bar) instead of this terminal
   --no-window         stay in the terminal (the default of tether agent)
+  --ca FILE           also trust this CA for an https:// link (or TETHER_CA_FILE); the system's
+                      certificates and Node's are trusted anyway
 
 Exit codes: 0 you quit, 1 server unreachable or refused, 2 bad link or usage,
 3 session invalid, 4 session expired, 5 session closed by your technician.
@@ -80,6 +83,7 @@ const agentOptions = {
   "give-up-after": { type: "string" },
   window: { type: "boolean" },
   "no-window": { type: "boolean" },
+  ca: { type: "string" },
 } as const;
 
 /**
@@ -106,6 +110,13 @@ export async function runSupportApp(link: SupportLink, args: string[], windowByD
     }
   };
   getIdentity(); // fail early and clearly if the state folder is not usable
+  const caFile = values.ca ?? process.env["TETHER_CA_FILE"];
+  let ca: string[];
+  try {
+    ca = trustedCertificates(caFile || undefined);
+  } catch (err) {
+    throw new CliError(`cannot read the CA file ${caFile} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`, Exit.USAGE);
+  }
 
   const signals = new Promise<void>((resolve) => {
     process.once("SIGINT", () => resolve());
@@ -129,6 +140,7 @@ export async function runSupportApp(link: SupportLink, args: string[], windowByD
     version: VERSION,
     locale,
     ui,
+    ...(link.wsUrl.startsWith("wss:") && { ca }),
     giveUpAfterMs,
     prepareAccess,
     safetyCode,

@@ -28,6 +28,9 @@ Options:
   --turn URL               a TURN server, e.g. turn:turn.example.org:3478 (repeatable; needs --turn-secret)
   --turn-secret S          coturn's static-auth-secret: each peer gets credentials valid for one hour
                            (default: no ICE servers, fine on one network or loopback)
+  --tls-cert FILE          serve HTTPS and WSS with this certificate (PEM, with its chain) ...
+  --tls-key FILE           ... and this key; SIGHUP reads both again (a renewed certificate, no
+                           restart). Without them: plain HTTP, for a TLS proxy in front
   --log-level LEVEL        fatal, error, warn, info (default), debug, or silent`;
 
 export async function brokerCommand(args: string[]): Promise<number> {
@@ -49,10 +52,13 @@ export async function brokerCommand(args: string[]): Promise<number> {
       turn: { type: "string", multiple: true },
       "turn-secret": { type: "string" },
       app: { type: "string" },
+      "tls-cert": { type: "string" },
+      "tls-key": { type: "string" },
     },
     false,
   );
   const publicUrl = values["public-url"];
+  if (!values["tls-cert"] !== !values["tls-key"]) throw new UsageError("--tls-cert and --tls-key go together");
   const server = await serveBroker({
     host: values.host!,
     port: intOption(values.port, "--port", 8080),
@@ -66,6 +72,7 @@ export async function brokerCommand(args: string[]): Promise<number> {
     logLevel: values["log-level"]!,
     ...(values.organization !== undefined && { organization: cleanName(values.organization, MAX_ORGANIZATION) }),
     ...(values.app !== undefined && { appFile: values.app }),
+    ...(values["tls-cert"] && values["tls-key"] && { tls: { certFile: values["tls-cert"], keyFile: values["tls-key"] } }),
     ice: iceOptions(values.stun ?? [], values.turn ?? [], values["turn-secret"]),
     out: (line) => process.stdout.write(line + "\n"),
   });

@@ -1,4 +1,5 @@
 import { Exit } from "../util/exit.js";
+import { isCertificateError } from "../util/tls.js";
 import type { AccessRequestView, SessionView } from "../broker/service.js";
 import { CliError, parse, parseDuration, table, UsageError } from "./args.js";
 
@@ -55,6 +56,11 @@ export async function sessionCommand(args: string[]): Promise<number> {
     } catch (err) {
       const c = (err as { cause?: { code?: string; message?: string } }).cause;
       const cause = c?.code ?? c?.message ?? (err as Error).message;
+      if (isCertificateError(c?.code)) {
+        throw new CliError(
+          `the broker at ${base} has a certificate this computer does not trust (${c!.code}); for a private CA set NODE_EXTRA_CA_CERTS=<ca.pem>`,
+        );
+      }
       throw new CliError(`cannot reach the broker at ${base} (${cause})`);
     }
     const text = await res.text();

@@ -123,7 +123,7 @@ export async function startBroker(
   ];
   const proc = run(args, opts.netns ? { prefix: ["ip", "netns", "exec", opts.netns] } : {});
   const line = await Promise.race([
-    proc.out.waitFor(new RegExp(`listening on http://${host.replace(/\./g, "\\.")}:\\d+`), 15_000),
+    proc.out.waitFor(new RegExp(`listening on https?://${host.replace(/\./g, "\\.")}:\\d+`), 15_000),
     proc.exited.then(({ code }) => {
       throw new Error(`broker exited with ${code}: ${proc.err.text()}`);
     }),
@@ -131,9 +131,10 @@ export async function startBroker(
     proc.child.kill("SIGKILL"); // a broker that never said it listens is not left behind
     throw err;
   });
-  const port = Number(/:(\d+)/.exec(line.split("http://")[1]!)![1]);
+  const [, scheme, portText] = /(https?):\/\/[^\s]*:(\d+)/.exec(line)!;
+  const port = Number(portText);
   return {
-    url: `http://${host}:${port}`,
+    url: `${scheme}://${host}:${port}`,
     port,
     dataDir,
     proc,
