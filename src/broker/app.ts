@@ -24,6 +24,11 @@ import { normalizeFingerprint } from "../session/safety-code.js";
 
 export interface BrokerOptions {
   store: Store;
+  /**
+   * Addresses (or CIDR ranges) of reverse proxies whose X-Forwarded-For / -Proto / -Host are
+   * believed: the client's address for rate limits and logs then comes from the header. Empty: none.
+   */
+  trustProxy?: string[];
   /** Serve HTTPS (and WSS) with this certificate and key (PEM); HSTS on every answer. */
   https?: { cert: Buffer; key: Buffer };
   now?: () => number;
@@ -109,7 +114,7 @@ export async function buildBroker(opts: BrokerOptions): Promise<{ app: FastifyIn
   const app = Fastify({
     ...(opts.https && { https: { cert: opts.https.cert, key: opts.https.key, minVersion: "TLSv1.2" as const } }),
     bodyLimit: 16 * 1024,
-    trustProxy: false,
+    trustProxy: opts.trustProxy?.length ? opts.trustProxy : false,
     logger:
       opts.logLevel === false
         ? false

@@ -29,6 +29,8 @@ export interface ServeOptions {
   ice?: import("./app.js").IceOptions;
   /** The prebuilt support app; default dist/app/tether-support-linux-x64. */
   appFile?: string;
+  /** Reverse proxies whose forwarded headers are believed (see BrokerOptions.trustProxy). */
+  trustProxy?: string[];
   /** Serve HTTPS with these PEM files; SIGHUP reads them again (a renewed certificate, no restart). */
   tls?: { certFile: string; keyFile: string };
   out: (line: string) => void;
@@ -89,6 +91,7 @@ export async function serveBroker(o: ServeOptions): Promise<{ url: string; stop:
   const https = o.tls ? readTls(o.tls) : undefined;
   const { app: server } = await buildBroker({
     ...(https && { https }),
+    ...(o.trustProxy && { trustProxy: o.trustProxy }),
     store,
     publicUrl: () => publicUrl,
     logLevel: o.logLevel ?? "info",

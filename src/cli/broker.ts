@@ -2,6 +2,7 @@ import { Exit } from "../util/exit.js";
 import { cleanName, MAX_ORGANIZATION } from "../util/text.js";
 import { serveBroker } from "../broker/server.js";
 import { intOption, parse, UsageError } from "./args.js";
+import { isIP } from "node:net";
 
 export const brokerHelp = `Usage: tether broker [--host 127.0.0.1] [--port 8080] [--data ./data] [options]
 
@@ -31,6 +32,9 @@ Options:
   --tls-cert FILE          serve HTTPS and WSS with this certificate (PEM, with its chain) ...
   --tls-key FILE           ... and this key; SIGHUP reads both again (a renewed certificate, no
                            restart). Without them: plain HTTP, for a TLS proxy in front
+  --trust-proxy LIST       behind a reverse proxy: its addresses or ranges, comma-separated (e.g.
+                           127.0.0.1 or 10.0.0.0/8); X-Forwarded-For from them gives the client
+                           address the rate limits count (without it every user would be the proxy)
   --log-level LEVEL        fatal, error, warn, info (default), debug, or silent`;
 
 export async function brokerCommand(args: string[]): Promise<number> {
@@ -54,6 +58,7 @@ export async function brokerCommand(args: string[]): Promise<number> {
       app: { type: "string" },
       "tls-cert": { type: "string" },
       "tls-key": { type: "string" },
+      "trust-proxy": { type: "string" },
     },
     false,
   );
@@ -73,6 +78,7 @@ export async function brokerCommand(args: string[]): Promise<number> {
     ...(values.organization !== undefined && { organization: cleanName(values.organization, MAX_ORGANIZATION) }),
     ...(values.app !== undefined && { appFile: values.app }),
     ...(values["tls-cert"] && values["tls-key"] && { tls: { certFile: values["tls-cert"], keyFile: values["tls-key"] } }),
+    ...(values["trust-proxy"] !== undefined && { trustProxy: proxyList(values["trust-proxy"]) }),
     ice: iceOptions(values.stun ?? [], values.turn ?? [], values["turn-secret"]),
     out: (line) => process.stdout.write(line + "\n"),
   });
@@ -93,4 +99,19 @@ function iceOptions(stun: string[], turn: string[], turnSecret: string | undefin
   for (const u of turn) if (!/^turns?:/.test(u)) throw new UsageError(`--turn needs a turn: or turns: URL, not "${u}"`);
   if (turn.length && !turnSecret) throw new UsageError("--turn needs --turn-secret (coturn's static-auth-secret)");
   return { stun, turn, ...(turnSecret !== undefined && { turnSecret }) };
+}
+
+/** "127.0.0.1, 10.0.0.0/8" → addresses and CIDR ranges; anything else is a usage error. */
+function proxyList(value: string): string[] {
+  const list = value
+    .split(",")
+    .map((v) => v.trim())
+    .filter(Boolean);
+  for (const v of list) {
+    const [addr, bits, ...rest] = v.split("/");
+    const okBits = bits === undefined || (/^\d{1,3}$/.test(bits) && Number(bits) <= (addr!.includes(":") ? 128 : 32));
+    if (rest.length || !okBits || !isIP(addr!)) throw new UsageError(`--trust-proxy needs addresses or CIDR ranges, not "${v}"`);
+  }
+  if (!list.length) throw new UsageError("--trust-proxy needs at least one address");
+  return list;
 }
