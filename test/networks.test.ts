@@ -7,7 +7,10 @@
  * (test/support/remote-receiver.mjs), and the tether CLI for the API.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { execFile } from "node:child_process";
 import { createHmac } from "node:crypto";
+import { promisify } from "node:util";
+import { yuv } from "./support/receiver.js";
 import { join } from "node:path";
 import { buildInternet, PUBLIC_ADDRESS, type Internet } from "./support/internet.js";
 import {
@@ -72,6 +75,7 @@ interface Status {
   frames: number;
   size: [number, number] | null;
   path: { local: string; remote: string } | null;
+  centre: [number, number, number] | null;
 }
 /** The technician's receiver in the office network. */
 function officeReceiver(s: Site, extra: string[] = []) {
@@ -169,6 +173,12 @@ async function uclient(expires: number, peer: string): Promise<{ code: number; t
   return { code, text: p.out.text() + p.err.text() };
 }
 
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const run2 = promisify(execFile);
+/** Whether a Y, U, V pixel shows `rgb` (within video coding's tolerance). */
+const near = (yuvNow: [number, number, number] | null | undefined, rgb: number) =>
+  !!yuvNow && yuv(rgb).every((v, i) => Math.abs(yuvNow[i]! - v) <= 14);
+
 describe("across two NATs (issue 20)", () => {
   // Note: in this network even two port-preserving NATs did not connect directly (checked with no
   // symmetric router): the test shows that a relay is needed here, not that the symmetric NAT alone
@@ -201,6 +211,29 @@ describe("across two NATs (issue 20)", () => {
     await until(() => (rx.latest()?.frames ?? 0) > 0, 30_000, `frames; receiver: ${rx.p.out.text()}`);
     const path = await until(() => rx.latest()?.path ?? null, 10_000, "the selected path");
     expect([path.local, path.remote]).toContain("relay");
+    a.child.kill("SIGINT");
+    await a.exited;
+  }, 60_000);
+
+  it("the user's network drops for 3 s: the stream resumes by itself within 5 s, without asking the user again", async () => {
+    const { rx, a, session, requestId } = await share(relayed);
+    await until(() => (rx.latest()?.frames ?? 0) > 0, 30_000, "frames");
+    await xclient.fill(0, 0, 320, 240, 0x2050d0);
+    await until(() => near(rx.latest()?.centre, 0x2050d0), 10_000, "the blue screen");
+    await run2("ip", ["-n", net.home, "link", "set", "eth0", "down"]);
+    await sleep(3000);
+    await xclient.fill(0, 0, 320, 240, 0xd05020); // painted while the user is offline
+    await run2("ip", ["-n", net.home, "link", "set", "eth0", "up"]);
+    await run2("ip", ["-n", net.home, "route", "replace", "default", "via", "192.168.1.1"]);
+    const back = performance.now();
+    await until(
+      () => near(rx.latest()?.centre, 0xd05020),
+      5000,
+      `the new picture within 5 s of the network's return; receiver: ${rx.p.out.all.slice(-3).join(" ")}`,
+    );
+    console.log(`stream resumed ${Math.round(performance.now() - back)} ms after the network came back`);
+    expect(a.out.all.filter((l) => /requests to view your screen/.test(l))).toHaveLength(1); // not asked again
+    expect((await tether(relayed, ["session", "access-status", session.id, requestId])).status).toBe("granted");
     a.child.kill("SIGINT");
     await a.exited;
   }, 60_000);

@@ -6,13 +6,13 @@
 //   (default: the ICE servers the broker gives the console; --ice: these instead)
 //   stdin:  {"watch":"<access request id>"}   the request whose offer to answer
 //   stdout: {"status":{...}} whenever what it sees changes: connection state, frames, frame size,
-//           the selected candidate pair's types ({"local":"relay","remote":"srflx"})
+//           the centre pixel (Y, U, V), the selected candidate pair's types ({"local":"relay",...})
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import path from "node:path";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
-const { Receiver, brokerIceServers } = await import(path.join(root, "dist", "test", "support", "receiver.js"));
+const { Receiver, brokerIceServers, pixel } = await import(path.join(root, "dist", "test", "support", "receiver.js"));
 const [broker, token, flag, value] = process.argv.slice(2);
 const iceServers = flag === "--no-ice" ? [] : flag === "--ice" ? JSON.parse(value) : await brokerIceServers(broker, token);
 const rx = await Receiver.connect(broker, token, { keepFrames: false, iceServers });
@@ -29,6 +29,8 @@ setInterval(async () => {
     state: rx.connectionState,
     frames: rx.frameCount,
     size: rx.latest ? [rx.latest.width, rx.latest.height] : null,
+    // Y, U, V at the frame's centre: what the screen shows now (tests paint colours).
+    centre: rx.latest ? pixel(rx.latest, rx.latest.width >> 1, rx.latest.height >> 1) : null,
     path: await rx.path().catch(() => null),
     candidates: await rx
       .stats()
