@@ -10,6 +10,7 @@
  * `tether agent <link>`, inside the single-file support app, and in-process in tests.
  */
 import { randomBytes } from "node:crypto";
+import { networkInterfaces } from "node:os";
 import WebSocket from "ws";
 import { normalizeFingerprint } from "../session/safety-code.js";
 import { cleanName, MAX_DISPLAY_NAME, MAX_ORGANIZATION } from "../util/text.js";
@@ -58,6 +59,8 @@ export interface AgentOptions {
   safetyCode: (a: string, b: string) => Promise<string | null>;
   /** Root certificates for an https:// link (src/util/tls.ts); Node's own when absent. */
   ca?: string[];
+  /** This computer's network addresses, as one comparable string (polled once a second); injected for tests. */
+  networkAddresses?: () => string;
   /** 16 random bytes for this process (Hello.instance_id); injected for tests. */
   instanceId?: Uint8Array;
 }
@@ -65,6 +68,19 @@ export interface AgentOptions {
 /** How a connection ended: with the app's exit code, or to be tried again. */
 type Outcome = { final: number; line?: string } | { retry: "unreachable" | "lost" | "busy"; reason: string; delayMs?: number };
 
+/** How often the computer's addresses are compared with the last ones (ms). */
+const NETWORK_POLL_MS = 1000;
+
+/** The non-internal addresses of every interface, sorted: changes when the network does. */
+function localAddresses(): string {
+  return Object.entries(networkInterfaces())
+    .flatMap(([name, list]) => (list ?? []).filter((a) => !a.internal).map((a) => `${name} ${a.address}`))
+    .sort()
+    .join(",");
+}
+
+/** How long the broker may take to answer a ping after a network change before the app reconnects. */
+const PROBE_TIMEOUT_MS = 1500;
 const BACKOFF_BASE_MS = 250;
 const BACKOFF_CAP_MS = 5_000;
 /** A viewer id from ViewerReady: chosen by the console. */
@@ -115,6 +131,8 @@ class SupportApp {
       iceServers: () => this.iceServers,
       changed: (shared) => ui.sharing(shared),
       inputGuard: guard,
+      // The restart's offer goes through the broker: make sure that connection still works.
+      pathBroke: () => this.current?.probe(),
     });
     ui.onAction((action) => this.grants.userChanged(action === "stop" ? null : "view"));
     void ui.quit.then(() => {
@@ -136,6 +154,27 @@ class SupportApp {
   }
 
   async run(): Promise<number> {
+    const addresses = this.o.networkAddresses ?? localAddresses;
+    let last = addresses();
+    // A network change (another address, a link back up) is acted on at once: the broker
+    // connection is checked and live connections restart ICE, instead of waiting seconds for
+    // their checks to fail.
+    const watch = setInterval(() => {
+      const now = addresses();
+      if (now === last) return;
+      last = now;
+      this.current?.probe();
+      this.grants.networkChanged();
+    }, NETWORK_POLL_MS);
+    watch.unref();
+    try {
+      return await this.loop();
+    } finally {
+      clearInterval(watch);
+    }
+  }
+
+  private async loop(): Promise<number> {
     const { o, m } = this;
     const ui = o.ui;
     ui.say(m.connecting(o.link.host));
@@ -217,6 +256,24 @@ class BrokerConnection {
     return this.prompts.asking;
   }
 
+  private probing = false;
+
+  /**
+   * Checks that the broker still answers (a WebSocket ping) and drops the connection if it does
+   * not within `timeoutMs`: after a network change the old socket is dead long before heartbeats
+   * would say so, and an ICE restart needs signaling now.
+   */
+  probe(timeoutMs = PROBE_TIMEOUT_MS): void {
+    if (this.probing || this.ws.readyState !== this.ws.OPEN) return;
+    this.probing = true;
+    const heard = this.lastHeard;
+    this.ws.ping();
+    setTimeout(() => {
+      this.probing = false;
+      if (this.lastHeard === heard) this.finish({ retry: "lost", reason: "no answer after a network change" });
+    }, timeoutMs).unref();
+  }
+
   send(msg: Parameters<typeof encodeToBroker>[0]): void {
     if (this.ws.readyState === this.ws.OPEN) this.ws.send(encodeToBroker(msg));
   }
@@ -246,6 +303,7 @@ class BrokerConnection {
         }
         if (!this.outcome) this.finish({ retry: this.activated ? "lost" : "unreachable", reason: err.code ?? err.message });
       });
+      ws.on("pong", () => (this.lastHeard = Date.now()));
       ws.on("message", (data, isBinary) => {
         this.lastHeard = Date.now();
         if (!isBinary) return this.finish({ retry: "lost", reason: "text frame" });

@@ -21,6 +21,10 @@ export interface AccessHandle {
   begin(scope: Scope): void;
   signal(payload: Uint8Array): void;
   narrowToView(): void;
+  /** The computer's network changed: repair the path now (ICE restart). */
+  networkChanged?(): void;
+  /** The broker connection is back: send a pending repair now. */
+  signalingBack?(): void;
   /** Ends it (idempotent); `replaced`: a viewer opened elsewhere takes over, and this one is told. */
   stop(replaced?: boolean): void;
 }
@@ -31,6 +35,10 @@ export interface AccessHooks {
   onConnected: (remoteFingerprint: string | null) => void;
   /** The connection ended without stop(); `reason` is CERTIFICATE_MISMATCH or a description. */
   onEnded: (reason: string) => void;
+  /** The path to the viewer broke (the network dropped or changed) and is being repaired. */
+  onInterrupted: () => void;
+  /** It works again. */
+  onResumed: () => void;
   /** Where the technician's input must not go (the app's windows; everything while a question is open). */
   inputGuard: InputGuard;
 }
@@ -78,6 +86,8 @@ export interface GrantsOptions {
   /** What is shared changed (a grant began, narrowed or ended): the sharing bar follows. */
   changed: (shared: Shared[]) => void;
   inputGuard: InputGuard;
+  /** A viewer's connection broke (the network dropped or changed): the broker connection may be dead too. */
+  pathBroke?: () => void;
 }
 
 export class Grants {
@@ -116,6 +126,7 @@ export class Grants {
       this.o.out(this.o.messages.sharingEnded(g.technician));
     }
     this.changed();
+    for (const g of this.live.values()) g.conn?.handle?.signalingBack?.();
     return [...this.live.values()];
   }
 
@@ -167,6 +178,15 @@ export class Grants {
             // technician can connect again without asking; the user can stop it at any time.
             this.o.out(m.viewerLost(g.technician));
           }
+        },
+        onInterrupted: () => {
+          const g = owner();
+          if (g) this.o.out(m.connectionInterrupted(g.technician));
+          this.o.pathBroke?.();
+        },
+        onResumed: () => {
+          const g = owner();
+          if (g) this.o.out(m.connectionResumed(g.technician));
         },
         inputGuard: this.o.inputGuard,
       },
@@ -229,6 +249,11 @@ export class Grants {
       }
     }
     this.changed();
+  }
+
+  /** The computer's network changed: every live connection restarts ICE now. */
+  networkChanged(): void {
+    for (const g of this.live.values()) g.conn?.handle?.networkChanged?.();
   }
 
   /** The session is over: every connection stops (nothing is said; the session's end is). */

@@ -56,6 +56,8 @@ type Catalog = {
   appNoSession: string;
   noWindow: (detail: string) => string;
   untrustedServer: (host: string, code: string) => string;
+  connectionInterrupted: (tech: string) => string;
+  connectionResumed: (tech: string) => string;
 };
 
 const en: Catalog = {
@@ -128,6 +130,8 @@ const en: Catalog = {
   noWindow: (detail) => `No window can be shown here (${detail}); the support app continues in this terminal.`,
   untrustedServer: (host, code) =>
     `The support server at ${host} could not prove that it is the right server (${code}), so nothing was sent. Please tell your technician.`,
+  connectionInterrupted: (tech) => `The connection to ${tech} was interrupted (the network dropped or changed); reconnecting…`,
+  connectionResumed: (tech) => `Connected to ${tech} again; sharing goes on as you allowed.`,
 };
 
 const de: Catalog = {
@@ -204,6 +208,9 @@ const de: Catalog = {
   noWindow: (detail) => `Hier kann kein Fenster angezeigt werden (${detail}); die Support-App läuft in diesem Terminal weiter.`,
   untrustedServer: (host, code) =>
     `Der Support-Server ${host} konnte nicht nachweisen, dass er der richtige Server ist (${code}); es wurde nichts gesendet. Bitte informieren Sie Ihren Supportmitarbeiter.`,
+  connectionInterrupted: (tech) =>
+    `Die Verbindung zu ${tech} wurde unterbrochen (das Netzwerk ist ausgefallen oder hat gewechselt); neuer Verbindungsaufbau…`,
+  connectionResumed: (tech) => `Wieder mit ${tech} verbunden; die Freigabe läuft weiter, wie Sie sie erlaubt haben.`,
 };
 
 export const catalogs: Record<Locale, Catalog> = { en, de };

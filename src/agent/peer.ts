@@ -31,7 +31,7 @@ export interface Sender {
 export interface PeerConnection {
   createDataChannel(label: string, o?: object): Channel;
   addTrack(track: unknown, stream: unknown): unknown;
-  createOffer(): Promise<{ type: string; sdp?: string }>;
+  createOffer(o?: { iceRestart?: boolean }): Promise<{ type: string; sdp?: string }>;
   setLocalDescription(d: { type: string; sdp?: string }): Promise<void>;
   setRemoteDescription(d: { type: string; sdp: string }): Promise<void>;
   addIceCandidate(c: object): Promise<void>;
@@ -56,9 +56,19 @@ export interface OfferPeerOptions {
   connected: () => void;
   /** The connection failed or the technician's side closed it. */
   closed: (reason: string) => void;
+  /** The path broke (e.g. the network dropped or the address changed): an ICE restart is under way. */
+  interrupted?: () => void;
+  /** The path works again after an interruption. */
+  resumed?: () => void;
   /** Diagnostics: one line per signaling step and state change (TETHER_TRACE_PEER=1). */
   trace?: (event: string) => void;
 }
+
+/** How long a connection may stay "disconnected" before an ICE restart, and between restarts (ms). */
+const RESTART_AFTER_MS = 1000;
+const RETRY_MS = 2000;
+/** ICE restarts in a row without success before the connection is given up (about 15 s). */
+const MAX_RESTARTS = 7;
 
 export class OfferPeer {
   private readonly pc: PeerConnection;
@@ -72,6 +82,12 @@ export class OfferPeer {
   private isClosed = false;
   private opened = 0;
   private offerSdp: string | null = null;
+  /** An offer is out and its answer not yet applied (one answer per offer). */
+  private awaitingAnswer = false;
+  /** ICE restarts since the path last worked, and the next one's timer. */
+  private restarts = 0;
+  private restartTimer: ReturnType<typeof setTimeout> | null = null;
+  private interrupted = false;
 
   constructor(private readonly o: OfferPeerOptions) {
     const pc = (this.pc = o.createConnection());
@@ -97,8 +113,30 @@ export class OfferPeer {
       else this.emit(payload);
     };
     pc.onconnectionstatechange = () => {
-      o.trace?.(`connection ${pc.connectionState}`);
-      if (pc.connectionState === "failed") this.fail("the connection to the technician's viewer failed");
+      const state = pc.connectionState;
+      o.trace?.(`connection ${state}`);
+      if (state === "connected") {
+        // A restart's offer still unanswered (lost with a dead broker connection, say): keep retrying.
+        if (!this.awaitingAnswer) {
+          if (this.restartTimer) clearTimeout(this.restartTimer);
+          this.restartTimer = null;
+          this.restarts = 0;
+        }
+        if (this.interrupted) {
+          this.interrupted = false;
+          o.resumed?.();
+        }
+      } else if ((state === "disconnected" || state === "failed") && this.opened === o.channels.length) {
+        // Once connected, a broken path is repaired with ICE restarts (new candidates from whatever
+        // network the computer has now) rather than given up: the grant is still live.
+        if (!this.interrupted) {
+          this.interrupted = true;
+          o.interrupted?.();
+        }
+        this.scheduleRestart(state === "failed" ? 0 : RESTART_AFTER_MS);
+      } else if (state === "failed") {
+        this.fail("the connection to the technician's viewer failed");
+      }
     };
   }
 
@@ -107,6 +145,7 @@ export class OfferPeer {
     const offer = await this.pc.createOffer();
     await this.pc.setLocalDescription(offer);
     this.offerSdp = offer.sdp ?? "";
+    this.awaitingAnswer = true;
     this.emit(encodeOffer(this.offerSdp));
     const early = this.beforeOffer ?? [];
     this.beforeOffer = null;
@@ -135,11 +174,21 @@ export class OfferPeer {
       .then(async () => {
         if (this.isClosed) return;
         if (sig.kind === "answer") {
-          if (this.remoteSet) return; // one answer per connection
+          if (!this.awaitingAnswer) return; // one answer per offer
           const r = answer(sig.sdp);
           if ("refuse" in r) return this.fail(r.refuse);
           await this.pc.setRemoteDescription({ type: "answer", sdp: r.sdp });
+          this.awaitingAnswer = false;
           this.remoteSet = true;
+          if (this.pc.connectionState === "connected") {
+            if (this.restartTimer) clearTimeout(this.restartTimer);
+            this.restartTimer = null;
+            this.restarts = 0;
+            if (this.interrupted) {
+              this.interrupted = false;
+              this.o.resumed?.();
+            }
+          }
           this.o.trace?.(`answer applied, ${this.early.length} early candidates`);
           for (const c of this.early.splice(0)) await this.pc.addIceCandidate(c).catch(() => {});
         } else if (this.remoteSet) {
@@ -170,6 +219,8 @@ export class OfferPeer {
   close(): void {
     if (this.isClosed) return;
     this.isClosed = true;
+    if (this.restartTimer) clearTimeout(this.restartTimer);
+    this.restartTimer = null;
     this.pc.onicecandidate = this.pc.onconnectionstatechange = null;
     for (const ch of this.channels.values()) {
       ch.onmessage = ch.onopen = ch.onclose = null;
@@ -179,6 +230,55 @@ export class OfferPeer {
     } catch {
       // already closed
     }
+  }
+
+  /**
+   * The computer's network changed (an address came or went): restart ICE now, before the checks
+   * notice the old path is gone. Only on a connection that was up.
+   */
+  networkChanged(): void {
+    if (this.isClosed || this.opened !== this.o.channels.length) return;
+    if (!this.interrupted) {
+      this.interrupted = true;
+      this.o.interrupted?.();
+    }
+    if (this.restartTimer) clearTimeout(this.restartTimer);
+    this.restartTimer = null;
+    void this.restartIce(true);
+  }
+
+  /** Signaling works again (the broker connection is back): an interrupted connection's restart goes out now. */
+  signalingBack(): void {
+    if (this.isClosed || !(this.interrupted || this.awaitingAnswer) || this.opened !== this.o.channels.length) return;
+    if (this.restartTimer) clearTimeout(this.restartTimer);
+    this.restartTimer = null;
+    void this.restartIce(true);
+  }
+
+  private scheduleRestart(afterMs: number): void {
+    if (this.restartTimer || this.isClosed) return;
+    this.restartTimer = setTimeout(() => {
+      this.restartTimer = null;
+      void this.restartIce();
+    }, afterMs);
+    this.restartTimer.unref?.();
+  }
+
+  /** A new offer with new ICE credentials; again every RETRY_MS until the path works, at most MAX_RESTARTS times. */
+  private async restartIce(force = false): Promise<void> {
+    if (this.isClosed || (!force && this.pc.connectionState === "connected" && !this.awaitingAnswer)) return;
+    if (this.restarts >= MAX_RESTARTS) return this.fail("the connection to the technician's viewer failed");
+    this.restarts++;
+    this.o.trace?.(`ice restart ${this.restarts}`);
+    try {
+      const offer = await this.pc.createOffer({ iceRestart: true });
+      await this.pc.setLocalDescription(offer);
+      this.awaitingAnswer = true;
+      this.emit(encodeOffer(offer.sdp ?? ""));
+    } catch (err) {
+      this.o.trace?.(`ice restart failed: ${(err as Error).message}`);
+    }
+    this.scheduleRestart(RETRY_MS);
   }
 
   private emit(payload: Uint8Array): void {

@@ -48,6 +48,10 @@ export interface RemoteAccessDeps {
   onConnected: (remoteFingerprint: string | null) => void;
   /** It ended without stop(): CERTIFICATE_MISMATCH, or a description. */
   onEnded: (reason: string) => void;
+  /** The path to the viewer broke; it is being repaired (ICE restart). */
+  onInterrupted?: () => void;
+  /** It works again. */
+  onResumed?: () => void;
   /** The fingerprint the technician's viewer announced; an answer with another one ends the connection. */
   expectRemote?: string | null;
   /** Where the technician's input must not go (see InputDispatcher); none when absent. */
@@ -106,6 +110,8 @@ export class RemoteAccess {
       signal: (p) => d.signal(p),
       connected: () => this.connected(),
       closed: (reason) => this.end(reason),
+      interrupted: () => d.onInterrupted?.(),
+      resumed: () => d.onResumed?.(),
       ...(TRACE_PEER && { trace: (e: string) => trace("TETHER_TRACE_PEER", { at: Date.now(), e }) }),
     });
     const input = this.peer.channel("input")!;
@@ -155,9 +161,21 @@ export class RemoteAccess {
       // The viewer that asked announced its certificate: an answer with another one did not come
       // from it (a broker in the middle would have to present its own certificate here).
       if (this.d.expectRemote && fp !== this.d.expectRemote) return { refuse: CERTIFICATE_MISMATCH };
+      // An answer after an ICE restart comes from the same viewer, with the same certificate.
+      if (this.remoteFingerprint && fp !== this.remoteFingerprint) return { refuse: CERTIFICATE_MISMATCH };
       this.remoteFingerprint = fp;
       return { sdp: withBitrateHints(sdp) };
     });
+  }
+
+  /** The broker connection is back: a pending ICE restart goes out now. */
+  signalingBack(): void {
+    if (!this.stopped && this.begun) this.peer.signalingBack();
+  }
+
+  /** The computer's network changed: the connection restarts ICE at once (see OfferPeer.networkChanged). */
+  networkChanged(): void {
+    if (!this.stopped && this.begun) this.peer.networkChanged();
   }
 
   /** The user narrowed consent: input stops at once and everything pressed is released. */

@@ -204,6 +204,8 @@ async function prepareAccess(hooks: AccessHooks, iceServers: IceServers, expectR
     },
     signal: (p) => access.signal(p),
     narrowToView: () => access.narrowToView(),
+    networkChanged: () => access.networkChanged(),
+    signalingBack: () => access.signalingBack(),
     stop: (replaced) => access.stop(replaced),
   };
 }

@@ -44,6 +44,6 @@ setInterval(async () => {
   const key = JSON.stringify({ ...status, frames: Math.min(status.frames, 3) });
   if (key !== last) {
     last = key;
-    out({ status });
+    out({ status, at: Date.now() }); // at: epoch ms, to line up with the app's trace
   }
 }, 200);

@@ -15,6 +15,8 @@ export interface PeerHandlers {
   /** The connection failed or closed on the far side. */
   lost(reason: string): void;
   connected(): void;
+  /** The path broke ("disconnected"): the user's app repairs it with an ICE restart (a new offer). */
+  interrupted?(): void;
   /** The offer is answered: both certificate fingerprints of this connection (for the safety code). */
   fingerprints(local: string | null, remote: string | null): void;
 }
@@ -69,6 +71,7 @@ export class AnswerPeer {
     this.pc.onconnectionstatechange = () => {
       const s = this.pc.connectionState;
       if (s === "connected") this.h.connected();
+      else if (s === "disconnected") this.h.interrupted?.();
       else if (s === "failed" || s === "closed")
         this.h.lost(s === "failed" ? "The connection to the user's computer failed." : "The connection closed.");
     };

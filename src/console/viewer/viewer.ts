@@ -63,6 +63,8 @@ export class Viewer {
   private readonly wheel = new WheelAccumulator();
   private readonly listeners = new AbortController();
   private statsTimer: ReturnType<typeof setInterval> | null = null;
+  /** The connection was interrupted and is being repaired (the app restarts ICE). */
+  private interrupted = false;
   private lastSample: StatsSample | null = null;
   private captureFps: number | null = null;
   private resize: ResizeObserver | null = null;
@@ -120,7 +122,19 @@ export class Viewer {
         },
         channel: (ch) => this.attachChannel(ch),
         connected: () => {
+          if (this.interrupted) {
+            this.interrupted = false;
+            this.showBanner("Connected to the user's computer again.", "info");
+            return;
+          }
           this.status.textContent = "Connected. Waiting for the first picture…";
+        },
+        interrupted: () => {
+          this.interrupted = true;
+          this.showBanner(
+            "The connection to the user's computer was interrupted (their network dropped or changed); reconnecting…",
+            "warn",
+          );
         },
         fingerprints: (local, remote) => void this.showSafetyCode(local, remote),
         lost: (reason) => this.end(this.lastNotice ?? reason),
