@@ -121,10 +121,10 @@ export class OfferPeer {
           if (this.restartTimer) clearTimeout(this.restartTimer);
           this.restartTimer = null;
           this.restarts = 0;
-        }
-        if (this.interrupted) {
-          this.interrupted = false;
-          o.resumed?.();
+          if (this.interrupted) {
+            this.interrupted = false;
+            o.resumed?.();
+          }
         }
       } else if ((state === "disconnected" || state === "failed") && this.opened === o.channels.length) {
         // Once connected, a broken path is repaired with ICE restarts (new candidates from whatever
