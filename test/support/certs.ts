@@ -13,30 +13,13 @@ export interface TestCa {
   issue(label: string, names: string[]): { certFile: string; keyFile: string };
 }
 
+/** A new P-256 key, unencrypted (test material only). */
+const NEW_KEY = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes"];
 const openssl = (args: string[], cwd: string) => execFileSync("openssl", args, { cwd, stdio: "pipe" });
 
 export function makeCa(name = "Tether Test CA"): TestCa {
   const dir = tempDir("tether-ca-");
-  openssl(
-    [
-      "req",
-      "-x509",
-      "-newkey",
-      "ec",
-      "-pkeyopt",
-      "ec_paramgen_curve:P-256",
-      "-nodes",
-      "-keyout",
-      "ca.key",
-      "-out",
-      "ca.pem",
-      "-days",
-      "2",
-      "-subj",
-      `/CN=${name}`,
-    ],
-    dir,
-  );
+  openssl(["req", "-x509", ...NEW_KEY, "-keyout", "ca.key", "-out", "ca.pem", "-days", "2", "-subj", `/CN=${name}`], dir);
   let serial = 0;
   return {
     dir,
@@ -45,23 +28,7 @@ export function makeCa(name = "Tether Test CA"): TestCa {
       serial++;
       const san = names.map((n) => (/^[\d.]+$/.test(n) || n.includes(":") ? `IP:${n}` : `DNS:${n}`)).join(",");
       writeFileSync(join(dir, `${label}.ext`), `subjectAltName=${san}\nextendedKeyUsage=serverAuth\n`);
-      openssl(
-        [
-          "req",
-          "-newkey",
-          "ec",
-          "-pkeyopt",
-          "ec_paramgen_curve:P-256",
-          "-nodes",
-          "-keyout",
-          `${label}.key`,
-          "-out",
-          `${label}.csr`,
-          "-subj",
-          `/CN=${names[0]}`,
-        ],
-        dir,
-      );
+      openssl(["req", ...NEW_KEY, "-keyout", `${label}.key`, "-out", `${label}.csr`, "-subj", `/CN=${names[0]}`], dir);
       openssl(
         [
           "x509",
