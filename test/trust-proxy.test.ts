@@ -33,6 +33,16 @@ describe("--trust-proxy (issue 20)", () => {
     expect([await login(b, "198.51.100.1"), await login(b, "198.51.100.2"), await login(b, "198.51.100.3")]).toEqual([401, 401, 429]);
   }, 30_000);
 
+  it("HSTS when the trusted proxy says the client came over HTTPS (X-Forwarded-Proto), not when anyone else says so", async () => {
+    const trusting = brokers[0]!;
+    const plain = brokers[1]!;
+    const hsts = async (b: Broker, proto: string) =>
+      (await fetch(`${b.url}/healthz`, { headers: { "x-forwarded-proto": proto } })).headers.get("strict-transport-security");
+    expect(await hsts(trusting, "https")).toBe("max-age=31536000");
+    expect(await hsts(trusting, "http")).toBeNull();
+    expect(await hsts(plain, "https")).toBeNull();
+  });
+
   it("a value that is not an address or range is one line and exit 2", async () => {
     const r = await cli(["broker", "--trust-proxy", "proxy.example", "--port", "0"]);
     expect(r.code).toBe(2);

@@ -192,13 +192,14 @@ export async function buildBroker(opts: BrokerOptions): Promise<{ app: FastifyIn
   });
 
   // Security headers on everything; pages set their own CSP.
-  app.addHook("onSend", async (_req, reply, payload) => {
+  app.addHook("onSend", async (req, reply, payload) => {
     reply.header("x-content-type-options", "nosniff");
     reply.header("referrer-policy", "no-referrer");
     if (!reply.hasHeader("content-security-policy")) reply.header("content-security-policy", "default-src 'none'; frame-ancestors 'none'");
     if (!reply.hasHeader("cache-control")) reply.header("cache-control", "no-store");
-    // On HTTPS, browsers are told to come back only over HTTPS (a year; no preload: the admin decides that).
-    if (opts.https) reply.header("strict-transport-security", "max-age=31536000");
+    // On HTTPS, browsers are told to come back only over HTTPS (a year; no preload: the admin decides
+    // that): served here, or by a trusted proxy that says so (X-Forwarded-Proto, with --trust-proxy).
+    if (opts.https || (opts.trustProxy?.length && req.protocol === "https")) reply.header("strict-transport-security", "max-age=31536000");
     return payload;
   });
 
