@@ -313,6 +313,32 @@ describe("the app window (18)", () => {
     }
   }, 90_000);
 
+  it("with two monitors the bar starts on the primary one and moves to the monitor the technician watches", async () => {
+    await desk.xvfb.x("xrandr", ["--setmonitor", "*left", "640/169x800/211+0+0", "none"]);
+    await desk.xvfb.x("xrandr", ["--setmonitor", "right", "640/169x800/211+640+0", "none"]);
+    try {
+      const { s, a } = await connected();
+      const rx = await Receiver.connect(broker.url, token, { keepFrames: false });
+      receivers.push(rx);
+      rx.accessRequestId = await ask(s.id, "view");
+      await hands.press(await waitForNode(a, "dialog", "Allow", (n) => !n.insensitive));
+      await a.out.waitFor(/is now viewing your screen/, 20_000);
+      const onLeft = await waitForNode(a, "bar", "Jane Doe is viewing your screen");
+      expect(onLeft.rect![0] + onLeft.rect![2]).toBeLessThanOrEqual(640);
+      const monitors = await until(() => rx.control.find((m) => m.monitors)?.monitors, 10_000, "the monitor list");
+      const right = monitors.monitors!.findIndex((m) => m.name === "right");
+      expect(right).toBeGreaterThanOrEqual(0);
+      await rx.sendControl({ selectMonitor: { index: right } });
+      const moved = await waitForNode(a, "bar", "Jane Doe is viewing your screen", (n) => n.rect![0] >= 640);
+      expect(moved.rect![0] + moved.rect![2]).toBeLessThanOrEqual(1280);
+      a.child.kill("SIGINT");
+      await exitOf(a);
+    } finally {
+      await desk.xvfb.x("xrandr", ["--delmonitor", "left"]).catch(() => "");
+      await desk.xvfb.x("xrandr", ["--delmonitor", "right"]).catch(() => "");
+    }
+  }, 60_000);
+
   it("View only in the dialog grants view; Decline and Escape decline; a key held before the dialog answers nothing; unanswered, it times out", async () => {
     const { s, a } = await connected();
     // View only

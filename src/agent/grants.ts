@@ -39,6 +39,8 @@ export interface AccessHooks {
   onInterrupted: () => void;
   /** It works again. */
   onResumed: () => void;
+  /** The part of the screen shared now (a monitor), or null for all of it. */
+  onArea: (area: Area | null) => void;
   /** Where the technician's input must not go (the app's windows; everything while a question is open). */
   inputGuard: InputGuard;
 }
@@ -67,9 +69,13 @@ export interface Connection {
   handle: AccessHandle | null;
 }
 
+export type Area = { x: number; y: number; width: number; height: number };
+
 export interface Grant {
   technician: string;
   scope: Scope;
+  /** The monitor this grant's viewer watches, if it chose one (the sharing bar goes there). */
+  area?: Area | null;
   /** The connection in use, if any. */
   conn: Connection | null;
 }
@@ -101,7 +107,7 @@ export class Grants {
 
   /** What is shared now, for the sharing bar. */
   shared(): Shared[] {
-    return [...this.live.values()].map((g) => ({ technician: g.technician, scope: g.scope }));
+    return [...this.live.values()].map((g) => ({ technician: g.technician, scope: g.scope, ...(g.area && { area: g.area }) }));
   }
 
   private changed(): void {
@@ -187,6 +193,12 @@ export class Grants {
         onResumed: () => {
           const g = owner();
           if (g) this.o.out(m.connectionResumed(g.technician));
+        },
+        onArea: (area) => {
+          const g = owner();
+          if (!g) return;
+          g.area = area;
+          this.changed();
         },
         inputGuard: this.o.inputGuard,
       },

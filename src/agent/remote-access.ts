@@ -50,6 +50,8 @@ export interface RemoteAccessDeps {
   onEnded: (reason: string) => void;
   /** The path to the viewer broke; it is being repaired (ICE restart). */
   onInterrupted?: () => void;
+  /** What is shared now: one monitor's rectangle (screen coordinates), or null for the whole screen. */
+  onArea?: (area: { x: number; y: number; width: number; height: number } | null) => void;
   /** It works again. */
   onResumed?: () => void;
   /** The fingerprint the technician's viewer announced; an answer with another one ends the connection. */
@@ -296,6 +298,9 @@ export class RemoteAccess {
   }
 
   private sendMonitors(): void {
+    // The sharing bar goes on the screen being shared: the watched monitor, else the primary one.
+    const m = this.monitors[this.monitorIndex] ?? this.monitors.find((x) => x.primary) ?? null;
+    this.d.onArea?.(m && { x: m.x, y: m.y, width: m.width, height: m.height });
     this.sendControl({
       monitors: {
         monitors: this.monitors.map((m, index) => ({

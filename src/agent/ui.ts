@@ -30,6 +30,8 @@ export type ConsentAnswer = Scope | null | "stopped" | undefined;
 export interface Shared {
   technician: string;
   scope: Scope;
+  /** The monitor the technician watches (screen coordinates), when not the whole screen. */
+  area?: { x: number; y: number; width: number; height: number };
 }
 
 /** What the user does on their own: on every live grant. */

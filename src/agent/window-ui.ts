@@ -224,6 +224,8 @@ export class WindowUI implements UserInterface {
             viewOnly: this.t.viewOnly,
             stop: this.t.stop,
             recording: "",
+            // On the screen being shared: the watched monitor, else the primary one.
+            ...(shared.find((s) => s.area) && { area: ((a) => [a.x, a.y, a.width, a.height])(shared.find((s) => s.area)!.area!) }),
           },
     );
   }

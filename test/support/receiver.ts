@@ -188,6 +188,12 @@ export class Receiver {
     return (e) => ch.send(pb.InputEvent.encode(e).finish());
   }
 
+  /** Sends on the "control" channel (e.g. a monitor choice), once it is open. */
+  async sendControl(m: Parameters<typeof pb.ControlMessage.encode>[0]): Promise<void> {
+    const ch = await until(() => this.channels.get("control"), 10_000, "control channel");
+    ch.send(pb.ControlMessage.encode(m).finish());
+  }
+
   get connectionState(): string {
     return this.pc.connectionState;
   }
