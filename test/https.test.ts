@@ -122,6 +122,38 @@ describe("HTTPS (issue 20)", () => {
     }
   }, 60_000);
 
+  it("a certificate file that cannot be read, a key that does not fit, or --tls-cert alone: one line, and the broker does not start", async () => {
+    const missing = await cli([
+      "broker",
+      "--tls-cert",
+      "/nonexistent/cert.pem",
+      "--tls-key",
+      served.keyFile,
+      "--port",
+      "0",
+      "--data",
+      broker.dataDir,
+    ]);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr.trim()).toBe("tether broker: cannot read the TLS certificate /nonexistent/cert.pem (ENOENT)");
+    const unfit = await cli([
+      "broker",
+      "--tls-cert",
+      served.certFile,
+      "--tls-key",
+      other.issue("unfit", ["127.0.0.1"]).keyFile,
+      "--port",
+      "0",
+      "--data",
+      broker.dataDir,
+    ]);
+    expect(unfit.code).toBe(1);
+    expect(unfit.stderr.trim()).toMatch(/^tether broker: the TLS certificate .* and key .* cannot be used together \(.*\)$/);
+    const alone = await cli(["broker", "--tls-cert", served.certFile, "--port", "0", "--data", broker.dataDir]);
+    expect(alone.code).toBe(2);
+    expect(alone.stderr.trim().split("\n")).toHaveLength(1);
+  });
+
   it("SIGHUP reads the certificate again: new connections get the renewed one, no restart", async () => {
     const port = Number(new URL(broker.url).port);
     const before = await servedSerial(port);
