@@ -10,7 +10,6 @@
  * `tether agent <link>`, inside the single-file support app, and in-process in tests.
  */
 import { randomBytes } from "node:crypto";
-import { networkInterfaces } from "node:os";
 import WebSocket from "ws";
 import { normalizeFingerprint } from "../session/safety-code.js";
 import { cleanName, MAX_DISPLAY_NAME, MAX_ORGANIZATION } from "../util/text.js";
@@ -21,6 +20,7 @@ import type { SupportLink } from "../link/support-link.js";
 import { Exit, type Messages } from "./messages.js";
 import type { InputGuard, UserInterface } from "./ui.js";
 import { isCertificateError } from "../util/tls.js";
+import { currentNetwork } from "./network-watch.js";
 import {
   activationSignedBytes,
   Close,
@@ -59,7 +59,7 @@ export interface AgentOptions {
   safetyCode: (a: string, b: string) => Promise<string | null>;
   /** Root certificates for an https:// link (src/util/tls.ts); Node's own when absent. */
   ca?: string[];
-  /** This computer's network addresses, as one comparable string (polled once a second); injected for tests. */
+  /** This computer's network as one comparable string (network-watch.ts; polled once a second); injected for tests. */
   networkAddresses?: () => string;
   /** 16 random bytes for this process (Hello.instance_id); injected for tests. */
   instanceId?: Uint8Array;
@@ -70,14 +70,6 @@ type Outcome = { final: number; line?: string } | { retry: "unreachable" | "lost
 
 /** How often the computer's addresses are compared with the last ones (ms). */
 const NETWORK_POLL_MS = 1000;
-
-/** The non-internal addresses of every interface, sorted: changes when the network does. */
-function localAddresses(): string {
-  return Object.entries(networkInterfaces())
-    .flatMap(([name, list]) => (list ?? []).filter((a) => !a.internal).map((a) => `${name} ${a.address}`))
-    .sort()
-    .join(",");
-}
 
 /** How long the broker may take to answer a ping after a network change before the app reconnects. */
 const PROBE_TIMEOUT_MS = 1500;
@@ -154,14 +146,16 @@ class SupportApp {
   }
 
   async run(): Promise<number> {
-    const addresses = this.o.networkAddresses ?? localAddresses;
+    const addresses = this.o.networkAddresses ?? currentNetwork;
     let last = addresses();
     // A network change (another address, a link back up) is acted on at once: the broker
     // connection is checked and live connections restart ICE, instead of waiting seconds for
     // their checks to fail.
     const watch = setInterval(() => {
       const now = addresses();
-      if (now === last) return;
+      // Offline (no default route) is no change to act on: the same network coming back is none
+      // either (the stream resumes by itself), another one is.
+      if (now === last || now === "") return;
       last = now;
       this.current?.probe();
       this.grants.networkChanged();
