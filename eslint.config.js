@@ -5,7 +5,19 @@ import prettier from "eslint-config-prettier";
 import tseslint from "typescript-eslint";
 
 export default tseslint.config(
-  { ignores: ["dist/**", "build/**", "build-deps/**", "node_modules/**", "src/gen/**", "native/**", ".tmp/**", "bench-results/**"] },
+  {
+    ignores: [
+      "dist/**",
+      "build/**",
+      "build-win/**",
+      "build-deps/**",
+      "node_modules/**",
+      "src/gen/**",
+      "native/**",
+      ".tmp/**",
+      "bench-results/**",
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   prettier,

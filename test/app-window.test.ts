@@ -180,6 +180,28 @@ describe("the app window (18)", () => {
     console.log(
       `screenshot: ${await screenshot(desk.display, "sharing-bar-de", { x: bar.rect![0] - 60, y: 0, width: stop.rect![0] + stop.rect![2] - bar.rect![0] + 90, height: 60 })}`,
     );
+    // The technician starts recording: the broker answers only once the app told the user (a line
+    // and the bar's mark); stopping takes the mark away.
+    const recording = (on: boolean) =>
+      fetch(`${broker.url}/api/sessions/${s.id}/access-requests/${rid}/recording`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+        body: JSON.stringify({ on }),
+      });
+    // A second start while the app is being asked is refused (409), the first goes through. The app
+    // is held (SIGSTOP) while the second comes, so that its answer cannot come first.
+    a.child.kill("SIGSTOP");
+    const first = recording(true);
+    await sleep(300);
+    const second = await recording(true);
+    a.child.kill("SIGCONT");
+    expect(second.status).toBe(409);
+    expect((await first).status).toBe(200);
+    await a.out.waitFor(/^Diese Sitzung wird von Jane Doe aufgezeichnet\. Sie können die Freigabe jederzeit beenden\.$/, 5000);
+    await waitForNode(a, "bar", "● Aufnahme");
+    expect((await recording(false)).status).toBe(200);
+    await a.out.waitFor(/^Jane Doe hat die Aufzeichnung beendet\.$/, 5000);
+    await until(() => !uiWindow(a, "bar")?.nodes.some((n) => n.name === "● Aufnahme"), 5000, "the mark to go");
     await hands.press(stop);
     await until(async () => (await status(s.id, rid)).status === "ended", 5000, "ended");
     await waitForNoWindow(a, "bar");
@@ -413,6 +435,51 @@ describe("the app window (18)", () => {
     await hands.press(await waitForNode(late, "main", "Close"));
     expect(await exitOf(late)).toBe(4);
   }, 90_000);
+
+  it("chats in the window: the technician's message appears in the chat area, and what the user types there and sends reaches the technician (before any consent)", async () => {
+    const { s, a } = await connected();
+    const send = await waitForNode(a, "main", "Send", (n) => n.role === "push button");
+    const chat = (body?: object) =>
+      fetch(`${broker.url}/api/sessions/${s.id}/chat`, {
+        method: body ? "POST" : "GET",
+        headers: { authorization: `Bearer ${token}`, ...(body && { "content-type": "application/json" }) },
+        ...(body && { body: JSON.stringify(body) }),
+      });
+    expect((await chat({ text: "Hi, this is Jane from the help desk" })).status).toBe(201);
+    await waitForNode(a, "main", "Jane Doe: Hi, this is Jane from the help desk");
+    // The entry does not have the keyboard by itself (a stray Enter sends nothing): the user clicks into it.
+    const entry = await waitForNode(a, "main", "Write to your technician");
+    expect(entry.focused).toBeFalsy();
+    await hands.press(entry);
+    await waitForNode(a, "main", "Write to your technician", (n) => n.focused === true);
+    await hands.type("My printer says paper jam");
+    await hands.key("Enter");
+    await waitForNode(a, "main", "You: My printer says paper jam");
+    await until(
+      async () => {
+        const { messages } = (await (await chat()).json()) as { messages: { from: string; text: string }[] };
+        return messages.some((m) => m.from === "user" && m.text === "My printer says paper jam");
+      },
+      10_000,
+      "the user's message at the broker",
+    );
+    // The Send button too; an empty line sends nothing.
+    await hands.press(send);
+    await hands.press(entry);
+    await hands.type("It prints again");
+    await hands.press(send);
+    await waitForNode(a, "main", "You: It prints again");
+    const { messages } = (await (await chat()).json()) as { messages: { from: string; text: string }[] };
+    expect(messages.map((m) => `${m.from}: ${m.text}`)).toEqual([
+      "technician: Hi, this is Jane from the help desk",
+      "user: My printer says paper jam",
+      "user: It prints again",
+    ]);
+    const w = await windowTitled(desk.display, "Remote support");
+    console.log(`screenshot: ${await screenshot(desk.display, "app-window-chat", around(w))}`);
+    a.child.kill("SIGINT");
+    expect(await exitOf(a)).toBe(0);
+  }, 60_000);
 
   it("Quit (and the close box) quits with today's meaning: exit 0, the session stays open", async () => {
     const { s, a } = await connected();

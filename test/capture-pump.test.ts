@@ -1,7 +1,7 @@
 /**
  * The capture pump in-process with the fake capturer that ships with the native face
- * (src/native/fake-capturer.ts): pacing, newest frame only, keepalive repeats, display changes,
- * failures and stop.
+ * (src/native/fake-capturer.ts): pacing, newest frame only, keepalive repeats, refresh, display
+ * changes, failures and stop.
  */
 import { afterEach, describe, expect, it } from "vitest";
 import { CapturePump, type PumpFrame } from "../src/agent/capture-pump.js";
@@ -48,7 +48,7 @@ describe("the capture pump", () => {
 
   it("sends only the newest content: changes made while it waits out the gap go out as one frame", async () => {
     const c = new FakeScreenCapturer();
-    const { sent } = pump(c, { maxFps: 10 });
+    const { sent } = pump(c, { maxFps: 10, timing: { tailRepeatMs: 60_000 } }); // the tail repeat: its own test
     await until(() => sent.length === 1, 2000, "first frame");
     c.change();
     await until(() => sent.length === 2, 2000, "second frame");
@@ -73,6 +73,36 @@ describe("the capture pump", () => {
     // Each capture waited until the next keepalive was due (pointer events end a wait, so there are
     // no short polls in between): about one capture per repeat, not one per 33 ms.
     expect(c.waits.length - waitsBefore).toBeLessThanOrEqual(repeats + 2);
+  });
+
+  it("repeats a change once, shortly after it (a tail probe: a lost last packet is noticed then, not at the keepalive)", async () => {
+    const c = new FakeScreenCapturer(64, 48, { pointerEvents: true });
+    const { sent } = pump(c, { timing: { keepaliveMs: 5000, idleKeepaliveMs: 5000, idleAfterMs: 10_000, tailRepeatMs: 80 } });
+    await until(() => sent.length === 2, 2000, "the first frame and its tail repeat"); // the first frame counts as a change
+    await sleep(200);
+    expect(sent).toHaveLength(2);
+    const v = c.change();
+    await until(() => sent.length === 4, 2000, "the change and its repeat");
+    expect(sent.slice(2).map((f) => f.version)).toEqual([v, v]);
+    const gap = sent[3]!.at - sent[2]!.at;
+    expect(gap).toBeGreaterThanOrEqual(75);
+    expect(gap).toBeLessThan(400);
+    await sleep(400);
+    expect(sent).toHaveLength(4); // one repeat per change, then quiet until the keepalive
+  });
+
+  it("refresh() sends the still screen again at once, cutting the capture's wait short (after a broken path)", async () => {
+    const c = new FakeScreenCapturer(64, 48, { pointerEvents: true });
+    const { p, sent } = pump(c, { timing: { keepaliveMs: 5000, idleKeepaliveMs: 5000, idleAfterMs: 10_000, tailRepeatMs: 60_000 } });
+    await until(() => sent.length === 1, 2000, "first frame");
+    await sleep(100); // the pump now waits up to 5 s for a change
+    const asked = performance.now();
+    p.refresh();
+    await until(() => sent.length === 2, 1000, "the refreshed frame");
+    expect(sent[1]!.at - asked).toBeLessThan(200);
+    expect(sent[1]!.version).toBe(sent[0]!.version); // the same screen, sent again
+    await sleep(300);
+    expect(sent).toHaveLength(2); // once per refresh
   });
 
   it("says when the display changed, and stops with a reason when capture cannot go on", async () => {

@@ -206,7 +206,9 @@ describe("tether session", () => {
     const createdAt = Date.parse(JSON.parse((await cli(["session", "show", id, "--json"], env)).stdout).createdAt);
     expect(Date.parse(mine.expiresAt) - createdAt).toBe(2 * 3600 * 1000);
     const table = (await cli(["session", "list"], env)).stdout;
-    expect(table).toMatch(new RegExp(`^ID\\s+STATE\\s+ONLINE\\s+MACHINE\\s+EXPIRES\\s+CREATED\\n(.*\\n)*${id}\\s+waiting\\s+no\\s+-`));
+    expect(table).toMatch(
+      new RegExp(`^ID\\s+STATE\\s+ONLINE\\s+LABEL\\s+CUSTOMER\\s+TICKET\\s+MACHINE\\s+EXPIRES\\n(.*\\n)*${id}\\s+waiting\\s+no\\s+-`),
+    );
 
     const a = startAgent(link, newComputer(), { env: { DISPLAY: xvfb!.display } });
     running.push(a);

@@ -10,7 +10,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { mkdirSync } from "node:fs";
+import { mkdirSync, readFileSync } from "node:fs";
 import { hostname } from "node:os";
 import { join } from "node:path";
 import WebSocket from "ws";
@@ -50,6 +50,11 @@ describe("serving the console", () => {
 const W = 640;
 const H = 480;
 const COLOUR = 0x3060c0;
+/**
+ * A TURN server that is not there (the discard port; loopback needs no relay) with credentials
+ * valid for 20 s: the broker renews them every 10 s while the page is open.
+ */
+const TURN_ARGS = ["--turn", "turn:127.0.0.1:9?transport=udp", "--turn-secret", "console-test-secret", "--turn-ttl", "20"];
 
 describe("console in Chromium", () => {
   let broker: Broker;
@@ -62,6 +67,8 @@ describe("console in Chromium", () => {
   const running: Proc[] = [];
   const sockets: WebSocket[] = [];
   const pageErrors: string[] = [];
+  /** The usernames of the TURN credential renewals the page got. */
+  const renewals: string[] = [];
 
   const authed = async (method: string, path: string) => {
     const res = await fetch(broker.url + path, { method, headers: { authorization: `Bearer ${token}` } });
@@ -75,7 +82,7 @@ describe("console in Chromium", () => {
     xvfb = await startXvfb({ width: W, height: H });
     xclient = await TestXClient.start(xvfb.display);
     await xclient.fill(0, 0, W, H, COLOUR);
-    broker = await startBroker();
+    broker = await startBroker({ args: TURN_ARGS });
     const added = await cli(["technician", "add", "jane", "--display-name", "Jane Doe", "--data", broker.dataDir]);
     if (added.code !== 0) throw new Error(added.stderr);
     password = /Console password: (\S+)/.exec(added.stdout)![1]!;
@@ -85,7 +92,16 @@ describe("console in Chromium", () => {
     page.on("pageerror", (e) => pageErrors.push(e.message));
     page.on("console", (m) => {
       if (m.type() === "error" && /Content Security Policy|Refused/.test(m.text())) pageErrors.push(m.text());
+      if (/ICE servers/.test(m.text())) pageErrors.push(m.text());
     });
+    // What the broker sends the page: TURN credential renewals are counted.
+    page.on("websocket", (ws) =>
+      ws.on("framereceived", (f) => {
+        if (typeof f.payload === "string") return;
+        const m = wire.BrokerToConsole.decode(f.payload);
+        if (m.iceConfig?.renewal) renewals.push(m.iceConfig.iceServers?.[0]?.username ?? "");
+      }),
+    );
   }, 90_000);
 
   afterAll(async () => {
@@ -139,6 +155,9 @@ describe("console in Chromium", () => {
     await page.locator("#expiry-preset").selectOption("custom");
     await page.locator("#expiry-amount").fill("90");
     await page.locator("#expiry-unit").selectOption("minutes");
+    await page.locator("#create-label").fill("Printer does not print");
+    await page.locator("#create-customer").fill("ACME Corp");
+    await page.locator("#create-ticket").fill("INC-4711");
     await page.locator("#create-form button[type=submit]").click();
     await page.locator("#created").waitFor();
     link = await page.locator("#created-link").inputValue();
@@ -148,6 +167,10 @@ describe("console in Chromium", () => {
     const listed = (await authed("GET", "/api/sessions")).sessions;
     sessionId = listed[0].id;
     expect(Date.parse(listed[0].expiresAt) - Date.parse(listed[0].createdAt)).toBe(90 * 60_000);
+    expect(listed[0]).toMatchObject({ label: "Printer does not print", customer: "ACME Corp", ticket: "INC-4711" });
+    await expect(row(sessionId).locator(".session-label").textContent()).resolves.toBe("Printer does not print");
+    await expect(row(sessionId).locator(".session-meta").textContent()).resolves.toBe("ACME Corp · INC-4711");
+    expect(await page.locator("#create-label").inputValue()).toBe(""); // the form is ready for the next one
     await row(sessionId).and(page.locator('[data-state="waiting"]')).waitFor();
 
     agent = startAgent(link, newComputer(), { env: { DISPLAY: xvfb.display } });
@@ -209,11 +232,121 @@ describe("console in Chromium", () => {
     await screenshot(page, "console-viewer.png");
   }, 90_000);
 
+  it("takes fresh TURN credentials (every 10 s here) while the viewer is open: the list stays and the picture goes on", async () => {
+    await until(() => renewals.length >= 1, 15_000, "a TURN credential renewal");
+    const [expiry] = renewals.at(-1)!.split(":");
+    expect(Number(expiry) * 1000).toBeGreaterThan(Date.now());
+    // A renewal is not a reconnect: the sessions stay listed, the viewer stays open and shows the screen.
+    await new Promise((r) => setTimeout(r, 500));
+    expect(await row(sessionId).count()).toBe(1);
+    await page.locator("#viewer").waitFor();
+    await expect(page.evaluate(`document.getElementById("video").videoWidth`)).resolves.toBe(W);
+    expect(pageErrors).toEqual([]);
+  }, 30_000);
+
+  it("the keys menu sends Ctrl+Alt+Del, Alt+Tab, the Windows key and Print Screen as real key events, and types text without the clipboard", async () => {
+    const menu = page.locator("#keys-menu");
+    await expect(menu.isVisible()).resolves.toBe(true);
+    const pressOf = async (label: string, count: number) => {
+      const before = xclient.events.length;
+      await menu.locator("summary").click();
+      await menu.locator("button", { hasText: label }).click();
+      return until(
+        async () => {
+          const ev = (await xclient.sync(before)).filter((e) => e.event === "KeyPress" || e.event === "KeyRelease");
+          return ev.length >= 2 * count ? ev.map((e) => `${e.event === "KeyPress" ? "+" : "-"}${e.keysym!.toString(16)}`) : null;
+        },
+        10_000,
+        `the keys of ${label}`,
+      );
+    };
+    // Pressed in order, released in reverse (keysyms: Control_L ffe3, Alt_L ffe9, Delete ffff, Tab ff09, Super_L ffeb, Print ff61).
+    expect(await pressOf("Ctrl+Alt+Del", 3)).toEqual(["+ffe3", "+ffe9", "+ffff", "-ffff", "-ffe9", "-ffe3"]);
+    expect(await pressOf("Alt+Tab", 2)).toEqual(["+ffe9", "+ff09", "-ff09", "-ffe9"]);
+    expect(await pressOf("Windows key", 1)).toEqual(["+ffeb", "-ffeb"]);
+    expect(await pressOf("Print Screen", 1)).toEqual(["+ff61", "-ff61"]);
+    // A password typed as text: the field does not show it, and it reaches the X server key by key.
+    const before = xclient.events.length;
+    await menu.locator("summary").click();
+    // Shown as dots, but no password field in a form: the browser must not offer to save it as the technician's.
+    expect(await page.locator("#type-text").getAttribute("type")).toBeNull();
+    expect(await page.evaluate(`getComputedStyle(document.getElementById("type-text")).getPropertyValue("-webkit-text-security")`)).toBe(
+      "disc",
+    );
+    expect(await page.locator("#keys-menu form").count()).toBe(0);
+    await page.locator("#type-text").fill("Pa5s!");
+    await page.locator("#type-text").press("Enter");
+    const typed = await until(
+      async () => {
+        const ev = (await xclient.sync(before)).filter((e) => e.event === "KeyPress");
+        return ev.length >= 5 ? ev.map((e) => e.keysym) : null;
+      },
+      10_000,
+      "the typed text",
+    );
+    expect(typed.filter((k) => k !== 0xffe1)).toEqual([..."Pa5s!"].map((c) => c.charCodeAt(0))); // Shift_L may come between
+    expect(await page.locator("#type-text").inputValue()).toBe("");
+  }, 60_000);
+
+  it("records the screen: the app tells the user before the recording starts; Stop saves a playable WebM of the recorded length; the history has both", async () => {
+    const download = page.waitForEvent("download");
+    const notice = /^This session is being recorded by Jane Doe\. You can stop sharing at any time\.$/;
+    await page.locator("#record").click();
+    // Which came first: the user's notice or the console's recording? (polled every 10 ms)
+    let noticeAt = 0;
+    let recordingAt = 0;
+    await until(
+      async () => {
+        if (!noticeAt && agent.out.all.some((l) => notice.test(l))) noticeAt = performance.now();
+        if (!recordingAt && (await page.locator("#record").textContent()) === "Stop recording") recordingAt = performance.now();
+        return noticeAt && recordingAt;
+      },
+      10_000,
+      "the notice and the recording",
+    );
+    expect(noticeAt).toBeLessThanOrEqual(recordingAt);
+    const started = performance.now();
+    // The screen changes while it is recorded (a still screen sends almost no frames to record).
+    for (let i = 0; i < 12; i++) {
+      await xclient.fill(0, 0, W, H, i % 2 ? COLOUR : 0xc06030);
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    await page.locator("#record").click();
+    const seconds = (performance.now() - started) / 1000;
+    await agent.out.waitFor(/^Jane Doe stopped recording\.$/, 10_000);
+    const file = await (await download).path();
+    const bytes = readFileSync(file);
+    expect(bytes.subarray(0, 4).toString("hex")).toBe("1a45dfa3"); // EBML: a WebM file
+    expect(bytes.length).toBeGreaterThan(5000);
+    // Chromium plays it, and it lasts as long as the recording ran (MediaRecorder writes no duration: seek to the end).
+    const duration = (await page.evaluate(`(async () => {
+      const bytes = Uint8Array.from(atob("${bytes.toString("base64")}"), (c) => c.charCodeAt(0));
+      const v = document.createElement("video");
+      v.muted = true;
+      v.src = URL.createObjectURL(new Blob([bytes], { type: "video/webm" }));
+      await new Promise((r, j) => { v.onloadedmetadata = r; v.onerror = () => j(new Error("not playable")); });
+      if (!Number.isFinite(v.duration)) {
+        v.currentTime = 1e9;
+        await new Promise((r) => { v.ondurationchange = r; });
+      }
+      return { duration: v.duration, width: v.videoWidth };
+    })()`)) as { duration: number; width: number };
+    expect(duration.width).toBe(W);
+    expect(duration.duration).toBeGreaterThan(seconds - 1.2);
+    expect(duration.duration).toBeLessThan(seconds + 1.2);
+    const { entries } = await authed("GET", `/api/sessions/${sessionId}/history`);
+    const kinds = (entries as { kind: string }[]).map((e) => e.kind);
+    expect(kinds.filter((k) => k.startsWith("recording."))).toEqual(["recording.started", "recording.stopped"]);
+    await xclient.fill(0, 0, W, H, COLOUR);
+  }, 60_000);
+
   it("shows at once when the user narrows to view only, and stops sending input", async () => {
+    await expect(page.locator("#keys-menu").isVisible()).resolves.toBe(true);
     agent.child.stdin!.write("v\n");
     await page.locator("#viewer-banner", { hasText: "viewing only" }).waitFor({ timeout: 10_000 });
     await expect(page.locator("#viewer-scope").textContent()).resolves.toBe("view only");
     expect(await page.locator("#stage.controlling").count()).toBe(0);
+    await expect(page.locator("#keys-menu").isVisible()).resolves.toBe(false); // no keys without control
     // A click and a key in the viewer now reach nothing on the remote screen.
     const before = xclient.events.length;
     const box = (await page.locator("#video").boundingBox())!;
@@ -300,6 +433,62 @@ describe("console in Chromium", () => {
     await screenshot(page, "console.png");
   }, 30_000);
 
+  it("finds sessions by label, customer, ticket or computer, and shows a session's history as a timeline that grows live", async () => {
+    const search = page.locator("#session-search");
+    await search.fill("inc-47");
+    await row(sessionId).waitFor();
+    expect(await page.locator("#sessions tr[data-session]").count()).toBe(1);
+    await search.fill("no such session");
+    await page.locator("#no-matches").waitFor();
+    expect(await page.locator("#sessions tr[data-session]").count()).toBe(0);
+    await search.fill("acme");
+    await row(sessionId).waitFor();
+    await row(sessionId).locator('[data-action="history"]').click();
+    const timeline = page.locator(`ol[data-history="${sessionId}"]`);
+    await timeline.waitFor();
+    const kinds = async () => timeline.locator("li").evaluateAll((lis) => lis.map((li) => li.getAttribute("data-kind")));
+    const first = await kinds();
+    expect(first.slice(0, 5)).toEqual(["session.created", "session.bound", "app.connected", "access.requested", "access.granted"]);
+    await expect(timeline.locator("li").first().locator(".what").textContent()).resolves.toBe(
+      "jane created the session: Printer does not print · ACME Corp · INC-4711",
+    );
+    // A new event appears in the open timeline without a reload.
+    await row(sessionId).locator('[data-action="request-view"]').click();
+    await until(async () => (await kinds()).length > first.length, 10_000, "the new entry in the timeline");
+    expect((await kinds()).at(-1)).toBe("access.requested");
+    await expect(timeline.locator("li").last().locator(".what").textContent()).resolves.toBe("jane asked to view");
+    await screenshot(page, "console-history.png", true);
+    await row(sessionId).locator('[data-action="cancel-request"]').click();
+    await row(sessionId).locator('[data-action="history"]').click();
+    await timeline.waitFor({ state: "detached" });
+    await search.fill("");
+  }, 30_000);
+
+  it("chats with the user: an unread marker and the page title say a message came; the panel shows it; a line written here reaches the app", async () => {
+    agent.child.stdin!.write("Hello, the printer says paper jam\n");
+    const chat = row(sessionId).locator('[data-action="chat"]');
+    await chat.and(page.locator(".unread")).waitFor({ timeout: 10_000 });
+    await expect(chat.textContent()).resolves.toBe("Chat (1 new)");
+    await until(async () => (await page.title()) === "(1) Tether console", 5000, "the title to count the message");
+    await chat.click();
+    const panel = page.locator(`ol[data-chat="${sessionId}"]`);
+    await panel.locator("li", { hasText: "Hello, the printer says paper jam" }).waitFor();
+    await expect(chat.textContent()).resolves.toBe("Hide chat");
+    expect(await page.title()).toBe("Tether console");
+    const input = page.locator(`tr[data-chat-of="${sessionId}"] .chat-input`);
+    await input.fill("Hi, this is Jane. Open the front cover, please.");
+    await input.press("Enter");
+    await agent.out.waitFor(/^Jane Doe: Hi, this is Jane\. Open the front cover, please\.$/, 10_000);
+    await panel.locator("li[data-from=technician]", { hasText: "Open the front cover" }).waitFor();
+    // The user answers while the panel is open: it appears there, with no unread marker.
+    agent.child.stdin!.write("Done, it prints again\n");
+    await panel.locator("li[data-from=user]", { hasText: "Done, it prints again" }).waitFor({ timeout: 10_000 });
+    expect(await chat.and(page.locator(".unread")).count()).toBe(0);
+    await screenshot(page, "console-chat.png", true);
+    await chat.click();
+    await panel.waitFor({ state: "detached" });
+  }, 30_000);
+
   it("closes from the UI after asking (Cancel keeps it): the app exits 5 with its message and the row says closed; delete removes the row", async () => {
     // (Issue 16.12) Close asks first, like Delete; Cancel leaves the session and the app alone.
     await row(sessionId).locator('[data-action="close"]').click();
@@ -345,7 +534,7 @@ describe("console in Chromium", () => {
     const forced = stopping.proc.out.all.find((l) => l.startsWith("Shutdown:"));
     if (forced) console.warn(`broker: ${forced}`);
     await page.locator("#link-state", { hasText: "reconnecting" }).waitFor({ timeout: 15_000 });
-    broker = await step("broker starts again", 20_000, startBroker({ dataDir, port }));
+    broker = await step("broker starts again", 20_000, startBroker({ dataDir, port, args: TURN_ARGS }));
     await page.locator("#link-state", { hasText: "live" }).waitFor({ timeout: 30_000 });
     const s = await fetch(broker.url + "/api/sessions", {
       method: "POST",
@@ -364,11 +553,11 @@ describe("console in Chromium", () => {
 });
 
 /** README screenshots: `TETHER_SCREENSHOTS=docs npx vitest run test/console-ui.test.ts` refreshes docs/*.png. */
-async function screenshot(page: Page, name: string): Promise<void> {
+async function screenshot(page: Page, name: string, fullPage = false): Promise<void> {
   const dir = process.env["TETHER_SCREENSHOTS"];
   if (!dir) return;
   mkdirSync(join(ROOT, dir), { recursive: true });
-  await page.screenshot({ path: join(ROOT, dir, name) });
+  await page.screenshot({ path: join(ROOT, dir, name), fullPage });
 }
 
 /** A support app speaking the protocol directly, so the test can choose its machine name. */

@@ -335,7 +335,9 @@ describe("the real support app, downloaded by Chromium", () => {
   beforeAll(async () => {
     const dataDir = tempDir("tether-compress-real-");
     const outDir = tempDir("tether-compress-build-");
-    execFileSync(process.execPath, [join(ROOT, "scripts", "build-app.mjs"), "--data", dataDir, "--out", outDir], { stdio: "pipe" });
+    execFileSync(process.execPath, [join(ROOT, "scripts", "build-app.mjs"), "--data", dataDir, "--out", outDir, "--platform", "linux"], {
+      stdio: "pipe",
+    });
     realApp = join(outDir, "tether-support-linux-x64");
     const started = performance.now();
     broker = await startBroker({ dataDir, args: ["--app", realApp] });

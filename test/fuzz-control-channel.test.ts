@@ -3,7 +3,7 @@
  * mutated ControlMessages: never throws; what it returns is always a monitor in the list.
  */
 import { describe, expect, it } from "vitest";
-import { readControlMessage } from "../src/agent/control-message.js";
+import { MAX_CLIPBOARD_CHARS, readControlMessage } from "../src/agent/control-message.js";
 import { pb } from "../src/proto/wire.js";
 import { anyFloat, anyInt32, budget, check, deepNesting, fc, protoSoup, validAndMutated } from "./support/fuzz.js";
 
@@ -39,13 +39,15 @@ const controlMessage: fc.Arbitrary<Uint8Array> = fc
     fc.record({ scope: fc.record({ scope: fc.integer({ min: -1, max: 5 }) }) }),
     fc.record({ stats: fc.record({ captureFps: anyFloat, width: uint32, inputsDropped: uint32 }) }),
     fc.record({ notice: fc.record({ text: fc.string({ unit: "binary" }) }) }),
+    fc.record({ clipboard: fc.record({ text: fc.string({ unit: "binary", maxLength: 64 }) }, { requiredKeys: [] }) }),
+    fc.constant({ clipboardRequest: {} }),
     fc.constant({}),
   )
   .map((m) => pb.ControlMessage.encode(m as never).finish());
 
 describe("the control data channel under fuzzing", () => {
   it(
-    "never throws, and a monitor choice it returns is always one of the monitors",
+    "never throws; a monitor choice it returns is always one of the monitors, clipboard text only what was sent as such",
     async () => {
       await check(
         "control channel: choices in range",
@@ -60,11 +62,16 @@ describe("the control data channel under fuzzing", () => {
           (bytes, monitorCount) => {
             const r = readControlMessage(bytes, monitorCount);
             if (r === null) return;
-            expect(r.kind).toBe("selectMonitor");
+            const sent = pb.ControlMessage.decode(bytes);
+            expect(sent.body).toBe(r.kind);
+            if (r.kind === "clipboard") {
+              expect(r.text).toBe(sent.clipboard!.text ?? "");
+              expect(r.text.length).toBeLessThanOrEqual(MAX_CLIPBOARD_CHARS);
+              return;
+            }
+            if (r.kind !== "selectMonitor") return;
             expect(Number.isInteger(r.index) && r.index >= 0 && r.index < monitorCount, `index ${r.index} of ${monitorCount}`).toBe(true);
             // Only what the technician sent as a monitor choice is read as one.
-            const sent = pb.ControlMessage.decode(bytes);
-            expect(sent.body).toBe("selectMonitor");
             expect(sent.selectMonitor!.index ?? 0).toBe(r.index);
           },
         ),

@@ -1,6 +1,6 @@
 /** The path of a WebRTC connection from its stats (src/session/ice-path.ts). */
 import { describe, expect, it } from "vitest";
-import { selectedPath } from "../src/session/ice-path.js";
+import { selectedPairId, selectedPath } from "../src/session/ice-path.js";
 
 const report = (local: string, remote: string, how: "transport" | "nominated" | "none") => [
   { id: "T1", type: "transport", ...(how === "transport" ? { selectedCandidatePairId: "P2" } : {}) },
@@ -24,5 +24,11 @@ describe("the selected ICE path", () => {
     expect(selectedPath(report("relay", "relay", "none"))).toBeNull();
     expect(selectedPath([{ id: "T1", type: "transport", selectedCandidatePairId: "P9" }])).toBeNull();
     expect(selectedPath(report("relay", "relay", "transport").filter((e) => e.id !== "R2"))).toBeNull();
+  });
+
+  it("the selected pair's id is the transport's, and none without one", () => {
+    expect(selectedPairId(report("relay", "prflx", "transport"))).toBe("P2");
+    expect(selectedPairId(report("relay", "prflx", "nominated"))).toBeNull();
+    expect(selectedPairId([{ id: "T1", type: "transport", selectedCandidatePairId: "" }])).toBeNull();
   });
 });

@@ -1,7 +1,7 @@
 /** What counts as a network change for the support app (src/agent/network-watch.ts). */
 import { describe, expect, it } from "vitest";
 import type { NetworkInterfaceInfo } from "node:os";
-import { defaultRouteInterfaces, networkSignature } from "../src/agent/network-watch.js";
+import { defaultRouteInterfaces, networkSignature, temporaryAddresses } from "../src/agent/network-watch.js";
 
 const ROUTE4 = (iface: string) =>
   [
@@ -54,6 +54,28 @@ describe("network changes", () => {
 
   it("no default route at all is offline: an empty signature (the app waits for a network to come back)", () => {
     expect(networkSignature(defaultRouteInterfaces(ROUTE4("wlan0").split("\n")[0]!, ""), { wlan0: [v4("192.168.1.20")] })).toBe("");
+  });
+
+  it("an IPv6 privacy address rotating (IFA_F_TEMPORARY in /proc/net/if_inet6) is no change; the stable address changing is", () => {
+    const IF_INET6 = [
+      "20010db8000000010000000000000001 03 40 00 80     wlan0", // stable (permanent)
+      "20010db80000000111223344aabbccdd 03 40 00 01     wlan0", // temporary
+      "fe800000000000000000000000000001 03 40 20 80     wlan0",
+      "00000000000000000000000000000001 01 80 10 80       lo",
+    ].join("\n");
+    const temporary = temporaryAddresses(IF_INET6);
+    expect([...temporary]).toEqual(["2001:db8:0:1:1122:3344:aabb:ccdd"]);
+    expect(temporaryAddresses("20010db8000000000000000000000005 03 40 00 01 eth0")).toEqual(new Set(["2001:db8::5"]));
+    const routes = defaultRouteInterfaces(ROUTE4("wlan0"), ROUTE6);
+    const withTemp = (t: string) => ({ wlan0: [v4("192.168.1.20"), v6("2001:db8:0:1::1"), v6(t)] });
+    const before = networkSignature(routes, withTemp("2001:db8:0:1:1122:3344:aabb:ccdd"), temporary);
+    const rotated = temporaryAddresses(
+      IF_INET6.replace("11223344aabbccdd", "99887766aabbccdd").replace("0000000111223344", "0000000199887766"),
+    );
+    expect(networkSignature(routes, withTemp("2001:db8:0:1:9988:7766:aabb:ccdd"), rotated)).toBe(before);
+    expect(
+      networkSignature(routes, { wlan0: [v4("192.168.1.20"), v6("2001:db8:0:2::1"), v6("2001:db8:0:2:1122:3344:aabb:ccdd")] }, temporary),
+    ).not.toBe(before); // another network: the stable address changed
   });
 
   it("without routing tables every non-internal address counts", () => {

@@ -1,7 +1,8 @@
 /**
  * The agent's OfferPeer repairing a broken path (issue 20): ICE restarts once a connection that was
  * up goes "disconnected" or "failed", or at once on a network change; one answer per offer; given
- * up after a bounded number of restarts. A fake RTCPeerConnection and fake timers.
+ * up after a bounded number of restarts; fresh TURN credentials taken, with a quiet restart on a
+ * relayed path. A fake RTCPeerConnection and fake timers.
  */
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { OfferPeer, type Channel, type PeerConnection } from "../src/agent/peer.js";
@@ -43,6 +44,10 @@ class FakePc implements PeerConnection {
   }
   async getStats() {
     return new Map();
+  }
+  readonly configurations: object[] = [];
+  setConfiguration(c: object) {
+    this.configurations.push(c);
   }
   close() {}
   state(s: string) {
@@ -139,5 +144,39 @@ describe("ICE restarts (the agent's peer)", () => {
     peer.signal(answer("answer 2"), (sdp) => ({ sdp }));
     await flush();
     expect(events).toEqual(["connected", "interrupted", "resumed"]);
+  });
+
+  it("fresh TURN credentials: taken by the connection; a relayed path restarts ICE quietly (the user is told nothing), a direct one does not", async () => {
+    const { pc, peer, events, up } = setUp();
+    await up();
+    const servers = [{ urls: ["turn:203.0.113.1:3478"], username: "2:s", credential: "c" }];
+    peer.renewIceServers(servers, false);
+    await flush();
+    expect(pc.configurations).toEqual([{ iceServers: servers }]);
+    expect(pc.offers).toHaveLength(1); // direct: nothing to move
+    peer.renewIceServers(servers, true);
+    await flush();
+    expect(pc.configurations).toHaveLength(2);
+    expect(pc.offers.at(-1)).toEqual({ iceRestart: true });
+    peer.signal(answer("answer 2"), (sdp) => ({ sdp }));
+    await flush();
+    expect(pc.remote).toEqual(["answer 1", "answer 2"]);
+    await vi.advanceTimersByTimeAsync(10_000);
+    expect(pc.offers).toHaveLength(2); // answered while connected: no more restarts
+    expect(events).toEqual(["connected"]); // no "interrupted"/"resumed" for a renewal
+  });
+
+  it("fresh TURN credentials during a repair: taken, and the repair goes on as it was", async () => {
+    const { pc, peer, up } = setUp();
+    await up();
+    pc.state("disconnected");
+    await vi.advanceTimersByTimeAsync(1000);
+    expect(pc.offers).toHaveLength(2);
+    peer.renewIceServers([{ urls: ["turn:203.0.113.1:3478"], username: "3:s", credential: "d" }], true);
+    await flush();
+    expect(pc.configurations).toHaveLength(1);
+    expect(pc.offers).toHaveLength(2); // no extra restart: the pending one is retried on its own timer
+    await vi.advanceTimersByTimeAsync(2000);
+    expect(pc.offers).toHaveLength(3);
   });
 });

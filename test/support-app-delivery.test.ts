@@ -17,7 +17,7 @@ import { Store } from "../src/broker/store.js";
 import { checkOwnFile } from "../src/app/integrity.js";
 import { makeTrailer, parseTrailer, TRAILER_MAGIC, type AppPayload } from "../src/link/trailer.js";
 import { rawPublicKey } from "../src/util/keys.js";
-import { appStatusText, AppStatusBanner, type SupportAppStatus } from "../src/console/app-status.js";
+import { appStatusText, AppStatusBanner, combinedAppStatus, type SupportAppStatus } from "../src/console/app-status.js";
 import { tempDir } from "./support/procs.js";
 
 const signingKey = generateKeyPairSync("ed25519").privateKey;
@@ -81,6 +81,7 @@ let store: Store;
 let app: FastifyInstance;
 let token: string;
 let appFile: string;
+let winFile: string;
 let changes: SupportAppState[];
 const clock = Date.UTC(2026, 10, 28, 12, 0, 0);
 
@@ -98,7 +99,10 @@ async function broker(opts: { organization?: string; withApp?: boolean } = {}) {
     publicUrl: () => "http://broker.test",
     logLevel: false,
     ...(opts.organization !== undefined && { organization: opts.organization }),
-    ...(opts.withApp !== false && { supportApp: source }),
+    ...(opts.withApp !== false && {
+      supportApp: source,
+      windowsApp: new SupportAppSource({ file: winFile, signingKey, publicKeyB64, buildCommand: "npm run build:app -- --data ./data" }),
+    }),
   }));
   return source;
 }
@@ -117,12 +121,12 @@ const newLinkPath = async () => {
 const status = async () => (await get("/api/status", { authorization: `Bearer ${token}` })).json().supportApp;
 
 /** What `npm run build:app` leaves: the file (moved into place by rename) and its manifest. */
-function build(image: Buffer, manifest: Record<string, unknown> = {}) {
-  writeFileSync(appFile + ".tmp", image);
-  renameSync(appFile + ".tmp", appFile);
+function build(image: Buffer, manifest: Record<string, unknown> = {}, file = appFile) {
+  writeFileSync(file + ".tmp", image);
+  renameSync(file + ".tmp", file);
   const m = { publicKey: publicKeyB64, size: image.length, sha256: sha256(image), ...manifest };
-  writeFileSync(appFile + ".json.tmp", JSON.stringify(m));
-  renameSync(appFile + ".json.tmp", appFile + ".json");
+  writeFileSync(file + ".json.tmp", JSON.stringify(m));
+  renameSync(file + ".json.tmp", file + ".json");
 }
 
 beforeEach(async () => {
@@ -131,6 +135,7 @@ beforeEach(async () => {
   const t = store.createTechnician("jane", "Jane Doe", null, clock);
   token = store.createToken(t.id, "api", clock, null);
   appFile = join(tempDir("tether-delivery-app-"), "tether-support-linux-x64");
+  winFile = join(appFile, "..", "tether-support-windows-x64.exe");
   changes = [];
 });
 afterEach(async () => {
@@ -220,6 +225,79 @@ describe("the broker's support app, looked at on each request", () => {
   });
 });
 
+describe("the link page offers the app that fits the browser (Windows: the .exe)", () => {
+  const EDGE = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0 Safari/537.36 Edg/126.0";
+  const LINUX = "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0";
+  const MAC = "Mozilla/5.0 (Macintosh; Intel Mac OS X 14_5) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Safari/605.1.15";
+  const buttons = (html: string) =>
+    [...html.matchAll(/<a class="dl" href="([^"]+)" download="([^"]+)">([^<]+)<\/a>/g)].map((m) => m.slice(1));
+  const links = (html: string) => [...html.matchAll(/<a href="([^"]+)" download="([^"]+)">([^<]+)<\/a>/g)].map((m) => m.slice(1));
+
+  it("Edge on Windows gets the .exe and Windows steps, with a plain link to the Linux app; Linux the other way round; a Mac both, with a note", async () => {
+    await broker();
+    build(randomBytes(300_000));
+    build(randomBytes(200_000), {}, winFile);
+    const link = await newLinkPath();
+    const id = link.split("/").at(-1)!;
+    const win = (await get(link, { "user-agent": EDGE })).body;
+    const sessionFile = /download="(tether-support-[^".]+)\.exe"/.exec(win)![1]!;
+    expect(buttons(win)).toEqual([[`/s/${id}/download/windows`, `${sessionFile}.exe`, "Download the support app for Windows"]]);
+    expect(links(win)).toEqual([[`/s/${id}/download`, sessionFile, "Download for Linux (x64) instead"]]);
+    expect(win).toContain("It needs no installation and no administrator rights.");
+    expect(win).toContain("“More info” and “Run anyway”"); // unsigned: what SmartScreen will say
+    expect(win).not.toContain("chmod +x");
+    // The UA-CH hint alone is enough too.
+    expect(buttons((await get(link, { "user-agent": "Mozilla/5.0", "sec-ch-ua-platform": '"Windows"' })).body)[0]![0]).toMatch(
+      /\/windows$/,
+    );
+
+    const lin = (await get(link, { "user-agent": LINUX })).body;
+    expect(buttons(lin)).toEqual([[`/s/${id}/download`, sessionFile, "Download the support app for Linux (x64)"]]);
+    expect(links(lin)).toEqual([[`/s/${id}/download/windows`, `${sessionFile}.exe`, "Download for Windows instead"]]);
+    expect(lin).toContain("chmod +x");
+
+    const mac = (await get(link, { "user-agent": MAC, "accept-language": "de-DE" })).body;
+    expect(buttons(mac)).toEqual([]);
+    expect(mac).toContain("Die Support-App ist für macOS nicht verfügbar. Sie läuft unter Windows (10 und 11, 64 Bit) und Linux (x64)");
+    expect(links(mac).map((l) => l[0])).toEqual([`/s/${id}/download/windows`, `/s/${id}/download`]);
+    expect(mac).toContain("<h3>Unter Windows</h3>");
+
+    // Without a Windows build, Windows visitors are told so (the Linux link stays).
+    const { rmSync } = await import("node:fs");
+    rmSync(winFile);
+    const none = (await get(link, { "user-agent": EDGE })).body;
+    expect(buttons(none)).toEqual([]);
+    expect(none).toContain("The download is not available on this server at the moment.");
+    expect((await get(`${link}/download/windows`)).statusCode).toBe(503);
+    const st = (await get("/api/status", { authorization: `Bearer ${token}` })).json();
+    expect(st.supportApp).toEqual({ available: true });
+    expect(st.windowsApp).toMatchObject({ available: false, reason: "not-built" });
+  });
+
+  it("the .exe download: its own name and type, the trailer after it; a signed one's trailer fills its slot exactly", async () => {
+    await broker();
+    const image = randomBytes(150_000);
+    build(image, {}, winFile);
+    const link = await newLinkPath();
+    const dl = await get(`${link}/download/windows`);
+    expect(dl.statusCode).toBe(200);
+    expect(dl.headers["content-disposition"]).toMatch(/^attachment; filename="tether-support-[\w-]{8}\.exe"$/);
+    expect(dl.headers["content-type"]).toBe("application/vnd.microsoft.portable-executable");
+    expect(checkOwnFile(fileWith(dl.rawPayload), publicKeyB64)).toMatchObject({ ok: true, imageBytes: image.length });
+
+    build(image, { signed: true, trailerBytes: 2048 }, winFile);
+    const signedDl = await get(`${link}/download/windows`, { "user-agent": "Mozilla/5.0 (Windows NT 10.0; Win64; x64)" });
+    expect(signedDl.rawPayload.length).toBe(image.length + 2048);
+    expect(checkOwnFile(fileWith(signedDl.rawPayload), publicKeyB64)).toMatchObject({ ok: true, imageBytes: image.length });
+    expect((await get(link, { "user-agent": "Mozilla/5.0 (Windows NT 10.0; Win64; x64)" })).body).toContain("Windows names the publisher");
+    // A slot that cannot hold a trailer, or one larger than any: the manifest is not believed.
+    for (const trailerBytes of [100, 100_000, "2048"]) {
+      build(image, { trailerBytes }, winFile);
+      expect((await get(`${link}/download/windows`)).statusCode, String(trailerBytes)).toBe(503);
+    }
+  });
+});
+
 describe("the link page's organisation", () => {
   const page = async (lang: string) =>
     (await get(await newLinkPath(), { "accept-language": lang, "user-agent": "Mozilla/5.0 (X11; Linux x86_64)" })).body;
@@ -254,6 +332,17 @@ describe("the link page's organisation", () => {
 });
 
 describe("the console's support-app banner", () => {
+  it("speaks of Windows users when only the Windows app is missing", () => {
+    const missing = { available: false, reason: "not-built", message: "Build it." };
+    expect(combinedAppStatus({ available: true }, { available: true })).toEqual({ available: true });
+    expect(combinedAppStatus({ available: true }, { available: false, reason: "not-configured" })).toEqual({ available: true });
+    expect(combinedAppStatus(missing, missing)).toEqual(missing);
+    expect(appStatusText(combinedAppStatus({ available: true }, missing)!)).toBe(
+      "New links have no download for users on Windows: Build it.",
+    );
+    expect(combinedAppStatus(undefined, missing)).toBeNull();
+  });
+
   it("warns, with what to run, only while new links would have no download", () => {
     expect(appStatusText({ available: true })).toBeNull();
     expect(

@@ -39,7 +39,9 @@ const TAMPERED = "This support app has been modified and will not run. Download 
 beforeAll(async () => {
   const dataDir = tempDir("tether-app-broker-");
   const outDir = tempDir("tether-app-build-");
-  execFileSync(process.execPath, [join(ROOT, "scripts", "build-app.mjs"), "--data", dataDir, "--out", outDir], { stdio: "pipe" });
+  execFileSync(process.execPath, [join(ROOT, "scripts", "build-app.mjs"), "--data", dataDir, "--out", outDir, "--platform", "linux"], {
+    stdio: "pipe",
+  });
   appFile = join(outDir, "tether-support-linux-x64");
   broker = await startBroker({ dataDir, args: ["--app", appFile, "--organization", "ACME IT"] });
   techToken = await addTechnician(broker.dataDir, "jane", "Jane Doe");
@@ -316,7 +318,7 @@ describe("the link page", () => {
     await ctx.close();
   }, 60_000);
 
-  it("speaks German to a German browser and says other platforms are not yet supported", async () => {
+  it("speaks German to a German browser; Windows gets the Windows app (not built by this test: it says so) and a link to the Linux one", async () => {
     const s = await tech.createSession();
     const ctx = await browser.newContext({ userAgent: "Mozilla/5.0 (Windows NT 10.0; Win64; x64) Chrome/126.0", locale: "de-DE" });
     const page = await ctx.newPage();
@@ -324,8 +326,9 @@ describe("the link page", () => {
     const body = await page.locator("body").innerText();
     expect(body).toContain("Jane Doe von ACME IT hat Sie zu einer Fernsupport-Sitzung eingeladen.");
     expect(body).toContain("Fahren Sie nur fort, wenn Sie sich selbst an diesen Support gewandt haben.");
-    expect(body).toContain("Die Support-App ist für Windows noch nicht verfügbar.");
-    expect(body).toContain("Ihr Fenster braucht GTK 3 (libgtk-3-0, Teil der meisten Desktops); ohne GTK fragt die App im Terminal.");
+    expect(body).toContain("Der Download ist auf diesem Server gerade nicht verfügbar.");
+    expect(body).toContain("Stattdessen für Linux (x64) herunterladen");
+    expect(body).toContain("Sie braucht keine Installation und keine Administratorrechte.");
     expect(await page.locator("a.dl").count()).toBe(0);
     await tech.remove(s.id);
     await page.goto(s.link);
@@ -411,7 +414,7 @@ describe("a broker started before the support app was built", () => {
     expect(await banner.textContent()).toMatch(/New links have no download[\s\S]*npm run build:app -- --data /);
   }, 60_000);
 
-  it("picks up the app put in place while it runs: the link offers it, the download runs, the warning goes; no restart", async () => {
+  it("picks up the app put in place while it runs: the link offers it, the download runs, the warning narrows to Windows users (only the Linux app is built here); no restart", async () => {
     const earlier = await laterTech.createSession();
     const before = await fetch(earlier.link, { headers: { "user-agent": LINUX_UA } });
     expect(await before.text()).not.toContain('class="dl"');
@@ -430,8 +433,11 @@ describe("a broker started before the support app was built", () => {
     await page.locator("#create-form button[type=submit]").click();
     await page.locator("#created").waitFor();
     const link = await page.locator("#created-link").inputValue();
-    await page.locator("#app-status").waitFor({ state: "hidden", timeout: 10_000 });
+    await page
+      .locator("#app-status", { hasText: "New links have no download for users on Windows: No support app is built" })
+      .waitFor({ timeout: 10_000 });
     expect((await status()).supportApp).toEqual({ available: true });
+    expect((await status()).windowsApp).toMatchObject({ available: false, reason: "not-built" });
 
     const file = await download(link);
     expect(statSync(file).size - statSync(appFile).size).toBeLessThan(1024);

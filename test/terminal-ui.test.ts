@@ -5,7 +5,7 @@
 import { describe, expect, it } from "vitest";
 import { TypedLines } from "./support/typed-lines.js";
 import { catalogs } from "../src/agent/messages.js";
-import { TerminalUI } from "../src/agent/terminal-ui.js";
+import { fileToSend, TerminalUI } from "../src/agent/terminal-ui.js";
 import type { ConsentQuestion, UserAction } from "../src/agent/ui.js";
 
 const q = (scope: "view" | "control", safetyCode: string | null = null): ConsentQuestion => ({
@@ -79,5 +79,87 @@ describe("the terminal interface", () => {
     const answer = ui.ask(q("view"), abort.signal);
     abort.abort();
     expect(await answer).toBe(undefined);
+  });
+});
+
+describe("the terminal's file questions", () => {
+  const file = (kind: "receive" | "send") => ({
+    id: "b1",
+    kind,
+    technician: "Jane Doe",
+    name: kind === "send" ? "/home/alex/notes.log" : "report.pdf",
+    size: 12_000,
+  });
+
+  it("receiving takes y; sending one of the user's files takes the word send, never a y meant for something else", async () => {
+    const a = terminal();
+    const got = a.ui.askFile(file("receive"), new AbortController().signal);
+    await tick();
+    expect(a.out.at(-1)).toMatch(/^Jane Doe wants to send you the file "report\.pdf" \(12\.0 KB\)\./);
+    a.input.type("y");
+    expect(await got).toBe(true);
+
+    const b = terminal();
+    const sent = b.ui.askFile(file("send"), new AbortController().signal);
+    await tick();
+    expect(b.out.at(-1)).toMatch(/Type send and Enter to send it, n and Enter to refuse\.$/);
+    b.input.type("y");
+    await tick();
+    expect(b.out.at(-1)).toBe("Please type send (to send the file) or n (no).");
+    b.input.type("send");
+    expect(await sent).toBe(true);
+  });
+
+  it("s still stops sharing (and declines), v narrows; a line typed just after a question was withdrawn answers nothing", async () => {
+    const a = terminal();
+    a.ui.sharing([{ technician: "Jane Doe", scope: "control" }]);
+    const asked = a.ui.askFile(file("receive"), new AbortController().signal);
+    await tick();
+    a.input.type("v");
+    await tick();
+    expect(a.actions).toEqual(["narrow"]);
+    a.input.type("s");
+    expect(await asked).toBe(false);
+    expect(a.actions).toEqual(["narrow", "stop"]);
+
+    const b = terminal();
+    const first = new AbortController();
+    const withdrawn = b.ui.askFile(file("receive"), first.signal);
+    await tick();
+    first.abort(); // the technician cancelled it, and at once asks for another file
+    expect(await withdrawn).toBe(false);
+    const next = b.ui.askFile(file("send"), new AbortController().signal);
+    await tick();
+    b.input.type("send"); // typed for the first one, a moment too late
+    await tick();
+    expect(b.out.at(-1)).toBe("Please type send (to send the file) or n (no).");
+    b.input.type("n");
+    expect(await next).toBe(false);
+  });
+
+  it("send <path> (senden in German) sends one of the user's files: full paths only, ~ is the home folder, quotes come off; anything else is a chat message", () => {
+    const home = "/home/alex";
+    expect(fileToSend("send /tmp/a b.log", home)).toBe("/tmp/a b.log");
+    expect(fileToSend("  Senden ~/Desktop/report.pdf  ", home)).toBe("/home/alex/Desktop/report.pdf");
+    expect(fileToSend('send "C:\\Users\\alex\\report.pdf"', home)).toBe("C:\\Users\\alex\\report.pdf");
+    expect(fileToSend("send '/tmp/x'", home)).toBe("/tmp/x");
+    expect(fileToSend("send \\\\server\\share\\x.txt", home)).toBe("\\\\server\\share\\x.txt");
+    for (const chat of ["send me the logs", "send", "sending /tmp/x", "please send /tmp/x", "send report.pdf", "send ./x"]) {
+      expect(fileToSend(chat, home)).toBeNull();
+    }
+
+    const t = terminal();
+    const files: string[] = [];
+    const chats: string[] = [];
+    t.ui.onSendFile((f) => files.push(f));
+    t.ui.onChat((c) => chats.push(c));
+    t.ui.showSendFile({ visible: true, technician: "Jane Doe" });
+    t.ui.showSendFile({ visible: false, technician: "" });
+    t.ui.showSendFile({ visible: true, technician: "Jane Doe" });
+    expect(t.out).toEqual(["To send Jane Doe a file, type send, a space and the file's full path, then Enter."]); // once
+    t.input.type("send /tmp/report.pdf");
+    t.input.type("send me the logs");
+    expect(files).toEqual(["/tmp/report.pdf"]);
+    expect(chats).toEqual(["send me the logs"]);
   });
 });

@@ -4,9 +4,10 @@ import { join } from "node:path";
 import { createPublicKey, verify } from "node:crypto";
 import { formatLink, parseLink, LinkError, supportLink } from "../src/link/support-link.js";
 import { parseConsentAnswer } from "../src/agent/consent.js";
-import { catalogs, detectLocale } from "../src/agent/messages.js";
+import { catalogs, detectLocale, messagesFor, windowsLocale } from "../src/agent/messages.js";
+import { cacheDir } from "../src/app/assets.js";
 import { backoffMs } from "../src/agent/agent.js";
-import { loadOrCreateIdentity, machineFingerprint, defaultStateDir } from "../src/agent/identity.js";
+import { loadOrCreateIdentity, machineFingerprint, defaultStateDir, windowsMachineFingerprint } from "../src/agent/identity.js";
 import { parseDuration, UsageError } from "../src/cli/args.js";
 import { activationSignedBytes, encodeToAgent, pb } from "../src/proto/wire.js";
 import { tempDir } from "./support/procs.js";
@@ -95,6 +96,34 @@ describe("locale", () => {
     [{}, "en"],
   ] as const)("%j → %s", (env, want) => expect(detectLocale(env)).toBe(want));
 
+  it.each([
+    ["de-DE", "de"],
+    ["de-AT", "de"],
+    ["de", "de"],
+    ["en-US", "en"],
+    ["fr-FR", "en"],
+    ["dsb-DE", "en"],
+    [null, "en"],
+  ] as const)("Windows display language %s → %s (never the environment)", (tag, want) => expect(windowsLocale(tag)).toBe(want));
+
+  it("on Windows the lines naming Linux files and the X display say what Windows has instead; the rest is the same", () => {
+    for (const locale of ["en", "de"] as const) {
+      for (const window of [false, true]) {
+        const linux = messagesFor(locale, "linux", window);
+        const windows = messagesFor(locale, "windows", window);
+        expect(linux.noMachineId).toMatch(/machine-id/);
+        expect(windows.noMachineId).toMatch(/MachineGuid/);
+        expect(windows.noMachineId).not.toMatch(/\/etc\//);
+        expect(linux.cannotShare("no-display", "")).toMatch(/DISPLAY/);
+        expect(windows.cannotShare("no-display", "")).not.toMatch(/DISPLAY/);
+        expect(windows.cannotShare("capture-failed", "E")).toBe(linux.cannotShare("capture-failed", "E"));
+        expect(windows.invalid).toBe(linux.invalid);
+        expect(windows.grantedControl("Jane")).toBe(linux.grantedControl("Jane"));
+      }
+    }
+    expect(messagesFor("de", "windows").noMachineId).toMatch(/^Dieser Computer kann nicht erkannt werden/);
+  });
+
   it("both catalogs have every message, the seed's three exactly", () => {
     expect(Object.keys(catalogs.de).sort()).toEqual(Object.keys(catalogs.en).sort());
     expect(catalogs.en.invalid).toBe("The support session is invalid.");
@@ -147,6 +176,12 @@ describe("identity", () => {
   it("the state folder follows XDG_STATE_HOME, else ~/.local/state", () => {
     expect(defaultStateDir({ XDG_STATE_HOME: "/x/state" })).toBe("/x/state/tether");
     expect(defaultStateDir({ XDG_STATE_HOME: "relative" })).toMatch(/\.local\/state\/tether$/);
+    // Windows: under the user's local application data (the key file's rights: test/windows-app.test.ts).
+    expect(defaultStateDir({ LOCALAPPDATA: "C:\\Users\\jo\\AppData\\Local", XDG_STATE_HOME: "/x" }, "win32")).toBe(
+      "C:\\Users\\jo\\AppData\\Local\\Tether",
+    );
+    expect(defaultStateDir({ LOCALAPPDATA: "relative" }, "win32")).toMatch(/\\AppData\\Local\\Tether$/);
+    expect(cacheDir({ LOCALAPPDATA: "C:\\Users\\jo\\AppData\\Local" }, "win32")).toBe("C:\\Users\\jo\\AppData\\Local\\Tether\\cache");
   });
 
   it("the fingerprint derives from the machine id, falls back to the dbus file, and hides the id", () => {
@@ -162,6 +197,26 @@ describe("identity", () => {
     expect(viaEtc!.toString("hex")).not.toContain("fedcba9876543210");
     expect(machineFingerprint([join(dir, "none")])).toBeNull();
     expect(readFileSync(etc, "utf8")).toContain("fedcba"); // untouched
+  });
+  it("Windows: the machine GUID's digits give the fingerprint a machine-id file with them gives", () => {
+    const dir = tempDir("mid-win-");
+    const file = join(dir, "machine-id");
+    writeFileSync(file, "1b4e28ba2fa111d2883f0016d3cca427\n");
+    const fromFile = machineFingerprint([file]);
+    for (const guid of [
+      "1b4e28ba-2fa1-11d2-883f-0016d3cca427",
+      "{1B4E28BA-2FA1-11D2-883F-0016D3CCA427}",
+      " 1b4e28ba-2fa1-11d2-883f-0016d3cca427\r\n",
+    ]) {
+      expect(windowsMachineFingerprint(() => guid)!.equals(fromFile!)).toBe(true);
+    }
+    expect(windowsMachineFingerprint(() => "1b4e28ba2fa111d2883f0016d3cca427-")).toBeNull();
+    expect(windowsMachineFingerprint(() => "")).toBeNull();
+    expect(
+      windowsMachineFingerprint(() => {
+        throw new Error("ERR_INTERNAL");
+      }),
+    ).toBeNull();
   });
 });
 

@@ -8,7 +8,8 @@
 import { beforeAll, expect, it } from "vitest";
 
 import { AGENT_VP8_ENCODER, AGENT_VP8_PROFILE } from "../src/agent/webrtc-tuning.js";
-import { configureWebRtc, webRtcStats } from "../src/native/index.js";
+import { configureWebRtc, requestKeyFrame, webRtcStats } from "../src/native/index.js";
+import { until } from "./support/procs.js";
 import { streamThroughVp8 } from "./support/vp8-stream.js";
 
 let wrtc: any;
@@ -54,5 +55,54 @@ it("on the module's own libvpx (vp8Encoder 'libwebrtc') every change arrives too
     expect(webRtcStats().vp8).toMatchObject({ encoder: "libwebrtc", tetherEncoders: before, errors: 0, lastVersion: 2 });
   } finally {
     configureWebRtc({ vp8Encoder: AGENT_VP8_ENCODER });
+  }
+}, 60_000);
+
+it("requestKeyFrame(): the encoder's next frame is a key frame, although nothing changed and the viewer asked for none", async () => {
+  const a = new wrtc.RTCPeerConnection({ iceServers: [] });
+  const b = new wrtc.RTCPeerConnection({ iceServers: [] });
+  try {
+    a.onicecandidate = (e: any) => e.candidate && b.addIceCandidate(e.candidate).catch(() => {});
+    b.onicecandidate = (e: any) => e.candidate && a.addIceCandidate(e.candidate).catch(() => {});
+    const source = new wrtc.nonstandard.RTCVideoSource({ isScreencast: true });
+    const track = source.createTrack();
+    a.addTrack(track, new wrtc.MediaStream([track]));
+    let received = 0;
+    b.ontrack = (e: any) => {
+      new wrtc.nonstandard.RTCVideoSink(e.track).onframe = () => received++;
+    };
+    const offer = await a.createOffer();
+    await a.setLocalDescription(offer);
+    await b.setRemoteDescription(offer);
+    const answer = await b.createAnswer();
+    await b.setLocalDescription(answer);
+    await a.setRemoteDescription(answer);
+    const frame = { width: 320, height: 240, data: new Uint8ClampedArray(320 * 240 * 1.5).fill(128) };
+    const keyFrames = async () => {
+      const report: Map<string, any> = await a.getStats();
+      return [...report.values()].find((v) => v.type === "outbound-rtp" && v.kind === "video")?.keyFramesEncoded ?? 0;
+    };
+    // The same still frame, 20 times a second, until the stream has settled (its first key frame sent).
+    const pusher = setInterval(() => source.onFrame(frame), 50);
+    try {
+      await until(async () => received > 5 && (await keyFrames()) >= 1, 15_000, "the stream to start");
+      await new Promise((r) => setTimeout(r, 500));
+      const keysBefore = await keyFrames();
+      const forcedBefore = webRtcStats().vp8.forcedKeyFrames;
+      expect(requestKeyFrame()).toBe(true);
+      await until(async () => (await keyFrames()) > keysBefore, 5000, "a key frame after the request");
+      expect(webRtcStats().vp8.forcedKeyFrames).toBeGreaterThan(forcedBefore);
+      expect(webRtcStats().vp8.keyRequests).toBeGreaterThanOrEqual(1);
+      // One request, one key frame: the frames after it are delta frames again.
+      const keysAfter = await keyFrames();
+      await new Promise((r) => setTimeout(r, 1000));
+      expect(await keyFrames()).toBe(keysAfter);
+    } finally {
+      clearInterval(pusher);
+      track.stop();
+    }
+  } finally {
+    a.close();
+    b.close();
   }
 }, 60_000);

@@ -11,35 +11,24 @@
 #include "widgets.h"
 
 namespace tether_window {
-namespace {
 
-// Buttons that grant stay insensitive this long after the dialog appears: a click or a key meant
-// for another window in that moment must not answer (browsers' security dialogs do the same).
-constexpr guint kArmDelayMs = 700;
+void HeldKeys::Read() {
+  XQueryKeymap(GDK_DISPLAY_XDISPLAY(gdk_display_get_default()), down);
+}
 
-}  // namespace
+bool HeldKeys::Swallow(const GdkEventKey* e) {
+  const guint16 k = e->hardware_keycode;
+  const char bit = static_cast<char>(1 << (k % 8));
+  if (k >= 256 || !(down[k / 8] & bit)) return false;
+  if (e->type == GDK_KEY_RELEASE) down[k / 8] &= static_cast<char>(~bit);  // the next press counts
+  return true;
+}
 
 void Ui::Ask(const Json& c) {
   Unask(ask_id_);
   ask_id_ = Str(c, "id");
   dialog_ = gtk_window_new(GTK_WINDOW_TOPLEVEL);
-  gtk_window_set_title(GTK_WINDOW(dialog_), Str(c, "title").c_str());
-  gtk_window_set_type_hint(GTK_WINDOW(dialog_), GDK_WINDOW_TYPE_HINT_DIALOG);
-  gtk_window_set_transient_for(GTK_WINDOW(dialog_), GTK_WINDOW(main_));
-  gtk_window_set_position(GTK_WINDOW(dialog_), GTK_WIN_POS_CENTER);
-  gtk_window_set_keep_above(GTK_WINDOW(dialog_), TRUE);
-  gtk_window_set_urgency_hint(GTK_WINDOW(dialog_), TRUE);
-  gtk_window_set_resizable(GTK_WINDOW(dialog_), FALSE);
-  gtk_window_set_icon_name(GTK_WINDOW(dialog_), "dialog-question");
-
-  GtkWidget* outer = gtk_box_new(GTK_ORIENTATION_HORIZONTAL, 16);
-  gtk_container_set_border_width(GTK_CONTAINER(outer), 18);
-  GtkWidget* icon = gtk_image_new_from_icon_name("dialog-question", GTK_ICON_SIZE_DIALOG);
-  gtk_widget_set_valign(icon, GTK_ALIGN_START);
-  gtk_box_pack_start(GTK_BOX(outer), icon, FALSE, FALSE, 0);
-  GtkWidget* box = gtk_box_new(GTK_ORIENTATION_VERTICAL, 10);
-  gtk_box_pack_start(GTK_BOX(outer), box, TRUE, TRUE, 0);
-  gtk_container_add(GTK_CONTAINER(dialog_), outer);
+  GtkWidget* box = QuestionWindow(GTK_WINDOW(dialog_), GTK_WINDOW(main_), Str(c, "title"));
 
   GtkWidget* heading = Label("");
   SetHeading(heading, Str(c, "heading"));
@@ -55,9 +44,7 @@ void Ui::Ask(const Json& c) {
   time_left_ = Label("");
   AddClass(time_left_, "dim-label");
   gtk_box_pack_start(GTK_BOX(box), time_left_, FALSE, FALSE, 0);
-  const double expires_ms = c.value("expiresInMs", 0.0);
-  deadline_us_ =
-      g_get_monotonic_time() + static_cast<gint64>(std::clamp(expires_ms, 0.0, 3.6e6) * 1000);
+  deadline_us_ = g_get_monotonic_time() + ExpiresInMs(c) * 1000;
   UpdateTimeLeft();
 
   GtkWidget* buttons = gtk_button_box_new(GTK_ORIENTATION_HORIZONTAL);
@@ -89,7 +76,7 @@ void Ui::Ask(const Json& c) {
   g_signal_connect(dialog_, "focus-in-event", G_CALLBACK(OnFocus), this);
   g_signal_connect(dialog_, "focus-out-event", G_CALLBACK(OnFocus), this);
   // Keys held while the dialog appears are read now, before it can take any: see OnDialogKey.
-  XQueryKeymap(GDK_DISPLAY_XDISPLAY(gdk_display_get_default()), held_);
+  held_.Read();
   gtk_widget_show_all(dialog_);
   gtk_widget_grab_focus(buttons_[0]);
   gtk_window_present(GTK_WINDOW(dialog_));
@@ -117,13 +104,8 @@ void Ui::Answer(const char* answer) {
 
 void Ui::UpdateTimeLeft() {
   if (!time_left_) return;
-  const gint64 left_s =
-      std::max<gint64>(0, (deadline_us_ - g_get_monotonic_time() + 999999) / 1000000);
-  std::string text = time_template_;
-  const std::string time = std::to_string(left_s / 60) + ":" + (left_s % 60 < 10 ? "0" : "") +
-                           std::to_string(left_s % 60);
-  const size_t at = text.find("{time}");
-  if (at != std::string::npos) text.replace(at, 6, time);
+  const std::string text =
+      TimeLeftText(time_template_, (deadline_us_ - g_get_monotonic_time()) / 1000);
   gtk_label_set_text(GTK_LABEL(time_left_), text.c_str());
 }
 
@@ -156,9 +138,8 @@ gboolean Ui::OnDialogDelete(GtkWidget*, GdkEvent*, gpointer self) {
 
 gboolean Ui::OnDialogKey(GtkWidget*, GdkEventKey* e, gpointer data) {
   auto* self = static_cast<Ui*>(data);
-  const guint16 k = e->hardware_keycode;
   // A key that was down when the dialog appeared (or its auto-repeat) answers nothing.
-  if (k < 256 && (self->held_[k / 8] & (1 << (k % 8)))) return TRUE;
+  if (self->held_.Swallow(e)) return TRUE;
   if (e->keyval == GDK_KEY_Escape) {
     self->Answer("decline");
     return TRUE;
@@ -167,13 +148,7 @@ gboolean Ui::OnDialogKey(GtkWidget*, GdkEventKey* e, gpointer data) {
 }
 
 gboolean Ui::OnDialogKeyRelease(GtkWidget*, GdkEventKey* e, gpointer data) {
-  auto* self = static_cast<Ui*>(data);
-  const guint16 k = e->hardware_keycode;
-  if (k < 256 && (self->held_[k / 8] & (1 << (k % 8)))) {
-    self->held_[k / 8] &= static_cast<char>(~(1 << (k % 8)));
-    return TRUE;
-  }
-  return FALSE;
+  return static_cast<Ui*>(data)->held_.Swallow(e);
 }
 
 }  // namespace tether_window

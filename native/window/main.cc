@@ -14,15 +14,12 @@
 namespace tether_window {
 
 void Emit(const Json& event) {
-  const std::string line = event.dump(-1, ' ', false, Json::error_handler_t::replace) + "\n";
+  const std::string line = EventLine(event) + "\n";
   fwrite(line.data(), 1, line.size(), stdout);
   fflush(stdout);
 }
 
 namespace {
-
-// Commands are a few hundred bytes; a longer line is not from the app.
-constexpr gsize kMaxLine = 64 * 1024;
 
 gboolean OnInput(GIOChannel* channel, GIOCondition condition, gpointer data) {
   auto* ui = static_cast<Ui*>(data);

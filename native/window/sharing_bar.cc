@@ -16,13 +16,7 @@ void Ui::Sharing(const Json& c) {
     gtk_widget_hide(share_row_);
     return;
   }
-  const auto area = c.find("area");
-  if (area != c.end() && area->is_array() && area->size() == 4) {
-    for (int i = 0; i < 4; i++)
-      area_[i] = (*area)[i].is_number_integer() ? (*area)[i].get<int>() : 0;
-  } else {
-    std::fill(std::begin(area_), std::end(area_), 0);
-  }
+  Area(c, area_);
   gtk_label_set_text(GTK_LABEL(share_text_), text.c_str());
   gtk_widget_set_visible(main_narrow_, narrow);
   gtk_widget_show(share_row_);

@@ -3,7 +3,7 @@
  * @roamhq/wrtc peer connection, RTCVideoSink), keeping only the newest frame, as a Viewer.
  */
 import { pb } from "../../src/proto/wire.js";
-import { Receiver, shows } from "../../test/support/receiver.js";
+import { Receiver, shows, type IceServer } from "../../test/support/receiver.js";
 import { H, W } from "./config.js";
 import { sleep } from "./harness.js";
 import type { Pt, TetherViewer } from "./viewer.js";
@@ -20,9 +20,9 @@ export class NodeViewer implements TetherViewer {
     receiver.onFrame = (_, t) => this.onFrame?.(t);
   }
 
-  /** Connects to the broker's console socket as the technician with `token`. */
-  static async connect(brokerUrl: string, token: string): Promise<NodeViewer> {
-    return new NodeViewer(await Receiver.connect(brokerUrl, token, { keepFrames: false }));
+  /** Connects to the broker's console socket as the technician with `token` (`iceServers`: STUN/TURN, none on loopback). */
+  static async connect(brokerUrl: string, token: string, iceServers: IceServer[] = []): Promise<NodeViewer> {
+    return new NodeViewer(await Receiver.connect(brokerUrl, token, { keepFrames: false, iceServers }));
   }
 
   /** After the user's consent: waits (10 s) for the first frame and the input channel. */
@@ -72,6 +72,21 @@ export class NodeViewer implements TetherViewer {
     const at = { x: (x + 0.5) / W, y: (y + 0.5) / H };
     this.send({ button: { button: pb.MouseButton.MOUSE_BUTTON_LEFT, down: true, ...at } });
     this.send({ button: { button: pb.MouseButton.MOUSE_BUTTON_LEFT, down: false, ...at } });
+  }
+
+  /** The connection's state, and each data channel's state and messages sent / received (getStats). */
+  async diagnose(): Promise<string> {
+    const report = await Promise.race([this.receiver.stats(), sleep(2000).then(() => null)]);
+    const channels: string[] = [];
+    report?.forEach((v) => {
+      if (v["type"] === "data-channel")
+        channels.push(
+          `${String(v["label"])} ${String(v["state"])} sent ${String(v["messagesSent"])} received ${String(v["messagesReceived"])}`,
+        );
+    });
+    // The agent's latest stats on "control" say how many input events it dropped (no control consent, guard, undecodable).
+    const dropped = this.receiver.control.findLast((m) => m.stats)?.stats?.inputsDropped;
+    return `connection ${this.receiver.connectionState}; data channels: ${channels.join(", ") || "none in the stats"}; the agent's inputs dropped: ${dropped ?? "not reported"}`;
   }
 
   async close(): Promise<void> {

@@ -1,6 +1,7 @@
 /**
  * The baseline's technician: a minimal RFB 3.8 viewer written here (no auth, raw encoding, 32 bpp
- * BGRX, an incremental FramebufferUpdateRequest after every update) for x11vnc on the same display.
+ * BGRX, an incremental FramebufferUpdateRequest after every update) for x11vnc on the same display
+ * (on loopback, or across the network profile's port forward: network.ts).
  */
 import net from "node:net";
 
@@ -77,8 +78,9 @@ export class RfbViewer implements Viewer {
     private readonly rd: SockReader,
   ) {}
 
-  static async connect(name: string, port: number): Promise<RfbViewer> {
-    const sock = net.connect({ host: "127.0.0.1", port });
+  /** Connects to the RFB server at host:port (default: loopback). */
+  static async connect(name: string, port: number, host = "127.0.0.1"): Promise<RfbViewer> {
+    const sock = net.connect({ host, port });
     sock.setNoDelay(true);
     const rd = new SockReader(sock);
     await new Promise<void>((r, j) => (sock.once("connect", r), sock.once("error", j)));

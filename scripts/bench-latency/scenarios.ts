@@ -6,7 +6,7 @@
  * whose pixels show the new colour.
  */
 import type { TestXClient } from "../../test/support/x11-client.js";
-import { ANIMATION_S, CHANGES, H, IDLE_S, IDLE_SETTLE_MS, TIMEOUT_MS, W } from "./config.js";
+import { ANIMATION_S, CHANGES, FREEZE_MS, H, IDLE_S, IDLE_SETTLE_MS, TIMEOUT_MS, W } from "./config.js";
 import { now, sleep, within } from "./harness.js";
 import { fmt, fmtBps } from "./report.js";
 import { cpuSeconds, median, percentile } from "./statistics.js";
@@ -18,8 +18,11 @@ export type Painter = TestXClient;
 /** Watches one viewer for the first frame that shows the expected colour. */
 class Watch {
   private want: { points: Pt[]; rgb: number; resolve: (t: number) => void } | null = null;
+  /** Called with every frame's arrival time (the animation's gaps). */
+  tap: ((t: number) => void) | null = null;
   constructor(private readonly v: Viewer) {
     v.onFrame = (t) => {
+      this.tap?.(t);
       const w = this.want;
       if (w && v.shows(w.points, w.rgb)) {
         this.want = null;
@@ -63,6 +66,14 @@ export interface ScenarioResult {
   fillAckP50: number | null;
   /** CPU of the viewer's helperPid (tether-window: the window program), % of one core. */
   helperCpuPct?: number;
+  /**
+   * Freezes (FREEZE_MS): changes not seen within FREEZE_MS of the X server drawing them, missed ones
+   * included (input round trip: its paint → seen leg); in the animation, gaps of more than
+   * FREEZE_MS between frames at the viewer while it runs. Absent for idle.
+   */
+  freezes?: number;
+  /** The longest of those waits: a change's latency (missed: TIMEOUT_MS), or the animation's longest gap. */
+  longestWaitMs?: number;
   changes?: Change[];
   extra?: Record<string, number | null>;
 }
@@ -187,7 +198,7 @@ async function changeScenario(system: string, name: string, v: Viewer, watch: Wa
       if (Number.isNaN(tFrame)) {
         missed++;
         if (++streak >= 10) {
-          console.error(`  ${system}: ${name} stopped after 10 misses in a row`);
+          console.error(`  ${system}: ${name} stopped after 10 misses in a row${v.diagnose ? `; the viewer: ${await v.diagnose()}` : ""}`);
           break;
         }
         continue;
@@ -201,25 +212,51 @@ async function changeScenario(system: string, name: string, v: Viewer, watch: Wa
   });
   const r = summary(system, name, lat, missed, w, acks);
   r.changes = changes;
+  Object.assign(r, freezesOf(lat, missed));
   return r;
 }
 
-/** The square changes at 120 Hz for a few seconds: the frame rate the viewer gets. */
-async function animationScenario(system: string, v: Viewer, p: Painter): Promise<ScenarioResult> {
+/** Freezes among changes: those seen after more than FREEZE_MS, and the missed ones. */
+function freezesOf(lat: number[], missed: number): { freezes: number; longestWaitMs: number } {
+  return {
+    freezes: lat.filter((l) => l > FREEZE_MS).length + missed,
+    longestWaitMs: missed ? TIMEOUT_MS : lat.length ? Math.max(...lat) : 0,
+  };
+}
+
+/**
+ * The square changes at 120 Hz for a few seconds: the frame rate the viewer gets, and its gaps
+ * (from the first change to the first frame, between frames, from the last frame to the last change).
+ */
+async function animationScenario(system: string, v: Viewer, watch: Watch, p: Painter): Promise<ScenarioResult> {
+  const gaps: number[] = [];
+  let last = now();
+  let lastChange = last;
   const w = await measureWindow(v, async () => {
-    const end = now() + ANIMATION_S * 1000;
+    last = now();
+    watch.tap = (t) => {
+      gaps.push(t - last);
+      last = t;
+    };
+    const end = last + ANIMATION_S * 1000;
     let next = now();
     let i = 0;
     while (now() < end) {
       const [x, y, rw, rh] = SQUARE.rect(i);
       await p.fill(x, y, rw, rh, PALETTE[i++ % PALETTE.length]!);
+      lastChange = now();
       next += 1000 / 120;
       const wait = next - now();
       if (wait > 0) await sleep(wait);
     }
   });
+  watch.tap = null;
+  gaps.push(Math.max(0, lastChange - last));
   await sleep(300);
-  return summary(system, "small square animated at 120 changes/s (fps)", [], 0, w, []);
+  const r = summary(system, "small square animated at 120 changes/s (fps)", [], 0, w, []);
+  r.freezes = gaps.filter((g) => g > FREEZE_MS).length;
+  r.longestWaitMs = Math.max(...gaps);
+  return r;
 }
 
 async function idleScenario(system: string, v: Viewer): Promise<ScenarioResult> {
@@ -285,7 +322,9 @@ async function inputScenario(system: string, v: Viewer, watch: Watch, p: Painter
         missed++;
         if (!pr) noPress++;
         if (++streak >= 10) {
-          console.error(`  ${system}: input round trip stopped after 10 misses in a row (${noPress} without a ButtonPress)`);
+          console.error(
+            `  ${system}: input round trip stopped after 10 misses in a row (${noPress} without a ButtonPress)${v.diagnose ? `; the viewer: ${await v.diagnose()}` : ""}`,
+          );
           break;
         }
         continue;
@@ -299,6 +338,7 @@ async function inputScenario(system: string, v: Viewer, watch: Watch, p: Painter
   });
   p.onEvent = null;
   const r = summary(system, "input round trip (click → paint seen)", lat, missed, w, acks);
+  Object.assign(r, freezesOf(outLeg, missed));
   r.extra = { clickToButtonPressP50: inLeg.length ? median(inLeg) : null, paintToSeenP50: outLeg.length ? median(outLeg) : null };
   return r;
 }
@@ -319,12 +359,12 @@ export async function runScenarios(
     if (after) await after(r);
     out.push(r);
     console.error(
-      `  ${system} · ${r.scenario}: p50 ${fmt(r.p50)} p95 ${fmt(r.p95)} max ${fmt(r.max)} ms, ${r.fps.toFixed(1)} fps, CPU ${r.cpuPct.toFixed(1)} %${r.helperCpuPct === undefined ? "" : ` (window program ${r.helperCpuPct.toFixed(1)} %)`}, ${fmtBps(r.bps)}${r.missed ? `, ${r.missed} missed` : ""}`,
+      `  ${system} · ${r.scenario}: p50 ${fmt(r.p50)} p95 ${fmt(r.p95)} max ${fmt(r.max)} ms, ${r.fps.toFixed(1)} fps, CPU ${r.cpuPct.toFixed(1)} %${r.helperCpuPct === undefined ? "" : ` (window program ${r.helperCpuPct.toFixed(1)} %)`}, ${fmtBps(r.bps)}${r.missed ? `, ${r.missed} missed` : ""}${r.freezes ? `, ${r.freezes} freezes (longest ${fmt(r.longestWaitMs, 0)} ms)` : ""}`,
     );
   };
   await log(await changeScenario(system, "small change (200x200 square)", v, watch, p, SQUARE));
   await log(await changeScenario(system, "typing-sized change (one 10x18 character cell)", v, watch, p, TYPING));
-  await log(await animationScenario(system, v, p));
+  await log(await animationScenario(system, v, watch, p));
   if (withInput) await log(await inputScenario(system, v, watch, p));
   await log(await changeScenario(system, "full-screen change", v, watch, p, FULL));
   await log(await idleScenario(system, v));

@@ -1,7 +1,9 @@
 /**
  * The systems under test and how each is started: Tether (a broker, a support app on the
  * benchmark's display, and a technician receiver), its agent variants, the support app in its app
- * window (tether-window), the support app of another checkout (tether-before), and x11vnc.
+ * window (tether-window), the support app of another checkout (tether-before), Tether while a file
+ * transfers to the user (tether-transfer: transfer.ts), x11vnc, and Tether and x11vnc across the
+ * network profile (tether-net, x11vnc-net: network.ts).
  * Processes come from test/support/procs.ts, as in the tests.
  */
 import { appendFileSync, existsSync, readdirSync, readFileSync, rmSync } from "node:fs";
@@ -11,12 +13,15 @@ import { AGENT_FIELD_TRIALS, parseTuningTrace, webRtcTuningEnv } from "../../src
 import { api, BIN, cli, freePort, spawnProc, startBroker, tempDir, type Proc } from "../../test/support/procs.js";
 import { CHROMIUM_PATH } from "../../test/support/chromium.js";
 import { Hands, type UiNode, type UiWindow } from "../../test/support/desktop.js";
+import { brokerIceServers } from "../../test/support/receiver.js";
 import { BEFORE_ROOT, SYSTEMS, TRACE_FILE } from "./config.js";
 import { onCleanup, sleep, track, within } from "./harness.js";
+import { atHome, brokerOnPublicNet, NET, NET_SYSTEMS, rfbAtHome, setUpProfile } from "./network.js";
 import { ChromiumViewer } from "./receiver-chromium.js";
 import { NodeViewer } from "./receiver-node.js";
 import { RfbViewer } from "./receiver-rfb.js";
 import { measuredAreas, samplePoints } from "./scenarios.js";
+import { startTransfer, type Transfer } from "./transfer.js";
 import type { Pt } from "./viewer.js";
 
 /** Agent variants for an A/B in the same run: the tuning each one's agent gets instead of its defaults (null: libwebrtc's own), as environment. */
@@ -38,15 +43,23 @@ export const AGENT_VARIANTS: Record<string, Record<string, string>> = {
   "tether-alr-60s": webRtcTuningEnv({ trials: `${AGENT_FIELD_TRIALS}WebRTC-Bwe-ProbingConfiguration/alr_interval:60s/` }),
 };
 
-/** The systems that run a Tether support app (all but x11vnc and x11vnc-tuned). */
-export const TETHER_SYSTEMS = ["tether", "tether-chromium", "tether-window", "tether-before", ...Object.keys(AGENT_VARIANTS)];
+/** The systems that run a Tether support app (all but x11vnc, x11vnc-tuned and x11vnc-net). */
+export const TETHER_SYSTEMS = [
+  "tether",
+  "tether-chromium",
+  "tether-window",
+  "tether-before",
+  "tether-transfer",
+  ...Object.keys(AGENT_VARIANTS),
+  "tether-net",
+];
 
 /** The other checkout's `tether` command, for tether-before. */
 const beforeBin = () => path.join(path.resolve(BEFORE_ROOT ?? ""), "bin", "tether.js");
 
 /** What each system needs, checked before anything starts: one readable line if missing. */
 export function checkSystems(): void {
-  const known = ["tether", "tether-chromium", "tether-window", "tether-before", ...Object.keys(AGENT_VARIANTS), "x11vnc", "x11vnc-tuned"];
+  const known = [...TETHER_SYSTEMS, "x11vnc", "x11vnc-tuned", "x11vnc-net"];
   const unknown = SYSTEMS.filter((s) => !known.includes(s));
   if (unknown.length) throw new Error(`BENCH_SYSTEMS: unknown ${unknown.join(", ")} (known: ${known.join(", ")})`);
   if (SYSTEMS.includes("tether-chromium") && !existsSync(CHROMIUM_PATH)) {
@@ -59,8 +72,19 @@ export function checkSystems(): void {
     }
   }
   const path_ = (process.env["PATH"] ?? "").split(":");
-  if (SYSTEMS.some((s) => s.startsWith("x11vnc")) && !path_.some((d) => existsSync(path.join(d, "x11vnc")))) {
+  const found = (cmd: string) => path_.some((d) => existsSync(path.join(d, cmd)));
+  if (SYSTEMS.some((s) => s.startsWith("x11vnc")) && !found("x11vnc")) {
     throw new Error("the x11vnc baseline needs Debian x11vnc: apt-get install x11vnc, or leave it out of BENCH_SYSTEMS");
+  }
+  const net = SYSTEMS.filter((s) => NET_SYSTEMS.includes(s));
+  for (const [cmd, pkg] of [
+    ["turnserver", "coturn"],
+    ["nft", "nftables"],
+    ["tc", "iproute2"],
+    ["python3", "python3"],
+  ] as const) {
+    if (net.length && !found(cmd))
+      throw new Error(`${net.join(", ")} need ${cmd}: apt-get install ${pkg}, or leave them out of BENCH_SYSTEMS`);
   }
 }
 
@@ -203,6 +227,8 @@ export interface TetherRun {
   stop(): void;
   /** After the scenarios (tether-window): whether the viewer's latest frame still shows the sharing bar; throws if not. */
   check?: () => Promise<void>;
+  /** tether-transfer: the file going to the user, from the moment the stream runs. */
+  transfer?: Transfer;
 }
 
 /**
@@ -210,12 +236,19 @@ export interface TetherRun {
  * tether-before; the broker is always this checkout's); then the technician's side: `node` =
  * NodeViewer in this process (access requested through the API), `chromium` = the console in
  * headless Chromium (signed in with the console password, control requested with the row's button).
- * The user's consent is typed on the agent's stdin, as a user would.
+ * The user's consent is typed on the agent's stdin, as a user would. tether-transfer: the agent gets
+ * a HOME of its own (its Downloads folder), and the file starts once the first frame is in.
  */
 export async function startTether(system: string, display: string): Promise<TetherRun> {
   const kind = system === "tether-chromium" ? "chromium" : "node";
   const windowed = system === "tether-window";
-  const broker = await startBroker({ dataDir: tempDir("tether-bench-broker-"), args: ["--host", "127.0.0.1"] });
+  const transferring = system === "tether-transfer";
+  // tether-net: the broker on the public network with coturn's secret, the agent at home.
+  const net = system === "tether-net" ? await setUpProfile(NET!) : undefined;
+  const broker = await startBroker({
+    dataDir: tempDir("tether-bench-broker-"),
+    ...(net ? brokerOnPublicNet(net) : { args: ["--host", "127.0.0.1"] }),
+  });
   onCleanup(() => rmSync(broker.dataDir, { recursive: true, force: true }));
   track(broker.proc, "broker");
   const added = await cli(["technician", "add", "bench", "--display-name", "Bench", "--data", broker.dataDir]);
@@ -236,29 +269,47 @@ export async function startTether(system: string, display: string): Promise<Teth
   const session = await technician.createSession(3600);
   const stateHome = tempDir("tether-bench-agent-");
   onCleanup(() => rmSync(stateHome, { recursive: true, force: true }));
+  const home = transferring ? tempDir("tether-bench-home-") : undefined;
+  if (home) onCleanup(() => rmSync(home, { recursive: true, force: true }));
+  const agentCmd = [
+    process.execPath,
+    system === "tether-before" ? beforeBin() : BIN,
+    "agent",
+    session.link,
+    ...(windowed ? ["--window"] : []),
+  ];
+  // `ip netns exec` execs the agent: the pid (CPU, SIGUSR2 for its stats) is the agent's.
+  const [cmd, ...args] = net ? [...atHome(net), ...agentCmd] : agentCmd;
   const agent = track(
-    spawnProc(
-      process.execPath,
-      [system === "tether-before" ? beforeBin() : BIN, "agent", session.link, ...(windowed ? ["--window"] : [])],
-      {
-        ...process.env,
-        DISPLAY: display,
-        XDG_STATE_HOME: stateHome,
-        LANG: "C.UTF-8",
-        LC_ALL: "",
-        LC_MESSAGES: "",
-        TETHER_TRACE_FRAMES: "1",
-        ...(windowed ? { TETHER_TRACE_UI: "1" } : {}),
-        ...AGENT_VARIANTS[system],
-      },
-    ),
+    spawnProc(cmd!, args, {
+      ...process.env,
+      DISPLAY: display,
+      XDG_STATE_HOME: stateHome,
+      LANG: "C.UTF-8",
+      LC_ALL: "",
+      LC_MESSAGES: "",
+      TETHER_TRACE_FRAMES: "1",
+      ...(windowed ? { TETHER_TRACE_UI: "1" } : {}),
+      ...(home ? { HOME: home, XDG_CONFIG_HOME: path.join(home, ".config") } : {}),
+      ...AGENT_VARIANTS[system],
+    }),
     "agent",
   );
   const trace: AgentTrace = { frames: [], stats: [] };
   readTrace(agent.err, trace);
+  let stopping = false;
   const stop = () => {
+    stopping = true;
     for (const p of [broker.proc, agent]) if (p.child.exitCode === null && p.child.signalCode === null) p.child.kill("SIGTERM");
   };
+  onCleanup(() => void (stopping = true)); // runs before track()'s SIGTERM (cleanup goes last registered first)
+  // An agent that ends by itself mid-run says so (with what it last told the user), not just a missing /proc entry later.
+  void agent.exited.then(({ code }) => {
+    if (!stopping) {
+      const how = agent.child.signalCode ?? `code ${code}`;
+      console.error(`agent: exited by itself (${how}); its last lines: ${agent.out.all.slice(-5).join(" | ")}`);
+    }
+  });
   await agent.out.waitFor(/^Connected\./, 20_000);
   let bar: Pt[] = [];
   const consent = async () => {
@@ -288,49 +339,79 @@ export async function startTether(system: string, display: string): Promise<Teth
     await within(viewer.start(), 60_000, "the console viewer and its first frames");
     return { viewer, trace, stop };
   }
-  const viewer = await NodeViewer.connect(broker.url, token);
+  const viewer = await NodeViewer.connect(broker.url, token, net ? await brokerIceServers(broker.url, token) : []);
   viewer.serverPid = agent.child.pid!;
   onCleanup(() => viewer.close());
   const req = await technician.requestAccess(session.id, "control");
   viewer.receiver.accessRequestId = req.json.id;
   viewer.helperPid = await consent();
   await viewer.start();
+  if (home) return { viewer, trace, stop, transfer: await startTransfer(viewer.receiver, agent, path.join(home, "Downloads")) };
   return windowed ? { viewer, trace, stop, check: () => barShown(viewer) } : { viewer, trace, stop };
 }
 
-/** x11vnc on the display (`extra`: its tuning flags) and the RFB viewer connected to it. */
+/**
+ * x11vnc on the display (`extra`: its tuning flags) and the RFB viewer connected to it. x11vnc-net:
+ * x11vnc at home (the display's socket in /tmp/.X11-unix reaches across network namespaces),
+ * listening on the home host's address, and the viewer through the home router's port forward.
+ */
 export async function startX11vnc(
   display: string,
   name: string,
   extra: string[],
 ): Promise<{ viewer: RfbViewer; stop: () => Promise<void> }> {
-  const port = await freePort();
-  const proc = track(
-    spawnProc(
-      "x11vnc",
-      ["-display", display, "-rfbport", String(port), "-localhost", "-nopw", "-forever", "-shared", "-noipv6", "-quiet", ...extra],
-      process.env,
-    ),
+  const net = name === "x11vnc-net" ? await setUpProfile(NET!) : undefined;
+  const rfb = net ? rfbAtHome(net) : undefined;
+  const port = rfb ? rfb.listenPort : await freePort();
+  const listen = rfb ? ["-listen", rfb.hostAddress] : ["-localhost"];
+  const x11vnc = [
     "x11vnc",
-  );
+    "-display",
+    display,
+    "-rfbport",
+    String(port),
+    ...listen,
+    "-nopw",
+    "-forever",
+    "-shared",
+    "-noipv6",
+    "-quiet",
+    ...extra,
+  ];
+  const [cmd, ...args] = net ? [...atHome(net), ...x11vnc] : x11vnc;
+  let proc: Proc | undefined;
   let viewer: RfbViewer | undefined;
-  for (let i = 0; i < 100 && !viewer; i++) {
-    if (proc.child.exitCode !== null) throw new Error(`x11vnc exited with ${proc.child.exitCode}: ${proc.err.all.slice(-10).join("\n")}`);
-    await sleep(100);
-    viewer = await RfbViewer.connect(name, port).catch(() => undefined);
+  // x11vnc once failed to open the display from the home namespace, and did at the next try: three tries.
+  for (let attempt = 1; attempt <= 3 && !viewer; attempt++) {
+    const p = track(spawnProc(cmd!, args, process.env), "x11vnc");
+    proc = p;
+    for (let i = 0; i < 100 && !viewer && p.child.exitCode === null; i++) {
+      await sleep(100);
+      viewer = await (rfb ? RfbViewer.connect(name, rfb.connect.port, rfb.connect.host) : RfbViewer.connect(name, port)).catch(
+        () => undefined,
+      );
+    }
+    if (!viewer && p.child.exitCode === null) throw new Error(`cannot connect to x11vnc within 10 s: ${p.err.all.slice(-10).join("\n")}`);
+    if (!viewer) {
+      const why = p.err.all.filter((l) => /failed|error|cannot|unable/i.test(l)).join(" | ");
+      if (attempt === 3) throw new Error(`x11vnc exited with ${p.child.exitCode}: ${why}`);
+      console.error(`  x11vnc exited with ${p.child.exitCode} (${why}); trying again`);
+      await sleep(1000);
+    }
   }
-  if (!viewer) throw new Error(`cannot connect to x11vnc: ${proc.err.all.slice(-10).join("\n")}`);
+  if (!viewer || !proc) throw new Error("cannot connect to x11vnc");
   viewer.serverPid = proc.child.pid!;
   const v = viewer;
+  const server = proc;
   return {
     viewer: v,
     stop: async () => {
       await v.close();
-      proc.child.kill("SIGTERM");
+      server.child.kill("SIGTERM");
       // x11vnc can deadlock in its own SIGTERM handler (seen once: SIGTERM blocked, waiting on a
       // futex); the results are in by now, so it gets SIGKILL after 3 s instead of hanging the run.
-      const t = setTimeout(() => proc.child.kill("SIGKILL"), 3000);
-      await proc.exited;
+      const t = setTimeout(() => server.child.kill("SIGKILL"), 3000);
+      await server.exited;
       clearTimeout(t);
     },
   };

@@ -17,6 +17,8 @@ export interface Viewer {
   bytesReceived(): Promise<number>;
   /** A left click (down and up) at screen pixel (x, y). */
   click(x: number, y: number): void;
+  /** One line on the viewer's connection, for a message when changes stop arriving. */
+  diagnose?(): Promise<string>;
   close(): Promise<void>;
 }
 

@@ -10,14 +10,16 @@
  * `tether agent <link>`, inside the single-file support app, and in-process in tests.
  */
 import { randomBytes } from "node:crypto";
+import { networkInterfaces } from "node:os";
 import WebSocket from "ws";
 import { normalizeFingerprint } from "../session/safety-code.js";
-import { cleanName, MAX_DISPLAY_NAME, MAX_ORGANIZATION } from "../util/text.js";
+import { cleanChat, cleanName, MAX_CHAT, MAX_DISPLAY_NAME, MAX_ORGANIZATION } from "../util/text.js";
 import { ConsentPrompts } from "./consent.js";
 import { Grants, type AccessHandle, type AccessHooks, type IceServers } from "./grants.js";
 import type { Identity } from "./identity.js";
 import type { SupportLink } from "../link/support-link.js";
-import { Exit, type Messages } from "./messages.js";
+import { Exit, hostOs, type Messages } from "./messages.js";
+import { Tools } from "./transfers.js";
 import type { InputGuard, UserInterface } from "./ui.js";
 import { isCertificateError } from "../util/tls.js";
 import { currentNetwork } from "./network-watch.js";
@@ -69,7 +71,7 @@ export interface AgentOptions {
 type Outcome = { final: number; line?: string } | { retry: "unreachable" | "lost" | "busy"; reason: string; delayMs?: number };
 
 /** How often the computer's addresses are compared with the last ones (ms). */
-const NETWORK_POLL_MS = 1000;
+const NETWORK_POLL_MS = 500;
 
 /** How long the broker may take to answer a ping after a network change before the app reconnects. */
 const PROBE_TIMEOUT_MS = 1500;
@@ -99,6 +101,9 @@ class SupportApp {
   quitting = false;
   /** The broker's organisation, from the latest activation. */
   organization = "";
+  /** The largest file a transfer may carry, from the latest activation (0: none allowed). */
+  maxFileBytes = 0;
+  readonly tools: Tools;
   /** Failed attempts since the last activation (the backoff's exponent). */
   attempt = 0;
   private unreachableSince: number | null = null;
@@ -110,10 +115,19 @@ class SupportApp {
     this.instanceId = o.instanceId ?? randomBytes(16);
     // Nothing answers for the user: while a question is open the technician's input goes nowhere,
     // and never into the app's own windows.
+    // (Also while a file question is open: the technician could otherwise answer it, in the terminal.)
+    const questionOpen = () => this.asking() || this.tools.askingFile;
     const guard: InputGuard = {
-      blocksPointerAt: (x, y) => this.asking() || ui.guard.blocksPointerAt(x, y),
-      blocksKeys: () => this.asking() || ui.guard.blocksKeys(),
+      blocksPointerAt: (x, y) => questionOpen() || ui.guard.blocksPointerAt(x, y),
+      blocksKeys: () => questionOpen() || ui.guard.blocksKeys(),
     };
+    this.tools = new Tools({
+      ui,
+      messages: ui.messages,
+      os: hostOs(),
+      maxFileBytes: () => this.maxFileBytes,
+      record: (r) => this.current?.send({ toolRecord: r }),
+    });
     this.grants = new Grants({
       messages: ui.messages,
       out: (line) => ui.say(line),
@@ -125,8 +139,14 @@ class SupportApp {
       inputGuard: guard,
       // The restart's offer goes through the broker: make sure that connection still works.
       pathBroke: () => this.current?.probe(),
+      tools: (id, technician) => this.tools.forGrant(id, technician),
     });
     ui.onAction((action) => this.grants.userChanged(action === "stop" ? null : "view"));
+    ui.onChat((text) => {
+      if (Array.from(text).length > MAX_CHAT) ui.say(ui.messages.chatTooLong);
+      else if (this.current?.isActivated) this.current.send({ chat: { text } });
+      else ui.say(ui.messages.chatNotSent);
+    });
     void ui.quit.then(() => {
       this.quitting = true;
       this.grants.userChanged(null);
@@ -218,6 +238,10 @@ class BrokerConnection {
   private readonly prompts: ConsentPrompts;
   private outcome: Outcome | null = null;
   private activated = false;
+  /** The broker accepted this connection's app (chat and consent answers can go out). */
+  get isActivated(): boolean {
+    return this.activated && this.ws.readyState === this.ws.OPEN;
+  }
   private lastHeard = Date.now();
   private heartbeat: NodeJS.Timeout | null = null;
   private seq = 0;
@@ -251,6 +275,8 @@ class BrokerConnection {
   }
 
   private probing = false;
+  /** The address the broker connection was made from (its socket's local address). */
+  private localAddress: string | null = null;
 
   /**
    * Checks that the broker still answers (a WebSocket ping) and drops the connection if it does
@@ -259,6 +285,12 @@ class BrokerConnection {
    */
   probe(timeoutMs = PROBE_TIMEOUT_MS): void {
     if (this.probing || this.ws.readyState !== this.ws.OPEN) return;
+    // The address this connection was made from is gone (the computer has another one now): it
+    // is dead, and waiting for the ping's answer would only delay the next one.
+    const local = this.localAddress;
+    if (local && !Object.values(networkInterfaces()).some((list) => list?.some((a) => a.address === local))) {
+      return this.finish({ retry: "lost", reason: "its address is gone after a network change" });
+    }
     this.probing = true;
     const heard = this.lastHeard;
     this.ws.ping();
@@ -298,6 +330,7 @@ class BrokerConnection {
         if (!this.outcome) this.finish({ retry: this.activated ? "lost" : "unreachable", reason: err.code ?? err.message });
       });
       ws.on("pong", () => (this.lastHeard = Date.now()));
+      ws.on("upgrade", (res) => (this.localAddress = res.socket.localAddress ?? null));
       ws.on("message", (data, isBinary) => {
         this.lastHeard = Date.now();
         if (!isBinary) return this.finish({ retry: "lost", reason: "text frame" });
@@ -370,7 +403,21 @@ class BrokerConnection {
       case "consentRecorded":
         if (!msg.consentRecorded?.accepted) o.ui.say(m.answerTooLate);
         return;
+      case "recording":
+        return grants.recording(msg.recording?.accessRequestId ?? "", Boolean(msg.recording?.on));
+      case "chat": {
+        const name = cleanName(msg.chat?.name ?? "", MAX_DISPLAY_NAME) || m.yourTechnician;
+        const text = cleanChat(msg.chat?.text ?? "");
+        if (text && msg.chat?.from === "technician") o.ui.chat(name, text);
+        return;
+      }
+      case "iceConfig":
+        // Fresh TURN credentials before the current ones expire.
+        this.app.iceServers = iceServersOf(msg.iceConfig?.iceServers);
+        grants.iceServersChanged();
+        return;
       case "error":
+        if (msg.error?.code === pb.Error.Code.CODE_RATE_LIMITED) return o.ui.say(m.chatRateLimited);
         if (msg.error?.code === pb.Error.Code.CODE_BAD_SIGNATURE) {
           this.finish({ final: Exit.UNREACHABLE, line: m.protocolError(msg.error.message || "bad signature") });
         }
@@ -416,15 +463,25 @@ class BrokerConnection {
     o.ui.organization(this.app.organization);
     if (live.length === 0) o.ui.say(m.connected(cleanName(a.technicianName ?? "", MAX_DISPLAY_NAME)));
     for (const g of live) o.ui.say(m.reconnectedSharing(g.technician, g.scope));
-    this.app.iceServers = (a.iceServers ?? []).map((i) => ({
-      urls: i.urls ?? [],
-      ...(i.username ? { username: i.username } : {}),
-      ...(i.credential ? { credential: i.credential } : {}),
-    }));
+    this.app.iceServers = iceServersOf(a.iceServers);
+    this.app.maxFileBytes = Number(a.maxFileBytes ?? 0);
+    // Connections kept across the reconnect take the new credentials too.
+    if (live.length) grants.iceServersChanged();
     const interval = a.heartbeatIntervalMs || 10_000;
     this.heartbeat = setInterval(() => {
       if (Date.now() - this.lastHeard > 3 * interval) return this.finish({ retry: "lost", reason: "heartbeat timeout" });
       this.send({ heartbeat: { seq: ++this.seq, sentAtMs: Date.now() } });
     }, interval);
   }
+}
+
+/** The broker's ICE servers as RTCPeerConnection takes them. */
+function iceServersOf(
+  list: { urls?: string[] | null; username?: string | null; credential?: string | null }[] | null | undefined,
+): IceServers {
+  return (list ?? []).map((i) => ({
+    urls: i.urls ?? [],
+    ...(i.username ? { username: i.username } : {}),
+    ...(i.credential ? { credential: i.credential } : {}),
+  }));
 }

@@ -32,10 +32,20 @@ export const IDLE_WAIT_MS = 100;
  */
 export const KEEPALIVE_MS = 1000;
 export const IDLE_KEEPALIVE_MS = 2500;
+/**
+ * After the last frame of a change, one repeat this soon (a tail probe): if the change's last packet
+ * was lost, the receiver sees the gap in the sequence numbers only when a later packet comes, and on
+ * a still screen that was the keepalive a second later. With the repeat it asks for the lost packet
+ * (NACK) at once: measured across 1 % loss and 40 ms of round trip, changes that waited about 1 s
+ * (5 of 6 benchmark runs had some) no longer do. An unchanged repeat is a small frame.
+ */
+export const TAIL_REPEAT_MS = 80;
 /** The parts of a screen capturer the pump uses (the native ScreenCapturer, or FakeScreenCapturer). */
 export interface PumpCapturer {
   readonly area: { width: number; height: number };
   readonly pointerEvents?: boolean;
+  /** Cuts short a capture waiting for a change (see refresh()). */
+  wake?(): void;
   capture(o: { format: "i420"; into: Uint8Array; incremental: boolean; cursor: boolean; waitMs: number }): Promise<CaptureResult>;
 }
 
@@ -70,6 +80,7 @@ const DEFAULT_TIMING = {
   idleWaitMs: IDLE_WAIT_MS,
   keepaliveMs: KEEPALIVE_MS,
   idleKeepaliveMs: IDLE_KEEPALIVE_MS,
+  tailRepeatMs: TAIL_REPEAT_MS,
 };
 
 const sleep = (ms: number) => new Promise((res) => setTimeout(res, ms));
@@ -79,6 +90,8 @@ export class CapturePump {
   private running: Promise<void> | null = null;
   /** Frames sent since the last `takeSent()`. */
   private sentCount = 0;
+  /** refresh() was called: the next capture goes out whatever it shows. */
+  private refreshWanted = false;
   /** The size of the last frame captured. */
   area = { width: 0, height: 0 };
 
@@ -92,7 +105,17 @@ export class CapturePump {
   /** Ends the loop after the capture in flight. Idempotent; resolves when it has ended. */
   stop(): Promise<void> {
     this.stopped = true;
+    this.o.capturer.wake?.(); // a capture waiting for a change ends now
     return this.running ?? Promise.resolve();
+  }
+
+  /**
+   * Sends the screen again now, changed or not (after a broken path: the encoder makes it a key
+   * frame when asked to, and the viewer shows what it missed).
+   */
+  refresh(): void {
+    this.refreshWanted = true;
+    this.o.capturer.wake?.();
   }
 
   /** Frames sent since the last call (for the once-a-second stats). */
@@ -114,6 +137,8 @@ export class CapturePump {
     let due = -Infinity;
     let lastActivity = performance.now();
     let pointer = "";
+    /** When the tail repeat after the last changed frame is due (Infinity: none pending). */
+    let tailDue = Infinity;
     try {
       while (!this.stopped) {
         const started = performance.now();
@@ -126,7 +151,7 @@ export class CapturePump {
         // With pointer events (XInput 2) the wait ends on a change or a pointer move: no polling,
         // only the keepalive bounds it. Without, short waits poll the pointer.
         const bound = capturer.pointerEvents === true ? keepalive : idle ? t.idleWaitMs : t.activeWaitMs;
-        const waitMs = Math.max(0, Math.min(bound, Math.ceil(lastSent + keepalive - started)));
+        const waitMs = Math.max(0, Math.min(bound, Math.ceil(lastSent + keepalive - started), Math.ceil(tailDue - started)));
         const r = await capturer.capture({ format: "i420", into: buf!, incremental, cursor: true, waitMs });
         if (this.stopped) {
           if (r.status === "ok") r.frame.release();
@@ -141,7 +166,10 @@ export class CapturePump {
           const at = f.cursor ? `${f.cursor.x},${f.cursor.y},${f.cursor.visible}` : "";
           if (changed || at !== pointer) lastActivity = now;
           pointer = at;
-          if (changed || now - lastSent >= keepalive) {
+          const tail = now >= tailDue;
+          if (changed || this.refreshWanted || tail || now - lastSent >= keepalive) {
+            this.refreshWanted = false;
+            tailDue = changed ? now + t.tailRepeatMs : Infinity;
             this.o.send({ width: f.width, height: f.height, data: new Uint8ClampedArray(buf!.buffer, buf!.byteOffset, bytes) });
             lastSent = now;
             due = Math.max(due + minGapMs, now + minGapMs * 0.75);

@@ -9,6 +9,7 @@ import type { Scope } from "../session/rules.js";
 import { pb, scopeToWire, type encodeToBroker } from "../proto/wire.js";
 import type { Messages } from "./messages.js";
 import type { InputGuard, Shared } from "./ui.js";
+import type { ConnectionTools } from "./transfers.js";
 
 /**
  * One connection to a technician's viewer (see remote-access.ts). Prepared when a request arrives
@@ -23,6 +24,8 @@ export interface AccessHandle {
   narrowToView(): void;
   /** The computer's network changed: repair the path now (ICE restart). */
   networkChanged?(): void;
+  /** Fresh TURN credentials from the broker. */
+  iceServersChanged?(servers: IceServers): void;
   /** The broker connection is back: send a pending repair now. */
   signalingBack?(): void;
   /** Ends it (idempotent); `replaced`: a viewer opened elsewhere takes over, and this one is told. */
@@ -43,6 +46,8 @@ export interface AccessHooks {
   onArea: (area: Area | null) => void;
   /** Where the technician's input must not go (the app's windows; everything while a question is open). */
   inputGuard: InputGuard;
+  /** File transfer and the clipboard on this connection. */
+  tools?: ConnectionTools;
 }
 
 /**
@@ -78,6 +83,8 @@ export interface Grant {
   area?: Area | null;
   /** The connection in use, if any. */
   conn: Connection | null;
+  /** The technician records this grant's screen. */
+  recording?: boolean;
 }
 
 export interface GrantsOptions {
@@ -94,6 +101,8 @@ export interface GrantsOptions {
   inputGuard: InputGuard;
   /** A viewer's connection broke (the network dropped or changed): the broker connection may be dead too. */
   pathBroke?: () => void;
+  /** The tools (files, clipboard) for a connection of grant `id`. */
+  tools?: (id: string, technician: () => string) => ConnectionTools;
 }
 
 export class Grants {
@@ -107,7 +116,12 @@ export class Grants {
 
   /** What is shared now, for the sharing bar. */
   shared(): Shared[] {
-    return [...this.live.values()].map((g) => ({ technician: g.technician, scope: g.scope, ...(g.area && { area: g.area }) }));
+    return [...this.live.values()].map((g) => ({
+      technician: g.technician,
+      scope: g.scope,
+      ...(g.area && { area: g.area }),
+      ...(g.recording && { recording: true }),
+    }));
   }
 
   private changed(): void {
@@ -201,6 +215,7 @@ export class Grants {
           this.changed();
         },
         inputGuard: this.o.inputGuard,
+        ...(this.o.tools && { tools: this.o.tools(id, () => this.live.get(id)?.technician ?? "") }),
       },
       this.o.iceServers(),
       expectRemote,
@@ -244,6 +259,22 @@ export class Grants {
     }
   }
 
+  /**
+   * The technician starts or stops recording a live grant's screen: the user is told (a line and
+   * the sharing bar's mark) before the app confirms to the broker, which only then lets the
+   * console record.
+   */
+  recording(id: string, on: boolean): void {
+    const g = this.live.get(id);
+    if (!g) return;
+    if (g.recording !== on) {
+      g.recording = on;
+      this.changed();
+      this.o.out(on ? this.o.messages.recordingStarted(g.technician) : this.o.messages.recordingStopped(g.technician));
+    }
+    this.o.toBroker({ recordingShown: { accessRequestId: id, on } });
+  }
+
   /** The user narrows (view) or stops (null) every grant in force; `quiet`: the caller says it. */
   userChanged(scope: Scope | null, quiet = false): void {
     const m = this.o.messages;
@@ -261,6 +292,11 @@ export class Grants {
       }
     }
     this.changed();
+  }
+
+  /** Fresh TURN credentials from the broker: every live connection takes them. */
+  iceServersChanged(): void {
+    for (const g of this.live.values()) g.conn?.handle?.iceServersChanged?.(this.o.iceServers());
   }
 
   /** The computer's network changed: every live connection restarts ICE now. */

@@ -27,15 +27,51 @@ export function defaultRouteInterfaces(route4: string | null, route6: string | n
 }
 
 /**
- * A comparable string of the default interfaces' addresses (all non-internal ones when `defaults` is
- * null); "" when there is no default route at all (offline: nothing to move to yet).
+ * IPv6 privacy (temporary) addresses from a /proc/net/if_inet6 text (IFA_F_TEMPORARY), in the
+ * form Node's networkInterfaces() prints them. They rotate every few hours on a computer that stays
+ * where it is: no network change.
  */
-export function networkSignature(defaults: Set<string> | null, interfaces: NodeJS.Dict<NetworkInterfaceInfo[]>): string {
+export function temporaryAddresses(ifInet6: string | null): Set<string> {
+  const out = new Set<string>();
+  for (const line of (ifInet6 ?? "").split("\n")) {
+    const [hex, , , , flags] = line.trim().split(/\s+/);
+    if (!hex || hex.length !== 32 || (parseInt(flags ?? "0", 16) & 0x01) === 0) continue;
+    const groups = hex.match(/.{4}/g)!.map((g) => g.replace(/^0+(?=.)/, ""));
+    // The shortest form, as Node writes it (the longest run of zero groups as "::").
+    let best = { at: -1, len: 0 };
+    for (let i = 0; i < 8;) {
+      if (groups[i] !== "0") {
+        i++;
+        continue;
+      }
+      let j = i;
+      while (j < 8 && groups[j] === "0") j++;
+      if (j - i > best.len && j - i > 1) best = { at: i, len: j - i };
+      i = j;
+    }
+    const text = best.at < 0 ? groups.join(":") : `${groups.slice(0, best.at).join(":")}::${groups.slice(best.at + best.len).join(":")}`;
+    out.add(text.toLowerCase());
+  }
+  return out;
+}
+
+/**
+ * A comparable string of the default interfaces' addresses (all non-internal ones when `defaults` is
+ * null); "" when there is no default route at all (offline: nothing to move to yet). Link-local and
+ * `temporary` (IPv6 privacy) addresses are left out.
+ */
+export function networkSignature(
+  defaults: Set<string> | null,
+  interfaces: NodeJS.Dict<NetworkInterfaceInfo[]>,
+  temporary: ReadonlySet<string> = new Set(),
+): string {
   if (defaults !== null && defaults.size === 0) return "";
   return Object.entries(interfaces)
     .filter(([name]) => defaults === null || defaults.has(name))
     .flatMap(([name, list]) =>
-      (list ?? []).filter((a) => !a.internal && !(a.family === "IPv6" && /^fe80:/i.test(a.address))).map((a) => `${name} ${a.address}`),
+      (list ?? [])
+        .filter((a) => !a.internal && !(a.family === "IPv6" && (/^fe80:/i.test(a.address) || temporary.has(a.address.toLowerCase()))))
+        .map((a) => `${name} ${a.address}`),
     )
     .concat(defaults ? [...defaults].map((d) => `default ${d}`) : [])
     .sort()
@@ -52,5 +88,9 @@ const read = (file: string) => {
 
 /** This computer's network, now (see networkSignature). */
 export function currentNetwork(): string {
-  return networkSignature(defaultRouteInterfaces(read("/proc/net/route"), read("/proc/net/ipv6_route")), networkInterfaces());
+  return networkSignature(
+    defaultRouteInterfaces(read("/proc/net/route"), read("/proc/net/ipv6_route")),
+    networkInterfaces(),
+    temporaryAddresses(read("/proc/net/if_inet6")),
+  );
 }

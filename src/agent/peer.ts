@@ -13,6 +13,10 @@ import { encodeCandidate, encodeOffer, parsePeerSignal } from "./sdp.js";
 export interface Channel {
   readyState: string;
   binaryType: string;
+  /** Bytes queued and not yet sent (flow control for the "files" channel). */
+  readonly bufferedAmount?: number;
+  bufferedAmountLowThreshold?: number;
+  onbufferedamountlow?: (() => void) | null;
   send(data: Uint8Array): void;
   close(): void;
   onmessage: ((ev: { data: ArrayBuffer | Uint8Array }) => void) | null;
@@ -37,6 +41,7 @@ export interface PeerConnection {
   addIceCandidate(c: object): Promise<void>;
   getSenders(): Sender[];
   getStats(): Promise<Map<string, Record<string, unknown>>>;
+  setConfiguration(c: { iceServers: { urls: string[]; username?: string; credential?: string }[] }): void;
   close(): void;
   connectionState: string;
   onicecandidate: ((e: { candidate: { candidate: string; sdpMid: string | null; sdpMLineIndex: number | null } | null }) => void) | null;
@@ -242,6 +247,27 @@ export class OfferPeer {
       this.interrupted = true;
       this.o.interrupted?.();
     }
+    if (this.restartTimer) clearTimeout(this.restartTimer);
+    this.restartTimer = null;
+    void this.restartIce(true);
+  }
+
+  /**
+   * New ICE servers (fresh TURN credentials from the broker): used from now on. A live connection
+   * whose path runs through a relay (`relayed`) restarts ICE quietly, so that its relay is
+   * allocated again with them before the old credentials expire (the relay would refuse to keep
+   * the old allocation then); the picture goes on over the old path meanwhile.
+   */
+  renewIceServers(servers: { urls: string[]; username?: string; credential?: string }[], relayed: boolean): void {
+    if (this.isClosed) return;
+    try {
+      this.pc.setConfiguration({ iceServers: servers });
+    } catch (err) {
+      this.o.trace?.(`new ice servers refused: ${(err as Error).message}`);
+      return;
+    }
+    this.o.trace?.(`ice servers renewed${relayed ? ", restarting the relayed path" : ""}`);
+    if (!relayed || this.opened !== this.o.channels.length || this.interrupted || this.awaitingAnswer) return;
     if (this.restartTimer) clearTimeout(this.restartTimer);
     this.restartTimer = null;
     void this.restartIce(true);

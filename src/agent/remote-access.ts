@@ -15,13 +15,16 @@ import type { tether } from "../gen/tether.js";
 import type { CursorState, Monitor, ScreenCapturer } from "../native/capturer.js";
 import { InputDispatcher, type Injector } from "./input-dispatcher.js";
 import type { InputGuard } from "./ui.js";
-import { selectedPath } from "../session/ice-path.js";
+import { selectedPairId, selectedPath } from "../session/ice-path.js";
 import { readControlMessage } from "./control-message.js";
 import { CapturePump } from "./capture-pump.js";
 import { OfferPeer, type Channel, type PeerConnection } from "./peer.js";
 import { MAX_KBPS, withBitrateHints } from "./sdp.js";
 import { sdpFingerprint } from "../session/safety-code.js";
 import { CERTIFICATE_MISMATCH } from "./agent.js";
+import { CHANNEL_LOW_WATER, FileEndpoint, type FileChannel, type FileMsg } from "../session/file-transfer.js";
+import type { ConnectionTools } from "./transfers.js";
+import { createHash } from "node:crypto";
 
 /** The parts of @roamhq/wrtc used here. */
 export interface Wrtc {
@@ -37,10 +40,14 @@ export interface Wrtc {
 
 export interface RemoteAccessDeps {
   wrtc: Wrtc;
-  openCapturer: () => Pick<ScreenCapturer, "area" | "pointerEvents" | "capture" | "monitors" | "selectMonitor" | "close">;
+  openCapturer: () => Pick<ScreenCapturer, "area" | "pointerEvents" | "capture" | "monitors" | "selectMonitor" | "close"> & {
+    wake?(): void;
+  };
   openInjector: () => Injector;
   /** What the encoder hooks did so far (webRtcStats().vp8), for the frame trace. */
   encoderStats?: () => object;
+  /** Asks the encoder for a key frame with its next frame (false: it cannot; see requestKeyFrame in src/native). */
+  requestKeyFrame?: () => boolean;
   iceServers: { urls: string[]; username?: string; credential?: string }[];
   /** Sends a signal blob to the technician through the broker (only after begin()). */
   signal: (payload: Uint8Array) => void;
@@ -60,6 +67,8 @@ export interface RemoteAccessDeps {
   inputGuard?: InputGuard;
   /** Largest frame rate captured (frames are sent only when the screen changed). */
   maxFps?: number;
+  /** File transfer and clipboard for this connection (absent: the "files" channel declines everything, no clipboard). */
+  tools?: ConnectionTools;
 }
 
 /**
@@ -76,6 +85,9 @@ const trace = (tag: string, o: object) => process.stderr.write(`${tag} ${JSON.st
 
 /** Unchanged stats (see sendStats) are repeated this often. */
 const STATS_REPEAT_MS = 10_000;
+/** How often, and for how long, the selected candidate pair is watched while a path is repaired (watchPath). */
+const PATH_POLL_MS = 200;
+const PATH_WATCH_MS = 20_000;
 /** How long prepare() waits for the offer (it carries the certificate fingerprint). */
 const PREPARE_TIMEOUT_MS = 5000;
 
@@ -99,6 +111,10 @@ export class RemoteAccess {
   private lastShape = -1;
   private lastStatsKey = "";
   private lastStatsAt = 0;
+  private pathWatch: ReturnType<typeof setTimeout> | null = null;
+  private watchingPath = false;
+  private files: FileEndpoint | null = null;
+  private lastClipboardState = "";
 
   constructor(private readonly d: RemoteAccessDeps) {
     this.input = new InputDispatcher(d.openInjector, () => (this.stopped ? null : this.scopeNow), d.inputGuard);
@@ -108,18 +124,101 @@ export class RemoteAccess {
       createConnection: () => new d.wrtc.RTCPeerConnection({ iceServers: d.iceServers }) as PeerConnection,
       track: this.track,
       stream: new d.wrtc.MediaStream([this.track]),
-      channels: ["input", "control"],
+      channels: ["input", "control", "files"],
       signal: (p) => d.signal(p),
       connected: () => this.connected(),
       closed: (reason) => this.end(reason),
-      interrupted: () => d.onInterrupted?.(),
-      resumed: () => d.onResumed?.(),
+      interrupted: () => {
+        d.onInterrupted?.();
+        this.watchPath();
+      },
+      resumed: () => {
+        d.onResumed?.();
+        this.repaired("resumed");
+      },
       ...(TRACE_PEER && { trace: (e: string) => trace("TETHER_TRACE_PEER", { at: Date.now(), e }) }),
     });
     const input = this.peer.channel("input")!;
     const control = this.peer.channel("control")!;
     input.onmessage = (ev) => this.input.handle(new Uint8Array(ev.data as ArrayBuffer));
     control.onmessage = (ev) => this.onControl(new Uint8Array(ev.data as ArrayBuffer));
+    const files = this.peer.channel("files")!;
+    files.onmessage = (ev) => {
+      if (!this.files || this.stopped) return;
+      let msg: FileMsg;
+      try {
+        msg = pb.FileMessage.decode(new Uint8Array(ev.data as ArrayBuffer)) as FileMsg;
+      } catch {
+        return; // undecodable: nothing to act on
+      }
+      this.files.handle(msg);
+    };
+  }
+
+  /** The file endpoint on the "files" channel (after consent, once connected). */
+  private openFiles(): void {
+    const ch = this.peer.channel("files");
+    const tools = this.d.tools;
+    if (!ch || !tools || this.files) return;
+    ch.bufferedAmountLowThreshold = CHANNEL_LOW_WATER;
+    const waiters: (() => void)[] = [];
+    const wakeAll = () => {
+      for (const w of waiters.splice(0)) w();
+    };
+    ch.onbufferedamountlow = wakeAll;
+    const channel: FileChannel = {
+      send: (msg) => {
+        if (ch.readyState !== "open") return;
+        try {
+          ch.send(pb.FileMessage.encode(msg as tether.v1.IFileMessage).finish());
+        } catch {
+          // closing: the endpoint is closed with the connection
+        }
+      },
+      get bufferedAmount() {
+        return ch.bufferedAmount ?? 0;
+      },
+      // The low-water event, with a poll beside it (an implementation may not fire it, and a closed
+      // channel fires nothing).
+      drained: () =>
+        new Promise<void>((resolve) => {
+          const poll = setInterval(() => {
+            if ((ch.bufferedAmount ?? 0) <= CHANNEL_LOW_WATER || ch.readyState !== "open" || this.stopped) done();
+          }, 20);
+          const done = () => {
+            clearInterval(poll);
+            const i = waiters.indexOf(done);
+            if (i >= 0) waiters.splice(i, 1);
+            resolve();
+          };
+          waiters.push(done);
+        }),
+    };
+    const files = new FileEndpoint({
+      channel,
+      idPrefix: "a",
+      maxBytes: tools.maxFileBytes,
+      sha256: () => {
+        const h = createHash("sha256");
+        return { update: (d) => void h.update(d), digest: () => new Uint8Array(h.digest()) };
+      },
+      offered: (o, signal) => tools.offered(o, signal),
+      requested: (r, signal) => tools.requested(r, signal),
+      changed: (t) => tools.transfersChanged(t),
+    });
+    tools.cancelWith((id) => files.cancel(id));
+    tools.sendWith((source, name) => files.send(source, name));
+    this.files = files;
+  }
+
+  /** Tells the viewer whether the clipboard is shared now (only when that changed). */
+  private sendClipboardState(): void {
+    const tools = this.d.tools;
+    const state = tools ? tools.clipboardState(this.scopeNow === "control") : { on: false, reason: "unavailable" };
+    const key = `${state.on} ${state.reason}`;
+    if (key === this.lastClipboardState) return;
+    this.lastClipboardState = key;
+    this.sendControl({ clipboardState: state });
   }
 
   get scope(): Scope | null {
@@ -170,9 +269,63 @@ export class RemoteAccess {
     });
   }
 
+  /**
+   * While the path is being repaired: which candidate pair carries the media, every PATH_POLL_MS
+   * for at most PATH_WATCH_MS. When libwebrtc moves to another one (the ICE restart's new pair,
+   * often a second or more after the restart was answered), the viewer gets a key frame at once.
+   */
+  private watchPath(): void {
+    if (this.watchingPath || this.stopped) return;
+    this.watchingPath = true; // one watch at a time, also while a stats request is in flight
+    const until = Date.now() + PATH_WATCH_MS;
+    let first: string | null | undefined;
+    const done = () => {
+      this.watchingPath = false;
+    };
+    const poll = () => {
+      this.pathWatch = null;
+      if (this.stopped || Date.now() > until) return done();
+      const stats = this.peer.stats();
+      if (!stats) return done();
+      void stats.then((report) => {
+        const id = selectedPairId(report.values());
+        if (first === undefined) first = id;
+        else if (id && id !== first) {
+          done();
+          return this.repaired("the path moved");
+        }
+        if (this.stopped) return done();
+        this.pathWatch = setTimeout(poll, PATH_POLL_MS);
+      }, done);
+    };
+    poll();
+  }
+
+  /** The path to the viewer works again: what was sent meanwhile is lost, so the screen goes again as a key frame. */
+  private repaired(why: string): void {
+    if (this.stopped || !this.pump) return;
+    const key = this.d.requestKeyFrame?.() ?? false;
+    this.pump.refresh();
+    if (TRACE_PEER) trace("TETHER_TRACE_PEER", { at: Date.now(), e: `${why}: screen sent again${key ? " as a key frame" : ""}` });
+  }
+
   /** The broker connection is back: a pending ICE restart goes out now. */
   signalingBack(): void {
     if (!this.stopped && this.begun) this.peer.signalingBack();
+  }
+
+  /** Fresh TURN credentials: a relayed connection moves to them (see OfferPeer.renewIceServers). */
+  iceServersChanged(servers: RemoteAccessDeps["iceServers"]): void {
+    if (this.stopped || !this.begun) return;
+    const stats = this.peer.stats();
+    if (!stats) return;
+    void stats.then(
+      (report) => {
+        const p = selectedPath(report.values());
+        this.peer.renewIceServers(servers, p?.path === "relayed");
+      },
+      () => this.peer.renewIceServers(servers, false),
+    );
   }
 
   /** The computer's network changed: the connection restarts ICE at once (see OfferPeer.networkChanged). */
@@ -186,6 +339,21 @@ export class RemoteAccess {
     this.scopeNow = "view";
     this.input.release();
     this.sendControl({ scope: { scope: pb.Scope.SCOPE_VIEW } });
+    if (this.files) this.attachClipboard();
+  }
+
+  /** The user's copies reach this viewer only while it has control (the tools decide with the user's switch). */
+  private attachClipboard(): void {
+    this.d.tools?.clipboardAttach(
+      {
+        copied: (text) => {
+          if (!this.stopped && this.scopeNow === "control") this.sendControl({ clipboard: { text } });
+        },
+        stateChanged: () => this.sendClipboardState(),
+      },
+      this.scopeNow === "control",
+    );
+    this.sendClipboardState();
   }
 
   /**
@@ -199,8 +367,12 @@ export class RemoteAccess {
     else this.sendControl({ scope: { scope: pb.Scope.SCOPE_UNSPECIFIED } });
     if (this.statsTimer) clearInterval(this.statsTimer);
     this.statsTimer = null;
+    if (this.pathWatch) clearTimeout(this.pathWatch);
+    this.pathWatch = null;
     process.off("SIGUSR2", this.onTraceSignal);
     this.input.release();
+    this.files?.close();
+    this.d.tools?.detach();
     const pump = this.pump;
     this.pump = null;
     const capturer = this.capturer;
@@ -227,6 +399,8 @@ export class RemoteAccess {
     if (this.stopped || !this.begun || !this.capturer) return;
     this.sendControl({ scope: { scope: this.scopeNow === "control" ? pb.Scope.SCOPE_CONTROL : pb.Scope.SCOPE_VIEW } });
     this.sendMonitors();
+    this.openFiles();
+    this.attachClipboard();
     this.d.onConnected(this.remoteFingerprint);
     if (TRACE_PEER) {
       // Which way the media goes: through a TURN relay or not (TETHER_TRACE_PEER=1).
@@ -274,7 +448,27 @@ export class RemoteAccess {
 
   private onControl(bytes: Uint8Array): void {
     const action = readControlMessage(bytes, this.monitors.length);
-    if (action?.kind !== "selectMonitor" || !this.capturer) return;
+    if (!action || this.stopped || !this.begun) return;
+    const control = this.scopeNow === "control";
+    if (action.kind === "clipboard") {
+      // Not allowed now (view only, switched off, no clipboard): the viewer is told why instead.
+      if (!this.d.tools?.clipboardFromTechnician(action.text, control)) {
+        this.lastClipboardState = "";
+        this.sendClipboardState();
+      }
+      return;
+    }
+    if (action.kind === "clipboardRequest") {
+      void this.d.tools?.clipboardRead(control).then((text) => {
+        if (text !== null && !this.stopped && this.scopeNow === "control") this.sendControl({ clipboard: { text } });
+        else {
+          this.lastClipboardState = "";
+          this.sendClipboardState();
+        }
+      });
+      return;
+    }
+    if (!this.capturer) return;
     const m = this.monitors[action.index]!;
     try {
       this.capturer.selectMonitor(m.name);

@@ -6,6 +6,7 @@
  */
 import type { Scope } from "../session/rules.js";
 import type { Messages } from "./messages.js";
+import type { TransferView } from "../session/file-transfer.js";
 
 export interface ConsentQuestion {
   id: string;
@@ -30,8 +31,44 @@ export type ConsentAnswer = Scope | null | "stopped" | undefined;
 export interface Shared {
   technician: string;
   scope: Scope;
+  /** The technician records the screen (the sharing bar says so). */
+  recording?: boolean;
   /** The monitor the technician watches (screen coordinates), when not the whole screen. */
   area?: { x: number; y: number; width: number; height: number };
+}
+
+/** A file question: a technician sends a file ("receive"), or asks for one of the user's ("send"). */
+export interface FileQuestion {
+  id: string;
+  kind: "receive" | "send";
+  technician: string;
+  /** The file's name (receive) or the path asked for (send), cleaned. */
+  name: string;
+  size: number;
+}
+
+/** One transfer as the app shows it (see TransferView), with whom. */
+export interface TransferLine extends TransferView {
+  technician: string;
+  /** Time left (ms) while it moves, when known. */
+  leftMs: number | null;
+}
+
+/**
+ * The system clipboard (text), where the interface can reach it (the app window); the terminal
+ * cannot. Nothing is read while `watch(false)`.
+ */
+export interface ClipboardAccess {
+  /** Puts text on the clipboard (no `copied` call follows for it); false when it could not be passed on (too long). */
+  write(text: string): boolean;
+  /** The clipboard's text now ("" when it holds none; null when it could not be read). */
+  read(): Promise<string | null>;
+  /** While on, every text the user copies goes to the handler. */
+  watch(on: boolean): void;
+  onCopied(handler: (text: string) => void): void;
+  /** The user's switch for clipboard sharing, shown while `visible`. */
+  showSwitch(o: { visible: boolean; on: boolean; technician: string }): void;
+  onSwitch(handler: (on: boolean) => void): void;
 }
 
 /** What the user does on their own: on every live grant. */
@@ -61,6 +98,25 @@ export interface UserInterface {
   sharing(shared: readonly Shared[]): void;
   /** The user's actions on live grants go to `handler`. */
   onAction(handler: (action: UserAction) => void): void;
+  /** A chat message from the technician (`name`: their display name, cleaned). */
+  chat(name: string, text: string): void;
+  /** What the user writes to the technician goes to `handler` (an interface without a way to write never calls it). */
+  onChat(handler: (text: string) => void): void;
+  /** Asks whether to accept a file, or to send one; true: yes. false when `signal` aborts first. */
+  askFile(q: FileQuestion, signal: AbortSignal): Promise<boolean>;
+  /** The transfers to show (ended ones too, until the list is replaced). */
+  transfers(list: readonly TransferLine[]): void;
+  /** The user cancels a transfer (the window's Cancel) or all of them (the terminal's x). */
+  onCancelTransfer(handler: (id: string | null) => void): void;
+  /**
+   * The user's way to send a file of their own (the window's button, the terminal's `send <path>`):
+   * offered while a technician's viewer is connected (`technician`: whose), withdrawn otherwise.
+   */
+  showSendFile(o: { visible: boolean; technician: string }): void;
+  /** The user chose a file to send: its path, as given (the Tools check it). */
+  onSendFile(handler: (file: string) => void): void;
+  /** The clipboard, when this interface can reach it. */
+  readonly clipboard: ClipboardAccess | null;
   /** Resolves when the user asks to quit (window closed, Quit, SIGINT/SIGTERM). */
   readonly quit: Promise<void>;
   /**

@@ -1,13 +1,14 @@
 /**
  * Native parts carried inside the single-file support app (Node SEA assets): written to a private
- * cache folder (`$XDG_CACHE_HOME/tether/app-<hash>`, default `~/.cache/…`, mode 0700) and loaded
- * from there, because a shared library can only be loaded from a file. A file already in the cache
+ * cache folder and loaded from there, because a shared library can only be loaded from a file:
+ * Linux `$XDG_CACHE_HOME/tether/app-<hash>` (default `~/.cache/…`, mode 0700), Windows
+ * `%LOCALAPPDATA%\Tether\cache\app-<hash>` (the user's own profile). A file already in the cache
  * is used only if it holds exactly the bytes the app carries (which its image check covered).
  */
 import { createHash } from "node:crypto";
 import { chmodSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from "node:fs";
 import { homedir } from "node:os";
-import { join } from "node:path";
+import { join, win32 } from "node:path";
 
 /** The SEA API (node:sea, Node ≥ 20.12); null when not running as a single executable. */
 interface SeaApi {
@@ -24,7 +25,12 @@ export function seaApi(load: (id: string) => unknown): SeaApi | null {
   }
 }
 
-export function cacheDir(env: NodeJS.ProcessEnv): string {
+export function cacheDir(env: NodeJS.ProcessEnv, platform: NodeJS.Platform = process.platform): string {
+  if (platform === "win32") {
+    const local =
+      env["LOCALAPPDATA"] && win32.isAbsolute(env["LOCALAPPDATA"]) ? env["LOCALAPPDATA"] : win32.join(homedir(), "AppData", "Local");
+    return win32.join(local, "Tether", "cache");
+  }
   const base = env.XDG_CACHE_HOME && env.XDG_CACHE_HOME.startsWith("/") ? env.XDG_CACHE_HOME : join(homedir(), ".cache");
   return join(base, "tether");
 }

@@ -9,20 +9,33 @@ import { createRequire } from "node:module";
 import { agentHelp, runSupportApp } from "../cli/agent.js";
 import { LinkError, supportLink } from "../link/support-link.js";
 import { CliError, UsageError } from "../cli/args.js";
-import { catalogs, detectLocale, Exit } from "../agent/messages.js";
+import { catalogs, detectLocale, Exit, hostOs, windowsLocale } from "../agent/messages.js";
 import { checkOwnFile, ownFile } from "./integrity.js";
 import { extractAssets, seaApi } from "./assets.js";
 
 /** Replaced at build time with the broker's app-signing public key (base64url, raw Ed25519). */
 declare const __TETHER_APP_KEY__: string;
 
-/** Native parts carried inside the app; see scripts/build-app.mjs. */
-export const NATIVE_ASSETS = ["wrtc.node", "tether_native.node", "tether-window"] as const;
+/** Native parts carried inside the app, by the names they are written to disk with; see scripts/build-app.mjs. */
+export const NATIVE_ASSETS = {
+  linux: ["wrtc.node", "tether_native.node", "tether-window"],
+  windows: ["wrtc.node", "tether_native.node", "tether-window.exe"],
+} as const;
 
 const out = (s: string) => process.stdout.write(s + "\n");
 
+/**
+ * What the tuning costs where it is unavailable (README, "WebRTC tuning": each measured on Linux
+ * against the same agent without it).
+ */
+const NO_TUNING_ON_WINDOWS =
+  "webrtc tuning: unavailable on Windows (it hooks the Linux build of the WebRTC module); libwebrtc's defaults cost, as measured on Linux, about 12 ms more per frame and up to twice the CPU time while typing or animating";
+
 async function main(argv: string[]): Promise<number> {
-  const m = catalogs[detectLocale(process.env)];
+  const os = hostOs();
+  // Before the image is checked nothing of it is loaded, so on Windows the display language (the
+  // native addon's) is not known yet: these first lines follow the regional format's language.
+  const m = catalogs[os === "windows" ? windowsLocale(Intl.DateTimeFormat().resolvedOptions().locale) : detectLocale(process.env)];
   let self: ReturnType<typeof checkOwnFile>;
   try {
     self = checkOwnFile(ownFile(), __TETHER_APP_KEY__);
@@ -47,14 +60,14 @@ async function main(argv: string[]): Promise<number> {
   const req = createRequire(process.execPath);
   const sea = seaApi(req);
   if (sea) {
-    const files = extractAssets(sea, NATIVE_ASSETS, process.env);
+    const files = extractAssets(sea, NATIVE_ASSETS[os], process.env);
     (globalThis as { __tetherNative?: (name: string) => unknown }).__tetherNative = (name) => {
       const mod = { exports: {} as unknown };
       process.dlopen(mod, files[name]!);
       return mod.exports;
     };
     process.env.TETHER_NATIVE_PATH = files["tether_native.node"];
-    process.env.TETHER_WINDOW_PATH = files["tether-window"];
+    process.env.TETHER_WINDOW_PATH = files[NATIVE_ASSETS[os][2]];
   }
 
   if (argv.includes("--help") || argv.includes("-h")) {
@@ -83,17 +96,19 @@ async function main(argv: string[]): Promise<number> {
     out(`integrity: ok (${(self.imageBytes / 1e6).toFixed(1)} MB checked in ${Math.round(self.ms)} ms)`);
     out(`runtime: Node.js ${process.version} (${process.release.lts ? `${process.release.lts} LTS` : "not LTS"})`);
     out(`webrtc: ${wrtcOk ? "ok" : "missing"}`);
-    // Which interface the app would use here: its window (GTK 3), or the terminal, and why.
+    // Which interface the app would use here: its window (GTK 3 or Win32), or the terminal, and why.
     const { probeWindow } = await import("../agent/window-ui.js");
-    const win = probeWindow(process.env);
+    const win = probeWindow(process.env, os);
     out(
       win.ok
-        ? `interface: window (GTK ${win.gtk})`
+        ? `interface: window (${win.toolkit})`
         : `interface: terminal (${
             win.reason === "no-display"
               ? `no display: ${win.detail}`
               : win.reason === "no-toolkit"
-                ? `GTK 3 is not usable here, install libgtk-3-0: ${win.detail}`
+                ? os === "windows"
+                  ? `the window program could not start: ${win.detail}`
+                  : `GTK 3 is not usable here, install libgtk-3-0: ${win.detail}`
                 : `window program missing: ${win.detail}`
           })`,
     );
@@ -106,7 +121,8 @@ async function main(argv: string[]): Promise<number> {
       out(`native: ${(err as Error).message.split("\n")[0]}`);
     }
     if (nativeOk) out(`native: ok (${process.env.TETHER_NATIVE_PATH ?? "from the build folder"})`);
-    if (wrtcOk && nativeOk) {
+    if (wrtcOk && nativeOk && os === "windows") out(NO_TUNING_ON_WINDOWS);
+    if (wrtcOk && nativeOk && os === "linux") {
       // One line per WebRTC tuning setting, applied as the agent would apply it (with its TETHER_*
       // overrides; harmless here: this process ends right after the check). Not fatal: a setting
       // the bundled wrtc.node cannot take leaves libwebrtc's own behaviour.

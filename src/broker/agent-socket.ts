@@ -23,7 +23,7 @@ import {
   type AgentToBroker,
 } from "../proto/wire.js";
 import type { Hub, Peer } from "./hub.js";
-import { cleanName } from "../util/text.js";
+import { cleanChat, cleanName, MAX_CHAT } from "../util/text.js";
 import { normalizeFingerprint } from "../session/safety-code.js";
 import type { BrokerService } from "./service.js";
 import type { SessionRow } from "./store.js";
@@ -36,8 +36,12 @@ export interface AgentSocketOptions {
   log: { info(obj: object, msg: string): void; warn(obj: object, msg: string): void };
   remoteAddress: string;
   iceServers: (sessionId: string) => { urls: string[]; username?: string; credential?: string }[];
+  /** Fresh TURN credentials every this many ms while activated (undefined: none to renew). */
+  iceRenewalMs?: number | undefined;
   /** The broker's --organization, cleaned; "" when not set. */
   organization: string;
+  /** The largest file a transfer may carry (bytes). */
+  maxFileBytes: number;
 }
 
 // DER prefix of an Ed25519 SubjectPublicKeyInfo; the raw 32-byte key follows it.
@@ -65,16 +69,45 @@ export function handleAgentSocket(socket: WebSocket, o: AgentSocketOptions): voi
   let lastHeard = Date.now();
   /** Access requests granted over this connection: signaling is relayed only for these. */
   const granted = new Set<string>();
+  /** When this connection's last tool records came (a rate limit). */
+  let toolRecords: number[] = [];
 
   const helloTimer = setTimeout(() => peer.close(Close.HELLO_TIMEOUT, "no hello in time"), o.helloTimeoutMs);
   const liveness = setInterval(() => {
     if (Date.now() - lastHeard > 3 * o.heartbeatIntervalMs) peer.close(Close.HEARTBEAT_TIMEOUT, "heartbeat timeout");
   }, o.heartbeatIntervalMs);
   liveness.unref();
+  /** Fresh TURN credentials while activated (see IceConfig in the protocol). */
+  let renewal: ReturnType<typeof setInterval> | null = null;
+
+  /**
+   * For how long (ms) the app counts as gone if this connection turns out dead: since its next
+   * heartbeat was due after the last thing heard from it (a dropped network closes nothing, so the
+   * socket itself says nothing until the liveness check or the app's next connection), else 0.
+   */
+  const absentMs = () => Math.max(0, Date.now() - (lastHeard + o.heartbeatIntervalMs));
 
   const refuse = (code: number, reason: string, detail: object = {}) => {
     o.log.warn({ remoteAddress: o.remoteAddress, closeCode: code, ...detail }, `agent socket refused: ${reason}`);
     peer.close(code, reason);
+  };
+
+  /**
+   * Messages are handled one after the other, in order (each may wait for the store): a consent
+   * answer is recorded before the signal that follows it, and the close after the hello.
+   */
+  let queue: Promise<void> = Promise.resolve();
+  /** Messages waiting their turn: an app that sends faster than the store answers is cut off. */
+  let waiting = 0;
+  const inOrder = (f: () => Promise<void> | void) => {
+    if (++waiting > 256) return refuse(Close.POLICY, "too many messages at once");
+    queue = queue
+      .then(f)
+      .finally(() => waiting--)
+      .catch((err: unknown) => {
+        o.log.warn({ err }, "agent message failed");
+        refuse(Close.INTERNAL, (err as { code?: string }).code === "TETHER_ERR_STORE_UNAVAILABLE" ? "store unavailable" : "internal error");
+      });
   };
 
   socket.on("message", (data, isBinary) => {
@@ -86,28 +119,28 @@ export function handleAgentSocket(socket: WebSocket, o: AgentSocketOptions): voi
     } catch {
       return refuse(Close.MALFORMED, "malformed message");
     }
-    try {
-      if (!session) return onHello(msg);
-      onActiveMessage(msg, session);
-    } catch (err) {
-      o.log.warn({ err }, "agent message failed");
-      refuse(Close.INTERNAL, "internal error");
-    }
+    inOrder(() => (session ? onActiveMessage(msg, session) : onHello(msg)));
   });
 
+  // The app's probe after a network change is a WebSocket ping: it is a sign of life too.
+  socket.on("ping", () => (lastHeard = Date.now()));
   socket.on("close", () => {
     clearTimeout(helloTimer);
     clearInterval(liveness);
-    if (session && o.hub.detachAgent(session.id, peer)) {
-      o.log.info({ sessionId: session.id }, "agent disconnected");
-      o.service.agentOffline(session.id);
-    }
+    if (renewal) clearInterval(renewal);
+    const absent = absentMs();
+    inOrder(async () => {
+      if (session && (await o.hub.detachAgent(session.id, peer))) {
+        o.log.info({ sessionId: session.id }, "agent disconnected");
+        await o.service.agentOffline(session.id, absent);
+      }
+    });
   });
   socket.on("error", () => peer.close(Close.INTERNAL, "socket error"));
 
   peer.send(encodeToAgent({ challenge: { nonce, protocolVersion: PROTOCOL_VERSION } }));
 
-  function onHello(msg: AgentToBroker): void {
+  async function onHello(msg: AgentToBroker): Promise<void> {
     const h = msg.hello;
     if (msg.body !== "hello" || !h) return refuse(Close.POLICY, "expected hello");
     clearTimeout(helloTimer);
@@ -136,21 +169,29 @@ export function handleAgentSocket(socket: WebSocket, o: AgentSocketOptions): voi
     const name = cleanName(h.machineName ?? "", MAX_MACHINE_NAME_CHARS);
     const os = cleanName(h.os ?? "", 64);
     const instanceId = h.instanceId?.length ? Buffer.from(h.instanceId).toString("hex") : `anonymous-${nonce.toString("hex")}`;
-    const { decision, session: s } = o.service.activate(code, machine, name, os);
+    const { decision, session: s } = await o.service.activate(code, machine, name, os);
     const S = pb.ActivationResult.Status;
     if ((decision.kind === "valid" || decision.kind === "bind") && s) {
+      // The socket may have closed while the store answered: then nothing is attached.
+      if (socket.readyState !== socket.OPEN) return;
       session = s;
-      const replaced = o.hub.attachAgent(s.id, peer, { instanceId, machineName: name });
+      const replaced = await o.hub.attachAgent(s.id, peer, { instanceId, machineName: name, absentMs });
+      // Cluster: the node that held this app is gone; what depended on it ends first (consoles see
+      // the app offline, then online again below).
+      if (replaced?.nodeLost) await o.service.agentLost(s.id);
       // The same running app reconnecting (its old socket not yet timed out) is no news; another
       // process with this identity is: a second start here, or a copied identity elsewhere.
-      if (replaced && replaced.instanceId !== instanceId) o.service.agentReplaced(s.id, replaced.machineName, name);
-      for (const id of o.service.reconcileGrants(
+      else if (replaced && replaced.instanceId !== instanceId) await o.service.agentReplaced(s.id, replaced.machineName, name);
+      for (const id of await o.service.reconcileGrants(
         s.id,
         (h.liveAccess ?? []).slice(0, 16).map((g) => ({ id: g.accessRequestId ?? "", scope: scopeFromWire(g.scope) })),
+        // A connection this one replaces (its network dropped, so it never closed): the app was
+        // away since then, and its grants end if that is longer than the grace period.
+        replaced?.absentMs?.(),
       )) {
         granted.add(id);
       }
-      const tech = o.service.store.technicianById(s.technicianId);
+      const tech = await o.service.store.technicianById(s.technicianId);
       peer.send(
         encodeToAgent({
           activation: {
@@ -162,14 +203,22 @@ export function handleAgentSocket(socket: WebSocket, o: AgentSocketOptions): voi
             iceServers: o.iceServers(s.id),
             liveAccess: [...granted],
             organization: o.organization,
+            maxFileBytes: o.maxFileBytes,
           },
         }),
       );
+      if (o.iceRenewalMs) {
+        const id = s.id;
+        renewal = setInterval(
+          () => peer.send(encodeToAgent({ iceConfig: { iceServers: o.iceServers(id), renewal: true } })),
+          o.iceRenewalMs,
+        );
+      }
       o.log.info(
         { sessionId: s.id, bound: decision.kind === "bind" ? "now" : "before", remoteAddress: o.remoteAddress },
         "agent activated",
       );
-      o.service.agentOnline(s);
+      await o.service.agentOnline(s);
       return;
     }
     // Unknown, closed, deleted and bound-elsewhere answer identically; only the log tells them apart.
@@ -187,7 +236,7 @@ export function handleAgentSocket(socket: WebSocket, o: AgentSocketOptions): voi
     peer.close(Close.NORMAL, decision.kind);
   }
 
-  function onActiveMessage(msg: AgentToBroker, s: SessionRow): void {
+  async function onActiveMessage(msg: AgentToBroker, s: SessionRow): Promise<void> {
     switch (msg.body) {
       case "heartbeat":
         peer.send(encodeToAgent({ heartbeat: { seq: msg.heartbeat?.seq ?? 0, sentAtMs: Date.now(), ack: true } }));
@@ -196,7 +245,7 @@ export function handleAgentSocket(socket: WebSocket, o: AgentSocketOptions): voi
         const c = msg.consent!;
         const id = c.accessRequestId ?? "";
         const scope = scopeFromWire(c.grantedScope);
-        const accepted = o.service.recordConsent(s.id, id, Boolean(c.granted) && scope !== null, scope);
+        const accepted = await o.service.recordConsent(s.id, id, Boolean(c.granted) && scope !== null, scope);
         if (accepted && c.granted && scope) granted.add(id);
         peer.send(encodeToAgent({ consentRecorded: { accessRequestId: id, accepted } }));
         return;
@@ -205,18 +254,54 @@ export function handleAgentSocket(socket: WebSocket, o: AgentSocketOptions): voi
         const c = msg.consentChanged!;
         const id = c.accessRequestId ?? "";
         const scope = scopeFromWire(c.scope);
-        if (!granted.has(id) || !o.service.consentChanged(s.id, id, scope)) {
+        if (!granted.has(id) || !(await o.service.consentChanged(s.id, id, scope))) {
           peer.send(encodeToAgent({ error: { code: pb.Error.Code.CODE_NOT_ALLOWED, message: "no such live grant, or a widening" } }));
           return;
         }
         if (scope === null) granted.delete(id);
         return;
       }
+      case "recordingShown": {
+        const id = msg.recordingShown?.accessRequestId ?? "";
+        if (granted.has(id)) await o.service.recordingShown(s.id, id, Boolean(msg.recordingShown?.on));
+        return;
+      }
+      case "toolRecord": {
+        // What the app did with a tool on a live grant of this session: into the history, bounded.
+        const r = msg.toolRecord!;
+        const id = r.accessRequestId ?? "";
+        // At most 120 a minute per connection (each is a history entry).
+        const now = Date.now();
+        toolRecords = toolRecords.filter((t) => now - t < 60_000);
+        if (toolRecords.length >= 120) {
+          peer.send(encodeToAgent({ error: { code: pb.Error.Code.CODE_RATE_LIMITED, message: "too many tool records" } }));
+          return;
+        }
+        toolRecords.push(now);
+        if (!(await o.service.toolRecord(s.id, id, r))) {
+          peer.send(
+            encodeToAgent({ error: { code: pb.Error.Code.CODE_NOT_ALLOWED, message: "no such live grant, or a record out of bounds" } }),
+          );
+        }
+        return;
+      }
+      case "chat": {
+        // The user writes: bounded in size (the frame limit) and rate, cleaned like a name.
+        const raw = msg.chat?.text ?? "";
+        const text = Array.from(raw).length <= MAX_CHAT ? cleanChat(raw) : "";
+        if (!text) {
+          peer.send(encodeToAgent({ error: { code: pb.Error.Code.CODE_NOT_ALLOWED, message: "empty or too long chat message" } }));
+        } else if (!(await o.service.chatFromUser(s.id, text))) {
+          // 60 a minute per session, whichever connection of its app they come from
+          peer.send(encodeToAgent({ error: { code: pb.Error.Code.CODE_RATE_LIMITED, message: "too many chat messages" } }));
+        }
+        return;
+      }
       case "accessPrepared": {
         const id = msg.accessPrepared?.accessRequestId ?? "";
         const fp = normalizeFingerprint(msg.accessPrepared?.fingerprint ?? "");
         if (!fp) return refuse(Close.POLICY, "bad fingerprint");
-        o.service.accessPrepared(s.id, id, fp); // false for a request no longer pending: nothing to do
+        await o.service.accessPrepared(s.id, id, fp); // false for a request no longer pending: nothing to do
         return;
       }
       case "signal": {

@@ -12,18 +12,25 @@ import { handleAgentSocket } from "./agent-socket.js";
 import { handleConsoleSocket } from "./console-socket.js";
 import { ErrorCodes, TetherError, errorBody } from "./errors.js";
 import { Hub } from "./hub.js";
-import { BrokerService } from "./service.js";
+import { BrokerService, CHAT_PER_MINUTE } from "./service.js";
 import { LINK_PATH } from "../link/support-link.js";
-import type { Store, Technician } from "./store.js";
+import type { BrokerStore, Technician } from "./store.js";
+import type { ClusterNode } from "./cluster.js";
 import { registerConsole } from "./console-static.js";
 import { homePage } from "./pages.js";
 import { registerDownloads, supportAppStatus, type SupportAppSource } from "./downloads.js";
 import { createHmac } from "node:crypto";
-import { cleanName, MAX_ORGANIZATION } from "../util/text.js";
+import { cleanChat, cleanName, MAX_CHAT, MAX_LABEL, MAX_ORGANIZATION, MAX_TICKET } from "../util/text.js";
+import { historyView, sessionMatches } from "./views.js";
 import { normalizeFingerprint } from "../session/safety-code.js";
 
 export interface BrokerOptions {
-  store: Store;
+  store: BrokerStore;
+  /**
+   * Cluster mode: this node's link to the others (PostgreSQL presence and counters, NATS). Without
+   * it the broker is one process: everything connected is in its memory.
+   */
+  cluster?: ClusterNode;
   /**
    * Addresses (or CIDR ranges) of reverse proxies whose X-Forwarded-For / -Proto / -Host are
    * believed: the client's address for rate limits and logs then comes from the header. Empty: none.
@@ -51,8 +58,12 @@ export interface BrokerOptions {
   ice?: IceOptions;
   /** Shown on link pages ("Remote support from …"). */
   organization?: string;
+  /** The largest file a transfer between the technician and the user may carry (bytes; default 1024 MB). */
+  maxFileBytes?: number;
   /** The prebuilt support app (npm run build:app), looked at again on each request, and the key that signs each download's trailer. */
   supportApp?: SupportAppSource;
+  /** The same for the Windows app (a .exe), offered to Windows browsers. */
+  windowsApp?: SupportAppSource;
 }
 
 declare module "fastify" {
@@ -63,14 +74,23 @@ declare module "fastify" {
   }
 }
 
+/** The default --max-file-mb: 1024 MB. */
+export const DEFAULT_MAX_FILE_BYTES = 1024 * 1_000_000;
+
 export interface IceOptions {
   /** stun: URLs, given as they are. */
   stun: string[];
   /** turn:/turns: URLs, given time-limited credentials from `turnSecret` (coturn's use-auth-secret). */
   turn: string[];
   turnSecret?: string;
-  /** Lifetime of TURN credentials, seconds. */
+  /** Lifetime of TURN credentials, seconds (default 3600). Connected apps and consoles get new ones every half of it. */
   turnTtlS?: number;
+}
+
+/** How often connected apps and consoles get fresh TURN credentials (ms); undefined without TURN. */
+export function iceRenewalMs(ice: IceOptions | undefined): number | undefined {
+  if (!ice?.turn.length || !ice.turnSecret) return undefined;
+  return ((ice.turnTtlS ?? 3600) * 1000) / 2;
 }
 
 /**
@@ -125,7 +145,7 @@ export async function buildBroker(opts: BrokerOptions): Promise<{ app: FastifyIn
             },
           },
   }) as unknown as FastifyInstance;
-  const hub = new Hub();
+  const hub = new Hub(opts.cluster);
   const service = new BrokerService({
     store: opts.store,
     hub,
@@ -135,7 +155,14 @@ export async function buildBroker(opts: BrokerOptions): Promise<{ app: FastifyIn
     grantGraceMs: opts.grantGraceMs ?? 30_000,
     log: app.log,
   });
-  service.start();
+  await service.start();
+  if (opts.cluster) {
+    // Apps held by a node that is gone: offline, and their grants end (see service.agentLost).
+    await opts.cluster.start(
+      (sessionId) => void service.agentLost(sessionId).catch((err: unknown) => app.log.warn({ err, sessionId }, "lost app not handled")),
+      () => hub.heldAgents(),
+    );
+  }
 
   app.decorateRequest("technician", null);
   app.decorateRequest("tokenHash", "");
@@ -171,6 +198,8 @@ export async function buildBroker(opts: BrokerOptions): Promise<{ app: FastifyIn
 
   await app.register(rateLimit, {
     global: false,
+    // In a cluster the counters are shared by every node (PostgreSQL, cluster.ts).
+    ...(opts.cluster && { store: opts.cluster.rateLimitStore() }),
     errorResponseBuilder: (_req, ctx) =>
       new TetherError("TETHER_ERR_RATE_LIMITED", `Too many attempts from this address; try again in ${Math.ceil(ctx.ttl / 1000)} s.`),
   });
@@ -208,8 +237,8 @@ export async function buildBroker(opts: BrokerOptions): Promise<{ app: FastifyIn
     const header = req.headers.authorization ?? "";
     const m = /^Bearer\s+(\S+)$/i.exec(header);
     const token = m?.[1] ?? cookie(req, SESSION_COOKIE);
-    const tokenHash = token && token.length <= 200 ? opts.store.tokenHashOf(token) : "";
-    const tech = tokenHash ? opts.store.technicianByTokenHash(tokenHash, now()) : undefined;
+    const tokenHash = token && token.length <= 200 ? await opts.store.tokenHashOf(token) : "";
+    const tech = tokenHash ? await opts.store.technicianByTokenHash(tokenHash, now()) : undefined;
     if (!tech) throw new TetherError("TETHER_ERR_UNAUTHORIZED");
     // A cookie is sent by the browser on its own: require the request to come from our origin.
     if (!m) checkOrigin(req);
@@ -235,6 +264,15 @@ export async function buildBroker(opts: BrokerOptions): Promise<{ app: FastifyIn
     }
     return body as Record<string, unknown>;
   };
+  /** A session detail (label, customer, ticket): absent or "" is none; text is cleaned like a name; anything else is a 400. */
+  const detailField = (body: Record<string, unknown>, name: string, max: number): string | null => {
+    const v = body[name];
+    if (v === undefined || v === null) return null;
+    if (typeof v !== "string" || Array.from(v).length > max) {
+      throw new TetherError("TETHER_ERR_BAD_REQUEST", `${name} must be text of at most ${max} characters.`);
+    }
+    return cleanName(v, max) || null;
+  };
 
   // ---- public -------------------------------------------------------------------------------
 
@@ -247,6 +285,7 @@ export async function buildBroker(opts: BrokerOptions): Promise<{ app: FastifyIn
     publicUrl: opts.publicUrl,
     organization: opts.organization,
     supportApp: opts.supportApp,
+    windowsApp: opts.windowsApp,
   });
 
   app.post("/api/login", { config: { rateLimit: { max: opts.loginLimitPerMinute ?? 10, timeWindow: 60_000 } } }, async (req, reply) => {
@@ -254,7 +293,7 @@ export async function buildBroker(opts: BrokerOptions): Promise<{ app: FastifyIn
     const name = typeof body.name === "string" ? body.name : "";
     const password = typeof body.password === "string" ? body.password : "";
     if (!name || !password) throw new TetherError("TETHER_ERR_BAD_REQUEST", "name and password are required.");
-    const t = opts.store.technicianByName(name); // removed technicians are not found
+    const t = await opts.store.technicianByName(name); // removed technicians are not found
     // Hash at today's cost even for unknown names so timing does not tell which names exist.
     const stored = t?.passwordHash ?? null;
     const ok = stored ? await verifyPassword(password, stored) : (await hashPassword(password), false);
@@ -264,9 +303,9 @@ export async function buildBroker(opts: BrokerOptions): Promise<{ app: FastifyIn
     }
     // A hash from an older, cheaper cost is replaced now that the password is at hand (unless a new
     // password was set meanwhile).
-    if (passwordNeedsRehash(stored)) opts.store.setPassword(t.id, await hashPassword(password), stored);
+    if (passwordNeedsRehash(stored)) await opts.store.setPassword(t.id, await hashPassword(password), stored);
     const expiresAt = now() + LOGIN_TTL_MS;
-    const token = opts.store.createToken(t.id, "login", now(), expiresAt);
+    const token = await opts.store.createToken(t.id, "login", now(), expiresAt);
     const secure = opts.publicUrl().startsWith("https:") ? "; Secure" : "";
     reply.header("set-cookie", `${SESSION_COOKIE}=${token}; HttpOnly; SameSite=Strict; Path=/; Max-Age=${LOGIN_TTL_MS / 1000}${secure}`);
     return { token, expiresAt: new Date(expiresAt).toISOString(), technician: { name: t.name, displayName: t.displayName } };
@@ -281,8 +320,8 @@ export async function buildBroker(opts: BrokerOptions): Promise<{ app: FastifyIn
       const m = /^Bearer\s+(\S+)$/i.exec(req.headers.authorization ?? "");
       const token = m?.[1] ?? cookie(req, SESSION_COOKIE);
       if (token) {
-        opts.store.deleteToken(token);
-        hub.closeToken(opts.store.tokenHashOf(token), "signed out");
+        await opts.store.deleteToken(token);
+        hub.closeToken(await opts.store.tokenHashOf(token), "signed out");
       }
       reply.header("set-cookie", `${SESSION_COOKIE}=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0`);
       return reply.status(204).send();
@@ -290,29 +329,84 @@ export async function buildBroker(opts: BrokerOptions): Promise<{ app: FastifyIn
 
     api.get("/api/me", async (req) => ({ name: tech(req).name, displayName: tech(req).displayName }));
 
-    api.get("/api/status", async () => ({ supportApp: await supportAppStatus(opts.supportApp) }));
+    api.get("/api/status", async () => ({
+      supportApp: await supportAppStatus(opts.supportApp),
+      windowsApp: await supportAppStatus(opts.windowsApp),
+    }));
 
     api.post("/api/sessions", async (req, reply) => {
-      const check = checkExpiresIn(bodyObject(req.body).expiresIn);
+      const body = bodyObject(req.body);
+      const check = checkExpiresIn(body.expiresIn);
       if (!check.ok) throw new TetherError("TETHER_ERR_BAD_REQUEST", check.message);
-      const { session, link } = service.createSession(tech(req), check.seconds);
-      return reply.status(201).send({ ...service.sessionView(session), link });
+      const details = {
+        label: detailField(body, "label", MAX_LABEL),
+        customer: detailField(body, "customer", MAX_LABEL),
+        ticket: detailField(body, "ticket", MAX_TICKET),
+      };
+      const { session, link } = await service.createSession(tech(req), check.seconds, details);
+      return reply.status(201).send({ ...(await service.sessionView(session)), link });
     });
 
-    api.get("/api/sessions", async (req) => ({
-      sessions: opts.store.sessionsOf(tech(req).id).map((s) => service.sessionView(s)),
+    api.get<{ Querystring: { q?: unknown } }>("/api/sessions", async (req) => {
+      const q = req.query.q;
+      if (q !== undefined && (typeof q !== "string" || q.length > 200)) {
+        throw new TetherError("TETHER_ERR_BAD_REQUEST", "q must be text of at most 200 characters");
+      }
+      return {
+        sessions: await Promise.all(
+          (await opts.store.sessionsOf(tech(req).id))
+            .filter((s) => q === undefined || sessionMatches(s, q))
+            .map((s) => service.sessionView(s)),
+        ),
+      };
+    });
+
+    api.post<{ Params: { id: string } }>(
+      "/api/sessions/:id/chat",
+      {
+        config: {
+          rateLimit: {
+            max: CHAT_PER_MINUTE,
+            timeWindow: 60_000,
+            keyGenerator: (req: FastifyRequest) => `chat:${(req.params as { id?: string }).id ?? ""}`,
+            errorResponseBuilder: () => new TetherError("TETHER_ERR_CHAT_RATE_LIMITED"),
+          },
+        },
+      },
+      async (req, reply) => {
+        const v = bodyObject(req.body).text;
+        const text = typeof v === "string" && Array.from(v).length <= MAX_CHAT ? cleanChat(v) : "";
+        if (!text) throw new TetherError("TETHER_ERR_BAD_REQUEST", `text must be a message of 1 to ${MAX_CHAT} characters.`);
+        const m = await service.chatFromTechnician(tech(req), req.params.id, text);
+        return reply.status(201).send({ id: m.id, from: m.from, name: m.name, text: m.text, at: new Date(m.atMs).toISOString() });
+      },
+    );
+
+    api.post<{ Params: { id: string; rid: string } }>("/api/sessions/:id/access-requests/:rid/recording", async (req) => {
+      const on = bodyObject(req.body).on;
+      if (typeof on !== "boolean") throw new TetherError("TETHER_ERR_BAD_REQUEST", "on must be true (start) or false (stop).");
+      await service.recording(tech(req), req.params.id, req.params.rid, on);
+      return { recording: on };
+    });
+
+    api.get<{ Params: { id: string } }>("/api/sessions/:id/chat", async (req) => ({
+      messages: await service.chatOf(tech(req), req.params.id),
+    }));
+
+    api.get<{ Params: { id: string } }>("/api/sessions/:id/history", async (req) => ({
+      entries: (await service.history(tech(req), req.params.id)).map(historyView),
     }));
 
     api.get<{ Params: { id: string } }>("/api/sessions/:id", async (req) =>
-      service.sessionView(service.ownSession(tech(req), req.params.id)),
+      service.sessionView(await service.ownSession(tech(req), req.params.id)),
     );
 
     api.post<{ Params: { id: string } }>("/api/sessions/:id/close", async (req) =>
-      service.sessionView(service.closeSession(tech(req), req.params.id)),
+      service.sessionView(await service.closeSession(tech(req), req.params.id)),
     );
 
     api.delete<{ Params: { id: string } }>("/api/sessions/:id", async (req, reply) => {
-      service.deleteSession(tech(req), req.params.id);
+      await service.deleteSession(tech(req), req.params.id);
       return reply.status(204).send();
     });
 
@@ -346,22 +440,22 @@ export async function buildBroker(opts: BrokerOptions): Promise<{ app: FastifyIn
             throw new TetherError("TETHER_ERR_BAD_REQUEST", 'viewerFingerprint must be a certificate fingerprint like "sha-256 AB:CD:…".');
           }
         }
-        const r = service.requestAccess(tech(req), req.params.id, scope as Scope, fingerprint);
+        const r = await service.requestAccess(tech(req), req.params.id, scope as Scope, fingerprint);
         // A new request waits for the user (202); a narrowing applies at once (200).
         return reply.status(r.narrowed ? 200 : 202).send(service.accessView(r.request));
       },
     );
 
     api.post<{ Params: { id: string; rid: string } }>("/api/sessions/:id/access-requests/:rid/cancel", async (req) =>
-      service.accessView(service.cancelAccessRequest(tech(req), req.params.id, req.params.rid)),
+      service.accessView(await service.cancelAccessRequest(tech(req), req.params.id, req.params.rid)),
     );
 
     api.post<{ Params: { id: string; rid: string } }>("/api/sessions/:id/access-requests/:rid/end", async (req) =>
-      service.accessView(service.endAccess(tech(req), req.params.id, req.params.rid)),
+      service.accessView(await service.endAccess(tech(req), req.params.id, req.params.rid)),
     );
 
     api.get<{ Params: { id: string; rid: string } }>("/api/sessions/:id/access-requests/:rid", async (req) =>
-      service.accessView(service.ownAccessRequest(tech(req), req.params.id, req.params.rid)),
+      service.accessView(await service.ownAccessRequest(tech(req), req.params.id, req.params.rid)),
     );
 
     api.get("/ws/console", { websocket: true }, (socket, req) =>
@@ -370,9 +464,14 @@ export async function buildBroker(opts: BrokerOptions): Promise<{ app: FastifyIn
         hub,
         technician: tech(req),
         tokenHash: req.tokenHash,
-        signedIn: () => opts.store.technicianByTokenHash(req.tokenHash, now())?.id === tech(req).id,
+        signedIn: () => {
+          const t = opts.store.technicianByTokenHash(req.tokenHash, now());
+          return t instanceof Promise ? t.then((x) => x?.id === tech(req).id) : t?.id === tech(req).id;
+        },
         log: req.log,
-        iceServers: iceServers(opts.ice, tech(req).id, now()),
+        iceServers: () => iceServers(opts.ice, tech(req).id, now()),
+        iceRenewalMs: iceRenewalMs(opts.ice),
+        maxFileBytes: opts.maxFileBytes ?? DEFAULT_MAX_FILE_BYTES,
       }),
     );
   });
@@ -401,7 +500,9 @@ export async function buildBroker(opts: BrokerOptions): Promise<{ app: FastifyIn
         log: req.log,
         remoteAddress: req.ip,
         iceServers: (sessionId: string) => iceServers(opts.ice, sessionId, now()),
+        iceRenewalMs: iceRenewalMs(opts.ice),
         organization: cleanName(opts.organization ?? "", MAX_ORGANIZATION),
+        maxFileBytes: opts.maxFileBytes ?? DEFAULT_MAX_FILE_BYTES,
       }),
   );
 
@@ -409,6 +510,7 @@ export async function buildBroker(opts: BrokerOptions): Promise<{ app: FastifyIn
     clearInterval(sweep);
     hub.closeAll();
     service.dispose();
+    await opts.cluster?.stop();
   });
 
   return { app, service, hub };

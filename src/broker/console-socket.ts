@@ -18,15 +18,24 @@ import type { Technician } from "./store.js";
 /** A viewer id: chosen by the console, echoed in signals. */
 const VIEWER_ID = /^[A-Za-z0-9_-]{1,64}$/;
 
+/** With a store that answers later (a cluster), how often a busy socket's sign-in is asked again, ms. */
+const CHECK_MS = 1000;
+
 export interface ConsoleSocketOptions {
   service: BrokerService;
   hub: Hub;
   technician: Technician;
   /** SHA-256 of the token the socket was opened with, and whether it is still good. */
   tokenHash: string;
-  signedIn: () => boolean;
+  /** A cluster's store answers later: then the last answer holds meanwhile, asked at most every CHECK_MS. */
+  signedIn: () => boolean | Promise<boolean>;
   log: { info(obj: object, msg: string): void; warn(obj: object, msg: string): void };
-  iceServers: { urls: string[]; username?: string; credential?: string }[];
+  /** The ICE servers for this technician, with TURN credentials made now. */
+  iceServers: () => { urls: string[]; username?: string; credential?: string }[];
+  /** Fresh TURN credentials every this many ms (undefined: none to renew). */
+  iceRenewalMs?: number | undefined;
+  /** The largest file a transfer may carry (bytes), for the viewer. */
+  maxFileBytes: number;
 }
 
 export function handleConsoleSocket(socket: WebSocket, o: ConsoleSocketOptions): void {
@@ -36,9 +45,19 @@ export function handleConsoleSocket(socket: WebSocket, o: ConsoleSocketOptions):
     if (socket.readyState === socket.OPEN || socket.readyState === socket.CONNECTING) socket.close(code, reason);
   };
   /** Whether the sign-in still holds; closes the socket (4401) when it does not. */
+  let lastAsked = 0;
   const live = (): boolean => {
     if (closed) return false;
-    if (o.signedIn()) return true;
+    if (Date.now() - lastAsked < CHECK_MS) return true;
+    const answer = o.signedIn();
+    if (typeof answer === "boolean") return settle(answer);
+    lastAsked = Date.now();
+    void answer.then(settle, () => {}); // the store unreachable: the socket stays until it answers
+    return true;
+  };
+  const settle = (ok: boolean): boolean => {
+    if (ok) return true;
+    if (closed) return false;
     closed = true;
     o.log.info({ technician: tech.name }, "console socket closed: its sign-in ended");
     close(Close.UNAUTHORIZED, "your sign-in has ended: sign in again");
@@ -56,17 +75,34 @@ export function handleConsoleSocket(socket: WebSocket, o: ConsoleSocketOptions):
     },
   };
   o.hub.attachConsole(tech.id, peer);
+  // TURN credentials expire: the console gets new ones well before, for the connections it opens
+  // next and for the ICE restart the app makes on a relayed connection at the same moment.
+  const renewal = o.iceRenewalMs
+    ? setInterval(() => peer.send(encodeToConsole({ iceConfig: { iceServers: o.iceServers(), renewal: true } })), o.iceRenewalMs)
+    : null;
   socket.on("close", () => {
     closed = true;
+    if (renewal) clearInterval(renewal);
     o.hub.detachConsole(tech.id, peer);
   });
   socket.on("error", () => peer.close(Close.INTERNAL, "socket error"));
-  peer.send(encodeToConsole({ iceConfig: { iceServers: o.iceServers } }));
-  for (const s of o.service.store.sessionsOf(tech.id)) {
-    peer.send(encodeToConsole({ session: o.service.sessionInfo(s) }));
-    const latest = o.service.latestAccess(s.id);
-    if (latest) peer.send(encodeToConsole({ accessRequest: o.service.accessInfo(latest) }));
-  }
+  peer.send(encodeToConsole({ iceConfig: { iceServers: o.iceServers(), maxFileBytes: o.maxFileBytes } }));
+
+  /** Work is done in order (each step may wait for the store): the session list first, then each message. */
+  let queue: Promise<void> = Promise.resolve();
+  const inOrder = (f: () => Promise<void> | void) => {
+    queue = queue.then(f).catch((err: unknown) => {
+      o.log.warn({ err, technician: tech.name }, "console message failed");
+      peer.close(Close.INTERNAL, "internal error");
+    });
+  };
+  inOrder(async () => {
+    for (const s of await o.service.store.sessionsOf(tech.id)) {
+      peer.send(encodeToConsole({ session: await o.service.sessionInfo(s) }));
+      const latest = await o.service.latestAccess(s.id);
+      if (latest) peer.send(encodeToConsole({ accessRequest: o.service.accessInfo(latest) }));
+    }
+  });
 
   const refuse = (id: string, what: string) => {
     o.log.warn({ technician: tech.name, accessRequestId: id }, `console ${what} refused`);
@@ -88,19 +124,22 @@ export function handleConsoleSocket(socket: WebSocket, o: ConsoleSocketOptions):
       const id = msg.signal?.accessRequestId ?? "";
       const viewerId = msg.signal?.viewerId ?? "";
       if (viewerId !== "" && !VIEWER_ID.test(viewerId)) return peer.close(Close.POLICY, "bad viewer id");
-      const req = o.service.liveGrant(tech, id);
-      const agent = req && o.hub.agent(req.sessionId);
-      if (!req || !agent) return refuse(id, "signal");
-      agent.send(encodeToAgent({ signal: { accessRequestId: id, payload: msg.signal?.payload ?? new Uint8Array(), viewerId } }));
+      const payload = msg.signal?.payload ?? new Uint8Array();
+      inOrder(async () => {
+        const req = await o.service.liveGrant(tech, id);
+        if (!req || !(await o.hub.isOnline(req.sessionId))) return refuse(id, "signal");
+        o.hub.toAgent(req.sessionId, encodeToAgent({ signal: { accessRequestId: id, payload, viewerId } }));
+      });
     } else if (msg.body === "viewerReady") {
       const id = msg.viewerReady?.accessRequestId ?? "";
       const viewerId = msg.viewerReady?.viewerId ?? "";
       if (!VIEWER_ID.test(viewerId)) return peer.close(Close.POLICY, "bad viewer id");
-      const req = o.service.liveGrant(tech, id);
-      const agent = req && o.hub.agent(req.sessionId);
-      if (!req || !agent) return refuse(id, "viewer");
-      o.log.info({ sessionId: req.sessionId, accessRequestId: id }, "viewer opened on a live grant");
-      agent.send(encodeToAgent({ viewerReady: { accessRequestId: id, viewerId } }));
+      inOrder(async () => {
+        const req = await o.service.liveGrant(tech, id);
+        if (!req || !(await o.hub.isOnline(req.sessionId))) return refuse(id, "viewer");
+        o.log.info({ sessionId: req.sessionId, accessRequestId: id }, "viewer opened on a live grant");
+        o.hub.toAgent(req.sessionId, encodeToAgent({ viewerReady: { accessRequestId: id, viewerId } }));
+      });
     } else {
       peer.close(Close.POLICY, "unknown message");
     }

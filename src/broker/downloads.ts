@@ -16,20 +16,26 @@
  * A client that accepts br or gzip gets the image compressed (Content-Encoding), from a copy made once
  * per image beside it, with its own trailer appended uncompressed (compressed-image.ts): it saves the
  * same bytes. Until the copies of a new image are ready, downloads go as they are.
+ *
+ * Two apps, one source each: Linux x64 (GET /s/<code>/download) and Windows x64
+ * (GET /s/<code>/download/windows, a .exe). A signed Windows app ends in a slot inside its
+ * signature (src/app/authenticode-slot.ts; its manifest's trailerBytes): its trailer is padded to
+ * exactly that size, so the download stays validly signed. The link page offers the one that fits
+ * the visitor's browser.
  */
 import { cleanName, MAX_DISPLAY_NAME, MAX_ORGANIZATION } from "../util/text.js";
 import type { FastifyInstance } from "fastify";
 import { open, readFile, type FileHandle } from "node:fs/promises";
 import { Readable } from "node:stream";
 import type { KeyObject } from "node:crypto";
-import { makeTrailer } from "../link/trailer.js";
+import { makeTrailer, MAX_TRAILER_BYTES } from "../link/trailer.js";
 import { digest } from "../app/integrity.js";
 import { linkAvailable } from "../session/rules.js";
 import { hashSecret, SESSION_CODE_PATTERN } from "../util/secrets.js";
 import { TetherError } from "./errors.js";
 import { goneLinkPage, linkPage } from "./link-page.js";
 import { LINK_PATH } from "../link/support-link.js";
-import type { Store } from "./store.js";
+import type { BrokerStore } from "./store.js";
 import { CompressedImages, framing } from "./compressed-image.js";
 import { fileIdentity as identity, statOrNull } from "./file-identity.js";
 
@@ -55,6 +61,10 @@ export interface Available {
   sha256: string;
   /** Identity (device, inode, size, times) of the file that was hashed. */
   id: string;
+  /** Authenticode-signed (the Windows app, when built with a certificate). */
+  signed: boolean;
+  /** The trailer must be exactly this long (the slot in a signed Windows app); else any length. */
+  trailerBytes?: number;
 }
 export interface Unavailable {
   available: false;
@@ -81,6 +91,8 @@ interface Manifest {
   publicKey?: unknown;
   size?: unknown;
   sha256?: unknown;
+  signed?: unknown;
+  trailerBytes?: unknown;
 }
 
 /** What a broker without a support app (in-process, for tests) says. */
@@ -181,6 +193,9 @@ export class SupportAppSource {
     if (typeof manifest !== "object" || manifest === null) return this.unavailable("unverified");
     if (manifest.publicKey !== this.opts.publicKeyB64) return this.unavailable("other-key");
     if (typeof manifest.sha256 !== "string" || typeof manifest.size !== "number") return this.unavailable("unverified");
+    const slot = manifest.trailerBytes;
+    if (slot !== undefined && !(Number.isSafeInteger(slot) && (slot as number) >= 256 && (slot as number) <= MAX_TRAILER_BYTES))
+      return this.unavailable("unverified");
     let image: { id: string; size: number; sha256: string };
     try {
       image = await this.hash();
@@ -189,7 +204,7 @@ export class SupportAppSource {
       return this.unavailable(code === "ENOENT" ? "not-built" : code === "ECHANGED" ? "changing" : "unreadable");
     }
     if (image.size !== manifest.size || image.sha256 !== manifest.sha256) return this.unavailable("mismatch");
-    return { available: true, ...image };
+    return { available: true, ...image, signed: manifest.signed === true, ...(typeof slot === "number" && { trailerBytes: slot }) };
   }
 
   /** SHA-256 of the file as it is now, read through one handle (so of one inode), unless known already. */
@@ -226,96 +241,127 @@ export async function supportAppStatus(source: SupportAppSource | undefined): Pr
 }
 
 export interface DownloadRoutesOptions {
-  store: Store;
+  store: BrokerStore;
   now: () => number;
   publicUrl: () => string;
   /** Shown on link pages; without it they speak of "your support desk". */
   organization?: string;
+  /** The Linux x64 app. */
   supportApp?: SupportAppSource;
+  /** The Windows x64 app (a .exe). */
+  windowsApp?: SupportAppSource;
 }
 
+export type AppPlatform = "linux" | "windows";
+
 /** The download's file name: short, and the same for every download of one session. */
-export function fileName(sessionId: string): string {
-  return `tether-support-${sessionId.replace(/^s_/, "").slice(0, 8)}`;
+export function fileName(sessionId: string, platform: AppPlatform = "linux"): string {
+  return `tether-support-${sessionId.replace(/^s_/, "").slice(0, 8)}${platform === "windows" ? ".exe" : ""}`;
 }
+
+/** Where a session's app is downloaded from, below the link's own path. */
+export const DOWNLOAD_PATH: Record<AppPlatform, string> = { linux: "/download", windows: "/download/windows" };
 
 /** Registers GET /s/:code (the link page) and GET /s/:code/download. Neither binds anything. */
 export function registerDownloads(app: FastifyInstance, opts: DownloadRoutesOptions): void {
   // Names are cleaned where they are stored and again here, where they are shown (an old row, a
   // name set some other way): no control characters or direction overrides on the page.
   const organization = cleanName(opts.organization ?? "", MAX_ORGANIZATION) || null;
-  const linkSession = (code: string) => {
+  const linkSession = async (code: string) => {
     // Malformed codes are looked up too (as a code that cannot exist): the same work and answer as unknown ones.
-    const s = opts.store.sessionByCodeHash(hashSecret(SESSION_CODE_PATTERN.test(code) ? code : "-"));
+    const s = await opts.store.sessionByCodeHash(hashSecret(SESSION_CODE_PATTERN.test(code) ? code : "-"));
     return s && linkAvailable(s, opts.now()) ? s : null;
   };
-  if (opts.supportApp) {
-    const source = opts.supportApp;
+  const sources: Record<AppPlatform, SupportAppSource | undefined> = { linux: opts.supportApp, windows: opts.windowsApp };
+  for (const source of Object.values(sources)) {
+    if (!source) continue;
     source.compressed.log = (level, message) => app.log[level](message);
     app.addHook("onClose", async () => source.close());
   }
 
   app.get<{ Params: { code: string } }>(`${LINK_PATH}:code`, async (req, reply) => {
-    const s = linkSession(req.params.code);
+    const s = await linkSession(req.params.code);
     if (!s) return goneLinkPage(req, reply);
-    const image = opts.supportApp ? await opts.supportApp.current() : NOT_CONFIGURED;
+    const offer = async (platform: AppPlatform) => {
+      const source = sources[platform];
+      const image = source ? await source.current() : NOT_CONFIGURED;
+      return {
+        fileName: fileName(s.id, platform),
+        path: `${LINK_PATH}${req.params.code}${DOWNLOAD_PATH[platform]}`,
+        available: image.available,
+        sizeMb: image.available ? Math.round(image.size / 1e6) : null,
+        signed: image.available && image.signed,
+      };
+    };
+    const [linux, windows] = await Promise.all([offer("linux"), offer("windows")]);
     return linkPage(req, reply, {
       organization,
-      technician: cleanName(opts.store.technicianById(s.technicianId)?.displayName ?? "", MAX_DISPLAY_NAME),
-      fileName: fileName(s.id),
-      downloadPath: `${LINK_PATH}${req.params.code}/download`,
-      downloadAvailable: image.available,
-      sizeMb: image.available ? Math.round(image.size / 1e6) : null,
+      technician: cleanName((await opts.store.technicianById(s.technicianId))?.displayName ?? "", MAX_DISPLAY_NAME),
+      downloads: { linux, windows },
     });
   });
 
-  app.get<{ Params: { code: string } }>(`${LINK_PATH}:code/download`, async (req, reply) => {
-    const s = linkSession(req.params.code);
-    if (!s) return goneLinkPage(req, reply);
-    const opened = opts.supportApp ? await opts.supportApp.open() : { state: NOT_CONFIGURED };
-    if (!("handle" in opened)) {
-      req.log.warn({ reason: opened.state.reason }, `support app download asked for, but it is not available: ${opened.state.message}`);
-      throw new TetherError("TETHER_ERR_APP_UNAVAILABLE");
-    }
-    const { state } = opened;
-    // The prebuilt image (or its compressed copy, then the image is not read), plus a signed trailer
-    // per download: no rebuild, nothing compressed per request.
-    const copy = await opts.supportApp!.compressed.open(state, req.headers["accept-encoding"]).catch(() => null);
-    if (copy) await opened.handle.close().catch(() => undefined);
-    const handle = copy?.handle ?? opened.handle;
-    const size = copy?.size ?? state.size;
-    const closeHandle = () => void handle.close().catch(() => undefined);
-    const trailer = makeTrailer(
-      {
-        v: 2,
-        broker: opts.publicUrl(),
-        code: req.params.code,
-        session: s.id,
-        issuedAt: opts.now(),
-        image: { size: state.size, sha256: state.sha256 },
-      },
-      opts.supportApp!.signingKey,
-    );
-    const { head, tail } = copy
-      ? framing(copy.coding, trailer, { size: state.size, crc32: copy.imageCrc32 })
-      : { head: Buffer.alloc(0), tail: trailer };
-    const body =
-      req.method === "HEAD"
-        ? Readable.from([]).once("close", closeHandle)
-        : Readable.from(
-            (async function* () {
-              if (head.length > 0) yield head;
-              if (size > 0) yield* handle.createReadStream({ start: 0, end: size - 1, autoClose: false });
-              yield tail;
-            })(),
-          ).once("close", closeHandle); // sent, failed or aborted by the client
-    if (req.method !== "HEAD") req.log.info({ sessionId: s.id, contentEncoding: copy?.coding ?? "identity" }, "support app downloaded");
-    if (copy) reply.header("content-encoding", copy.coding);
-    return reply
-      .header("content-type", "application/octet-stream")
-      .header("content-disposition", `attachment; filename="${fileName(s.id)}"`)
-      .header("vary", "Accept-Encoding")
-      .header("content-length", String(head.length + size + tail.length))
-      .send(body);
-  });
+  for (const platform of ["linux", "windows"] as const) {
+    app.get<{ Params: { code: string } }>(`${LINK_PATH}:code${DOWNLOAD_PATH[platform]}`, async (req, reply) => {
+      const s = await linkSession(req.params.code);
+      if (!s) return goneLinkPage(req, reply);
+      const source = sources[platform];
+      const opened = source ? await source.open() : { state: NOT_CONFIGURED };
+      if (!("handle" in opened)) {
+        req.log.warn(
+          { reason: opened.state.reason, platform },
+          `support app download asked for, but it is not available: ${opened.state.message}`,
+        );
+        throw new TetherError("TETHER_ERR_APP_UNAVAILABLE");
+      }
+      const { state } = opened;
+      // The prebuilt image (or its compressed copy, then the image is not read), plus a signed trailer
+      // per download: no rebuild, nothing compressed per request.
+      const copy = await source!.compressed.open(state, req.headers["accept-encoding"]).catch(() => null);
+      if (copy) await opened.handle.close().catch(() => undefined);
+      const handle = copy?.handle ?? opened.handle;
+      const size = copy?.size ?? state.size;
+      const closeHandle = () => void handle.close().catch(() => undefined);
+      let trailer: Buffer;
+      try {
+        trailer = makeTrailer(
+          {
+            v: 2,
+            broker: opts.publicUrl(),
+            code: req.params.code,
+            session: s.id,
+            issuedAt: opts.now(),
+            image: { size: state.size, sha256: state.sha256 },
+          },
+          source!.signingKey,
+          state.trailerBytes, // a signed Windows app: exactly its slot
+        );
+      } catch (err) {
+        closeHandle();
+        throw err; // a --public-url too long for the slot: a 500 the log explains
+      }
+      const { head, tail } = copy
+        ? framing(copy.coding, trailer, { size: state.size, crc32: copy.imageCrc32 })
+        : { head: Buffer.alloc(0), tail: trailer };
+      const body =
+        req.method === "HEAD"
+          ? Readable.from([]).once("close", closeHandle)
+          : Readable.from(
+              (async function* () {
+                if (head.length > 0) yield head;
+                if (size > 0) yield* handle.createReadStream({ start: 0, end: size - 1, autoClose: false });
+                yield tail;
+              })(),
+            ).once("close", closeHandle); // sent, failed or aborted by the client
+      if (req.method !== "HEAD")
+        req.log.info({ sessionId: s.id, platform, contentEncoding: copy?.coding ?? "identity" }, "support app downloaded");
+      if (copy) reply.header("content-encoding", copy.coding);
+      return reply
+        .header("content-type", platform === "windows" ? "application/vnd.microsoft.portable-executable" : "application/octet-stream")
+        .header("content-disposition", `attachment; filename="${fileName(s.id, platform)}"`)
+        .header("vary", "Accept-Encoding")
+        .header("content-length", String(head.length + size + tail.length))
+        .send(body);
+    });
+  }
 }

@@ -42,6 +42,19 @@ export const ErrorCodes = {
     status: 429,
     message: "Too many access requests for this session; wait a minute before asking the user again.",
   },
+  TETHER_ERR_CHAT_OFFLINE: {
+    status: 409,
+    message: "The support app is not connected right now, so the user cannot read a message: ask the user to start it again.",
+  },
+  TETHER_ERR_CHAT_RATE_LIMITED: { status: 429, message: "Too many chat messages in this session; wait a moment." },
+  TETHER_ERR_RECORDING_PENDING: {
+    status: 409,
+    message: "The support app is still being asked to tell the user about a recording of this grant: wait for that answer.",
+  },
+  TETHER_ERR_RECORDING_NOT_SHOWN: {
+    status: 504,
+    message: "The support app did not confirm that it told the user about the recording, so nothing is recorded: try again.",
+  },
   TETHER_ERR_NOT_FOUND: { status: 404, message: "Not found." },
   TETHER_ERR_UNSUPPORTED_MEDIA_TYPE: {
     status: 415,
@@ -53,6 +66,10 @@ export const ErrorCodes = {
   TETHER_ERR_APP_UNAVAILABLE: {
     status: 503,
     message: "The support app is not built on this server (run `npm run build:app`); tell your technician.",
+  },
+  TETHER_ERR_STORE_UNAVAILABLE: {
+    status: 503,
+    message: "The broker cannot reach its database (PostgreSQL) right now; try again in a few seconds.",
   },
   TETHER_ERR_INTERNAL: { status: 500, message: "Internal error in the broker; it has been logged." },
 } as const satisfies Record<string, { status: number; message: string }>;

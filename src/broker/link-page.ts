@@ -59,14 +59,21 @@ function html(locale: PageLocale, title: string, body: string): string {
   );
 }
 
+/** One app the page can offer. */
+export interface DownloadOffer {
+  fileName: string;
+  path: string;
+  available: boolean;
+  sizeMb: number | null;
+  /** Authenticode-signed (Windows): the page then need not explain SmartScreen's "unknown publisher". */
+  signed: boolean;
+}
+
 export interface LinkPageFacts {
   /** The broker's --organization; null when not set: the page then speaks of "your support desk". */
   organization: string | null;
   technician: string;
-  fileName: string;
-  downloadPath: string;
-  downloadAvailable: boolean;
-  sizeMb: number | null;
+  downloads: { linux: DownloadOffer; windows: DownloadOffer };
 }
 
 const text = {
@@ -84,11 +91,22 @@ const text = {
       `Never run this app because somebody called you unexpectedly, a pop-up told you to, or a stranger sent you the link. ` +
       `Scammers use remote-support tools to take over computers. If in doubt, close this page and call ${org ?? "your support desk"} on a number you already know.`,
     download: "Download the support app for Linux (x64)",
+    downloadWindows: "Download the support app for Windows",
     size: (mb: number) => `${mb} MB, no installation needed`,
-    notYet: (p: string) => `The support app is not yet available for ${p}. It runs on Linux (x64) for now.`,
-    anyway: "Download for Linux (x64)",
+    notYet: (p: string) =>
+      `The support app is not available for ${p}. It runs on Windows (10 and 11, 64-bit) and Linux (x64): download it on the computer you need help with.`,
+    other: (platform: string) => (platform === "windows" ? "Download for Linux (x64) instead" : "Download for Windows instead"),
     unavailable: "The download is not available on this server at the moment. Please tell your technician.",
     how: "How to run it",
+    howOn: (platform: string) => (platform === "windows" ? "On Windows" : "On Linux"),
+    stepsWindows: (file: string, signed: boolean) => [
+      "Download the file.",
+      `Open it: click it in your browser's downloads, or double-click <code>${file}</code> in your Downloads folder. It needs no installation and no administrator rights.`,
+      signed
+        ? "Windows names the publisher before it starts the app; if it asks, check that name and that you downloaded the file from this page."
+        : "If Windows says “Windows protected your PC”, this app is not signed by a publisher Windows knows: check that you downloaded it from this page, then choose “More info” and “Run anyway”.",
+      "A small window shows when the app is connected. When your technician asks for access, a dialog asks you; while your screen is shared, a bar at the top of the screen says so and lets you stop.",
+    ],
     steps: (file: string) => [
       "Download the file.",
       `Allow it to run and start it: in your file manager, Properties → Permissions → “Allow executing file as program”, then double-click it; or open a terminal in your download folder and run <code>chmod +x ${file} &amp;&amp; ./${file}</code>.`,
@@ -114,11 +132,23 @@ const text = {
       `Ihnen den Link geschickt hat. Betrüger nutzen Fernwartungsprogramme, um Computer zu übernehmen. Schließen Sie im Zweifel ` +
       `diese Seite und rufen Sie ${org ?? "Ihren Support"} unter einer Nummer an, die Sie bereits kennen.`,
     download: "Support-App für Linux (x64) herunterladen",
+    downloadWindows: "Support-App für Windows herunterladen",
     size: (mb: number) => `${mb} MB, keine Installation nötig`,
-    notYet: (p: string) => `Die Support-App ist für ${p} noch nicht verfügbar. Sie läuft vorerst unter Linux (x64).`,
-    anyway: "Für Linux (x64) herunterladen",
+    notYet: (p: string) =>
+      `Die Support-App ist für ${p} nicht verfügbar. Sie läuft unter Windows (10 und 11, 64 Bit) und Linux (x64): Laden Sie sie auf dem Computer herunter, bei dem Sie Hilfe brauchen.`,
+    other: (platform: string) =>
+      platform === "windows" ? "Stattdessen für Linux (x64) herunterladen" : "Stattdessen für Windows herunterladen",
     unavailable: "Der Download ist auf diesem Server gerade nicht verfügbar. Bitte informieren Sie Ihren Supportmitarbeiter.",
     how: "So starten Sie die App",
+    howOn: (platform: string) => (platform === "windows" ? "Unter Windows" : "Unter Linux"),
+    stepsWindows: (file: string, signed: boolean) => [
+      "Laden Sie die Datei herunter.",
+      `Öffnen Sie sie: in den Downloads Ihres Browsers anklicken oder <code>${file}</code> in Ihrem Download-Ordner doppelklicken. Sie braucht keine Installation und keine Administratorrechte.`,
+      signed
+        ? "Windows nennt den Herausgeber, bevor es die App startet; wenn es fragt, prüfen Sie diesen Namen und dass Sie die Datei von dieser Seite heruntergeladen haben."
+        : "Wenn Windows „Der Computer wurde durch Windows geschützt“ meldet, ist diese App nicht von einem Herausgeber signiert, den Windows kennt: Prüfen Sie, dass Sie sie von dieser Seite heruntergeladen haben, und wählen Sie dann „Weitere Informationen“ und „Trotzdem ausführen“.",
+      "Ein kleines Fenster zeigt, wenn die App verbunden ist. Wenn Ihr Supportmitarbeiter um Zugriff bittet, fragt Sie ein Dialog; solange Ihr Bildschirm geteilt wird, sagt das eine Leiste am oberen Bildschirmrand, mit der Sie die Freigabe beenden können.",
+    ],
     steps: (file: string) => [
       "Laden Sie die Datei herunter.",
       `Erlauben Sie das Ausführen und starten Sie die Datei: im Dateimanager unter Eigenschaften → Zugriffsrechte → „Datei als Programm ausführen“, dann mit einem Doppelklick; oder öffnen Sie ein Terminal in Ihrem Download-Ordner und führen Sie <code>chmod +x ${file} &amp;&amp; ./${file}</code> aus.`,
@@ -142,25 +172,45 @@ function send(reply: FastifyReply, status: number, body: string) {
 export function linkPage(req: FastifyRequest, reply: FastifyReply, f: LinkPageFacts) {
   const l = pageLocale(req.headers["accept-language"]);
   const t = text[l];
-  const platform = detectPlatform(req.headers["user-agent"], req.headers["sec-ch-ua-platform"] as string | undefined);
-  const button =
-    `<p><a class="dl" href="${esc(f.downloadPath)}" download="${esc(f.fileName)}">${t.download}</a>` +
-    (f.sizeMb !== null ? `<br><span class="muted">${t.size(f.sizeMb)} · <code>${esc(f.fileName)}</code></span>` : "") +
+  const detected = detectPlatform(req.headers["user-agent"], req.headers["sec-ch-ua-platform"] as string | undefined);
+  const { linux, windows } = f.downloads;
+  const button = (o: DownloadOffer, label: string) =>
+    `<p><a class="dl" href="${esc(o.path)}" download="${esc(o.fileName)}">${label}</a>` +
+    (o.sizeMb !== null ? `<br><span class="muted">${t.size(o.sizeMb)} · <code>${esc(o.fileName)}</code></span>` : "") +
     `</p>`;
-  const downloadPart = !f.downloadAvailable
-    ? `<p><strong>${t.unavailable}</strong></p>`
-    : platform === "linux-x64"
-      ? button
-      : `<p><strong>${t.notYet(t.platforms[platform] ?? platform)}</strong></p><p class="muted"><a href="${esc(f.downloadPath)}" download="${esc(f.fileName)}">${t.anyway}</a></p>`;
+  const plain = (o: DownloadOffer, label: string) =>
+    o.available ? `<p class="muted"><a href="${esc(o.path)}" download="${esc(o.fileName)}">${label}</a></p>` : "";
+  const steps = (platform: "linux" | "windows") =>
+    (platform === "windows" ? t.stepsWindows(esc(windows.fileName), windows.signed) : t.steps(esc(linux.fileName)))
+      .map((s) => `<li>${s}</li>`)
+      .join("");
+  // The app that fits the browser, with a plain link to the other one (the user may be on another
+  // computer than the one that needs help); for other platforms both, with a note.
+  const mine = detected === "windows" ? "windows" : detected === "linux-x64" ? "linux" : null;
+  let downloadPart: string;
+  let how: string;
+  if (mine) {
+    const offer = f.downloads[mine];
+    const other = mine === "windows" ? linux : windows;
+    downloadPart =
+      (offer.available ? button(offer, mine === "windows" ? t.downloadWindows : t.download) : `<p><strong>${t.unavailable}</strong></p>`) +
+      plain(other, t.other(mine));
+    how = `<h2>${t.how}</h2><ol>${steps(mine)}</ol>`;
+  } else {
+    const any = linux.available || windows.available;
+    downloadPart =
+      `<p><strong>${t.notYet(t.platforms[detected] ?? detected)}</strong></p>` +
+      (any ? plain(windows, t.downloadWindows) + plain(linux, t.download) : `<p><strong>${t.unavailable}</strong></p>`);
+    how =
+      `<h2>${t.how}</h2><h3>${t.howOn("windows")}</h3><ol>${steps("windows")}</ol>` +
+      `<h3>${t.howOn("linux")}</h3><ol>${steps("linux")}</ol>`;
+  }
   const body =
     `<h1>${esc(t.title(f.organization))}</h1><p class="who">${esc(t.who(f.technician, f.organization))}</p>` +
     `<p>${t.what}</p>` +
     `<div class="warn" role="alert"><strong>${t.warnTitle}</strong><br>${esc(t.warn(f.organization))}</div>` +
     downloadPart +
-    `<h2>${t.how}</h2><ol>${t
-      .steps(esc(f.fileName))
-      .map((s) => `<li>${s}</li>`)
-      .join("")}</ol>`;
+    how;
   return send(reply, 200, html(l, t.title(f.organization), body));
 }
 

@@ -45,6 +45,10 @@ export interface SessionRow extends SessionFacts {
   machineName: string | null;
   machineOs: string | null;
   lastSeenAt: number | null;
+  /** What the technician called it, for whom, and the ticket it belongs to (plain text, cleaned; null when not given). */
+  label: string | null;
+  customer: string | null;
+  ticket: string | null;
 }
 
 export interface AccessRequestRow {
@@ -72,9 +76,22 @@ export interface SessionAlertRow {
   newMachine: string;
 }
 
-/** Schema migrations, applied in order on open; the applied version is kept in `user_version`. */
-export const MIGRATIONS: readonly string[] = [
-  `CREATE TABLE technicians (
+/**
+ * One schema step in both dialects: the embedded SQLite store and the cluster's PostgreSQL store
+ * apply the same list in the same order, each its own text (SQLite counts in `user_version`,
+ * PostgreSQL in `schema_version`). The PostgreSQL texts reach the same tables and columns; where
+ * SQLite has to rebuild a table (a CHECK changed), PostgreSQL alters it in place. Times are
+ * milliseconds: BIGINT there.
+ */
+export interface Migration {
+  sqlite: string;
+  postgres: string;
+}
+
+/** Schema migrations, applied in order on open. */
+export const MIGRATIONS: readonly Migration[] = [
+  {
+    sqlite: `CREATE TABLE technicians (
      id TEXT PRIMARY KEY,
      name TEXT NOT NULL UNIQUE COLLATE NOCASE,
      display_name TEXT NOT NULL,
@@ -115,11 +132,59 @@ export const MIGRATIONS: readonly string[] = [
      answered_at INTEGER
    );
    CREATE INDEX access_requests_by_session ON access_requests(session_id, created_at);`,
+    postgres: `CREATE TABLE technicians (
+       id TEXT PRIMARY KEY,
+       name TEXT NOT NULL,
+       display_name TEXT NOT NULL,
+       password_hash TEXT,
+       created_at BIGINT NOT NULL
+     );
+     CREATE UNIQUE INDEX technicians_by_name ON technicians (lower(name));
+     CREATE TABLE api_tokens (
+       token_hash TEXT PRIMARY KEY,
+       technician_id TEXT NOT NULL REFERENCES technicians(id) ON DELETE CASCADE,
+       kind TEXT NOT NULL CHECK (kind IN ('api', 'login')),
+       created_at BIGINT NOT NULL,
+       expires_at BIGINT
+     );
+     CREATE TABLE sessions (
+       id TEXT PRIMARY KEY,
+       technician_id TEXT NOT NULL REFERENCES technicians(id),
+       code_hash TEXT NOT NULL UNIQUE,
+       created_at BIGINT NOT NULL,
+       expires_at BIGINT NOT NULL,
+       closed_at BIGINT,
+       deleted_at BIGINT,
+       bound_public_key TEXT,
+       bound_fingerprint TEXT,
+       bound_at BIGINT,
+       machine_name TEXT,
+       machine_os TEXT,
+       last_seen_at BIGINT
+     );
+     CREATE INDEX sessions_by_technician ON sessions(technician_id, created_at);
+     CREATE TABLE access_requests (
+       n BIGSERIAL UNIQUE,
+       id TEXT PRIMARY KEY,
+       session_id TEXT NOT NULL REFERENCES sessions(id),
+       scope TEXT NOT NULL CHECK (scope IN ('view', 'control')),
+       status TEXT NOT NULL CHECK (status IN ('pending', 'granted', 'denied', 'expired')),
+       granted_scope TEXT CHECK (granted_scope IN ('view', 'control')),
+       created_at BIGINT NOT NULL,
+       expires_at BIGINT NOT NULL,
+       answered_at BIGINT
+     );
+     CREATE INDEX access_requests_by_session ON access_requests(session_id, created_at);`,
+  },
   // 2: a granted request can end (the user stopped sharing); its scope can narrow.
-  `ALTER TABLE access_requests ADD COLUMN ended_at INTEGER;`,
+  {
+    sqlite: `ALTER TABLE access_requests ADD COLUMN ended_at INTEGER;`,
+    postgres: `ALTER TABLE access_requests ADD COLUMN ended_at BIGINT;`,
+  },
   // 3: tokens get a public id (to list and revoke them), a label, a last use and always an expiry
   // (API tokens that had none expire 90 days after this upgrade); technicians can be removed.
-  `CREATE TABLE api_tokens_v3 (
+  {
+    sqlite: `CREATE TABLE api_tokens_v3 (
      id TEXT PRIMARY KEY,
      token_hash TEXT NOT NULL UNIQUE,
      technician_id TEXT NOT NULL REFERENCES technicians(id) ON DELETE CASCADE,
@@ -137,10 +202,20 @@ export const MIGRATIONS: readonly string[] = [
    ALTER TABLE api_tokens_v3 RENAME TO api_tokens;
    CREATE INDEX api_tokens_by_technician ON api_tokens(technician_id, created_at);
    ALTER TABLE technicians ADD COLUMN removed_at INTEGER;`,
+    postgres: `ALTER TABLE api_tokens DROP CONSTRAINT api_tokens_pkey;
+     ALTER TABLE api_tokens ADD COLUMN id TEXT;
+     UPDATE api_tokens SET id = 'tk_' || substr(md5(random()::text || token_hash), 1, 16),
+       expires_at = coalesce(expires_at, (extract(epoch FROM now()) * 1000)::bigint + 90::bigint * 86400000);
+     ALTER TABLE api_tokens ALTER COLUMN id SET NOT NULL, ADD PRIMARY KEY (id), ADD UNIQUE (token_hash),
+       ALTER COLUMN expires_at SET NOT NULL, ADD COLUMN label TEXT, ADD COLUMN last_used_at BIGINT;
+     CREATE INDEX api_tokens_by_technician ON api_tokens(technician_id, created_at);
+     ALTER TABLE technicians ADD COLUMN removed_at BIGINT;`,
+  },
   // 4: a request can be cancelled by the technician; the two DTLS fingerprints of the safety code;
   // alerts on a session (another copy of the app took over). SQLite cannot change a CHECK
   // constraint in place, so access_requests is rebuilt (nothing references it).
-  `CREATE TABLE access_requests_v3 (
+  {
+    sqlite: `CREATE TABLE access_requests_v3 (
      id TEXT PRIMARY KEY,
      session_id TEXT NOT NULL REFERENCES sessions(id),
      scope TEXT NOT NULL CHECK (scope IN ('view', 'control')),
@@ -166,6 +241,51 @@ export const MIGRATIONS: readonly string[] = [
      new_machine TEXT NOT NULL
    );
    CREATE INDEX session_alerts_by_session ON session_alerts(session_id, at);`,
+    postgres: `ALTER TABLE access_requests DROP CONSTRAINT access_requests_status_check,
+       ADD CONSTRAINT access_requests_status_check
+         CHECK (status IN ('pending', 'granted', 'denied', 'expired', 'cancelled')),
+       ADD COLUMN technician_fingerprint TEXT, ADD COLUMN agent_fingerprint TEXT;
+     CREATE TABLE session_alerts (
+       n BIGSERIAL PRIMARY KEY,
+       session_id TEXT NOT NULL REFERENCES sessions(id),
+       kind TEXT NOT NULL CHECK (kind IN ('replaced')),
+       at BIGINT NOT NULL,
+       previous_machine TEXT NOT NULL,
+       new_machine TEXT NOT NULL
+     );
+     CREATE INDEX session_alerts_by_session ON session_alerts(session_id, at);`,
+  },
+  // 5: the tamper-evident history (one hash chain over every session's events, src/broker/history.ts;
+  // no foreign key: a session's history outlives its row), and a session's label, customer and
+  // ticket reference.
+  {
+    sqlite: `CREATE TABLE history (
+     seq INTEGER PRIMARY KEY,
+     at INTEGER NOT NULL,
+     session_id TEXT NOT NULL,
+     kind TEXT NOT NULL,
+     actor TEXT NOT NULL,
+     data TEXT NOT NULL,
+     prev_hash TEXT NOT NULL,
+     hash TEXT NOT NULL
+   );
+   CREATE INDEX history_by_session ON history(session_id, seq);
+   ALTER TABLE sessions ADD COLUMN label TEXT;
+   ALTER TABLE sessions ADD COLUMN customer TEXT;
+   ALTER TABLE sessions ADD COLUMN ticket TEXT;`,
+    postgres: `CREATE TABLE history (
+       seq BIGINT PRIMARY KEY,
+       at BIGINT NOT NULL,
+       session_id TEXT NOT NULL,
+       kind TEXT NOT NULL,
+       actor TEXT NOT NULL,
+       data TEXT NOT NULL,
+       prev_hash TEXT NOT NULL,
+       hash TEXT NOT NULL
+     );
+     CREATE INDEX history_by_session ON history(session_id, seq);
+     ALTER TABLE sessions ADD COLUMN label TEXT, ADD COLUMN customer TEXT, ADD COLUMN ticket TEXT;`,
+  },
 ];
 
 /** Alerts kept per session (the oldest go first). */
@@ -184,6 +304,9 @@ export interface SessionDbRow {
   machine_name: string | null;
   machine_os: string | null;
   last_seen_at: number | null;
+  label: string | null;
+  customer: string | null;
+  ticket: string | null;
 }
 
 export interface AccessDbRow {
@@ -255,6 +378,9 @@ export const toSession = (r: SessionDbRow): SessionRow => ({
   machineName: r.machine_name,
   machineOs: r.machine_os,
   lastSeenAt: r.last_seen_at,
+  label: r.label,
+  customer: r.customer,
+  ticket: r.ticket,
 });
 
 export const toAccess = (r: AccessDbRow): AccessRequestRow => ({

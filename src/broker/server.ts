@@ -3,11 +3,15 @@
  * shuts down cleanly on SIGINT/SIGTERM (agents are told 1001 "going away" and reconnect).
  */
 import { Store } from "./store.js";
+import { PgStore } from "./pg-store.js";
+import { ClusterNode } from "./cluster.js";
+import { connectBus } from "./bus.js";
+import { historyKey, readHistoryKeyFile } from "./history.js";
 import { buildBroker } from "./app.js";
 import { hashPassword, newPassword } from "../util/secrets.js";
 import { loadOrCreateSigningKey } from "../link/trailer.js";
-import { defaultAppFile } from "../util/paths.js";
-import { basename, dirname, resolve } from "node:path";
+import { defaultAppFile, WINDOWS_APP_NAME } from "../util/paths.js";
+import { basename, dirname, join, resolve } from "node:path";
 import { describeSupportApp, SupportAppSource } from "./downloads.js";
 import { readFileSync } from "node:fs";
 import type { Server as HttpsServer } from "node:https";
@@ -18,6 +22,11 @@ export interface ServeOptions {
   host: string;
   port: number;
   dataDir: string;
+  /**
+   * Cluster mode: PostgreSQL for the state (postgres://…) and NATS between the nodes (nats://…),
+   * both or neither. Without them the store is <data>/tether.db and the broker is one process.
+   */
+  cluster?: { store: string; bus: string; historyKeyFile?: string };
   publicUrl?: string;
   activationLimitPerMinute?: number;
   loginLimitPerMinute?: number;
@@ -26,9 +35,13 @@ export interface ServeOptions {
   accessRequestLimitPerMinute?: number;
   logLevel?: string;
   organization?: string;
+  /** The largest file a transfer may carry (bytes; default 1024 MB). */
+  maxFileBytes?: number;
   ice?: import("./app.js").IceOptions;
   /** The prebuilt support app; default dist/app/tether-support-linux-x64. */
   appFile?: string;
+  /** The prebuilt Windows app; default tether-support-windows-x64.exe beside appFile. */
+  windowsAppFile?: string;
   /** Reverse proxies whose forwarded headers are believed (see BrokerOptions.trustProxy). */
   trustProxy?: string[];
   /** Serve HTTPS with these PEM files; SIGHUP reads them again (a renewed certificate, no restart). */
@@ -55,10 +68,9 @@ function readTls(tls: { certFile: string; keyFile: string }): { cert: Buffer; ke
 }
 
 /** What an admin runs to build the support app for this broker, at the path the broker looks for it. */
-function buildCommand(file: string, dataDir: string): string {
+function buildCommand(file: string, dataDir: string, built: string): string {
   const q = (s: string) => (/^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, "'\\''")}'`);
   const cmd = `npm run build:app -- --data ${q(dataDir)}`;
-  const built = defaultAppFile();
   if (resolve(file) === built) return cmd;
   if (basename(file) === basename(built)) return `${cmd} --out ${q(dirname(resolve(file)))}`;
   return `${cmd}, then copy ${built} and its .json to ${q(file)} and ${q(file + ".json")}`;
@@ -69,30 +81,72 @@ function buildCommand(file: string, dataDir: string): string {
  * (src/broker/downloads.ts), so `npm run build:app` while the broker runs needs no restart. Offered
  * only when its manifest (`<file>.json`) names this broker's key and the file's SHA-256.
  */
-function supportApp(file: string, dataDir: string, out: (line: string) => void): SupportAppSource {
+function supportApp(file: string, dataDir: string, out: (line: string) => void, built = defaultAppFile()): SupportAppSource {
   const key = loadOrCreateSigningKey(dataDir);
   return new SupportAppSource({
     file,
     signingKey: key.privateKey,
     publicKeyB64: key.publicKeyB64,
-    buildCommand: buildCommand(file, dataDir),
+    buildCommand: buildCommand(file, dataDir, built),
     onChange: (state) => out(`Support app ${file}: ${describeSupportApp(state)}`),
   });
+}
+
+/**
+ * Opens the cluster's store and bus. The history key is shared by every node (one chain per
+ * database): from --history-key-file, else <data>/history.key; the store refuses a node whose key
+ * differs from the cluster's.
+ */
+async function openCluster(c: { store: string; bus: string; historyKeyFile?: string }, dataDir: string, out: (line: string) => void) {
+  const key = c.historyKeyFile ? readHistoryKeyFile(c.historyKeyFile) : historyKey(dataDir, true)!;
+  const log = {
+    info: (_o: object, m: string) => out(m),
+    warn: (o: object, m: string) => out(`${m} ${JSON.stringify(o)}`),
+  };
+  let store: PgStore;
+  try {
+    store = await PgStore.open(c.store, key, (err) => log.warn({ err: err.message }, "PostgreSQL connection lost"));
+  } catch (err) {
+    throw new CliError(`cannot open the cluster store ${redactUrlPassword(c.store)}: ${(err as Error).message}`);
+  }
+  let bus;
+  try {
+    bus = await connectBus(c.bus, "tether-broker", log);
+  } catch (err) {
+    await store.close();
+    throw new CliError(`cannot connect to NATS at ${c.bus}: ${(err as Error).message}`);
+  }
+  return { store, cluster: new ClusterNode(store, bus, log) };
+}
+
+/** A connection URL without its password, for messages. */
+function redactUrlPassword(url: string): string {
+  return url.replace(/\/\/([^:/@]+):[^@]*@/, "//$1:***@");
 }
 
 /** The longest a shutdown waits for open connections, ms. */
 const SHUTDOWN_LIMIT_MS = 3000;
 
 export async function serveBroker(o: ServeOptions): Promise<{ url: string; stop: () => Promise<void> }> {
-  const store = Store.open(o.dataDir);
-  const app = supportApp(o.appFile ?? defaultAppFile(), o.dataDir, o.out);
-  const checked = app.current(); // hashes a built app while the broker sets up
+  const { store, cluster } = o.cluster
+    ? await openCluster(o.cluster, o.dataDir, o.out)
+    : { store: Store.open(o.dataDir), cluster: undefined };
+  const appFile = o.appFile ?? defaultAppFile();
+  const app = supportApp(appFile, o.dataDir, o.out);
+  const windowsApp = supportApp(
+    o.windowsAppFile ?? join(dirname(resolve(appFile)), WINDOWS_APP_NAME),
+    o.dataDir,
+    o.out,
+    defaultAppFile(WINDOWS_APP_NAME),
+  );
+  const checked = Promise.all([app.current(), windowsApp.current()]); // hashes built apps while the broker sets up
   let publicUrl = o.publicUrl ?? "";
   const https = o.tls ? readTls(o.tls) : undefined;
   const { app: server } = await buildBroker({
     ...(https && { https }),
     ...(o.trustProxy && { trustProxy: o.trustProxy }),
     store,
+    ...(cluster && { cluster }),
     publicUrl: () => publicUrl,
     logLevel: o.logLevel ?? "info",
     ...(o.activationLimitPerMinute !== undefined && { activationLimitPerMinute: o.activationLimitPerMinute }),
@@ -101,8 +155,10 @@ export async function serveBroker(o: ServeOptions): Promise<{ url: string; stop:
     ...(o.grantGraceMs !== undefined && { grantGraceMs: o.grantGraceMs }),
     ...(o.accessRequestLimitPerMinute !== undefined && { accessRequestLimitPerMinute: o.accessRequestLimitPerMinute }),
     ...(o.organization !== undefined && { organization: o.organization }),
+    ...(o.maxFileBytes !== undefined && { maxFileBytes: o.maxFileBytes }),
     ...(o.ice && { ice: o.ice }),
     supportApp: app,
+    windowsApp,
   });
   await server.listen({ host: o.host, port: o.port });
   await checked; // prints what links offer (before "listening"), so the first download need not wait for the hash
@@ -124,13 +180,15 @@ export async function serveBroker(o: ServeOptions): Promise<{ url: string; stop:
   if (!publicUrl) publicUrl = url;
   publicUrl = publicUrl.replace(/\/+$/, "");
 
-  o.out(`Tether broker listening on ${url} (data: ${o.dataDir})`);
+  o.out(
+    `Tether broker listening on ${url} (${cluster ? `cluster node ${cluster.nodeId}, store: PostgreSQL, bus: NATS` : `data: ${o.dataDir}`})`,
+  );
   o.out(`Console: ${publicUrl}/`);
   if (!o.organization?.trim()) o.out(`Link pages name no organisation (they say "your support desk"): set it with --organization NAME`);
-  if (store.countTechnicians() === 0) {
+  if ((await store.countTechnicians()) === 0) {
     const password = newPassword();
     // Hashing takes a third of a second: another broker on this folder may create admin meanwhile.
-    const admin = store.createFirstTechnician("admin", "Administrator", await hashPassword(password), Date.now());
+    const admin = await store.createFirstTechnician("admin", "Administrator", await hashPassword(password), Date.now());
     if (admin) {
       o.out(`First start: created technician "${admin.name}" with password ${password}`);
       o.out(`(shown only this once; for an API token run: tether technician token admin --data ${o.dataDir})`);
@@ -153,7 +211,8 @@ export async function serveBroker(o: ServeOptions): Promise<{ url: string; stop:
         o.out(`Shutdown: ${open} connection(s) still open after ${SHUTDOWN_LIMIT_MS / 1000} s were cut off`);
         server.server.closeAllConnections();
       }
-      store.close();
+      await store.close();
+      await cluster?.bus.close();
       process.off("SIGHUP", reload);
     })());
   return { url, stop };

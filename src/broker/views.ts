@@ -2,6 +2,7 @@
  * What the broker shows of its rows: the HTTP API's JSON views and the console socket's wire
  * messages. Pure: the time, whether the app is online and the alerts are passed in.
  */
+import type { HistoryEntry } from "./history.js";
 import { accessStatus, sessionState, type AccessStatus, type Scope, type SessionState } from "../session/rules.js";
 import { pb, scopeToWire } from "../proto/wire.js";
 import type { AccessRequestRow, SessionAlertRow, SessionRow } from "./store.js";
@@ -14,6 +15,10 @@ export interface SessionView {
   expiresAt: string;
   closedAt?: string;
   machine?: { name: string; os: string; boundAt: string; lastSeenAt: string | null };
+  /** What the technician called it, for whom, its ticket reference (only those given). */
+  label?: string;
+  customer?: string;
+  ticket?: string;
   /** Things the technician should know, oldest first (e.g. another copy of the app took over). */
   alerts: AlertView[];
 }
@@ -65,6 +70,9 @@ export function sessionView(s: SessionRow, now: number, online: boolean, alerts:
     })),
   };
   if (s.closedAt !== null) v.closedAt = iso(s.closedAt);
+  if (s.label) v.label = s.label;
+  if (s.customer) v.customer = s.customer;
+  if (s.ticket) v.ticket = s.ticket;
   if (s.boundAt !== null) {
     v.machine = {
       name: s.machineName ?? "",
@@ -110,6 +118,9 @@ export function sessionInfo(s: SessionRow, now: number, online: boolean, alerts:
     createdAtMs: s.createdAt,
     machineName: s.machineName ?? "",
     deleted: s.deletedAt !== null,
+    label: s.label ?? "",
+    customer: s.customer ?? "",
+    ticket: s.ticket ?? "",
     alerts: alerts.map((a) => ({
       kind: pb.SessionAlert.Kind.KIND_REPLACED,
       atMs: a.at,
@@ -139,4 +150,24 @@ export function accessInfo(r: AccessRequestRow, now: number) {
     agentFingerprint: r.agentFingerprint ?? "",
     technicianFingerprint: r.technicianFingerprint ?? "",
   };
+}
+
+/** A history entry as the API shows it. */
+export interface HistoryView {
+  seq: number;
+  at: string;
+  kind: string;
+  actor: string;
+  data: Record<string, string | number | boolean | null>;
+}
+
+export function historyView(e: HistoryEntry): HistoryView {
+  return { seq: e.seq, at: iso(e.at), kind: e.kind, actor: e.actor, data: e.data };
+}
+
+/** Whether a session matches a search (case-insensitive, in its id, label, customer, ticket and machine name). */
+export function sessionMatches(s: SessionRow, query: string): boolean {
+  const q = query.trim().toLowerCase();
+  if (!q) return true;
+  return [s.id, s.label, s.customer, s.ticket, s.machineName].some((f) => (f ?? "").toLowerCase().includes(q));
 }

@@ -6,9 +6,11 @@ import { WindowUI } from "../agent/window-ui.js";
 import { ShareError } from "../agent/grants.js";
 import { safetyCode } from "../session/safety-code.js";
 import type { Scope } from "../session/rules.js";
-import { defaultStateDir, loadOrCreateIdentity, machineFingerprint, type Identity } from "../agent/identity.js";
+import { defaultStateDir, loadOrCreateIdentity, machineFingerprint, windowsMachineFingerprint, type Identity } from "../agent/identity.js";
 import { LinkError, parseLink, type SupportLink } from "../link/support-link.js";
-import { catalogs, detectLocale, Exit } from "../agent/messages.js";
+import { catalogs, detectLocale, Exit, hostOs, messagesFor, windowsLocale, type HostOs, type Locale } from "../agent/messages.js";
+import type { NativeAddon } from "../native/addon.js";
+import { loadNative } from "../native/loader.js";
 import { applyWebRtcTuning, tuningTraceLine, webRtcTuningFromEnv } from "../agent/webrtc-tuning.js";
 import { CliError, intOption, parse, UsageError } from "./args.js";
 import { VERSION } from "./version.js";
@@ -30,7 +32,8 @@ Options:
 
 Exit codes: 0 you quit, 1 server unreachable or refused, 2 bad link or usage,
 3 session invalid, 4 session expired, 5 session closed by your technician.
-Language: German when LC_ALL, LC_MESSAGES or LANG start with "de", English otherwise.`;
+Language: German when LC_ALL, LC_MESSAGES or LANG start with "de" (on Windows: when the
+display language is German), English otherwise.`;
 
 /** Lines from standard input: answers to a waiting prompt, otherwise the user's commands (v, s). */
 class StdinLines implements LineSource {
@@ -95,16 +98,17 @@ export async function runSupportApp(link: SupportLink, args: string[], windowByD
   const { values, positionals } = parse(args, agentOptions);
   if (positionals.length > 0) throw new UsageError(`unexpected argument "${positionals[0]}"`);
   if (values.window && values["no-window"]) throw new UsageError("--window and --no-window exclude each other");
-  const locale = detectLocale(process.env);
-  const m = catalogs[locale];
+  const host = userHost();
+  const { os, locale } = host;
+  const m = messagesFor(locale, os);
   const giveUpAfterMs = intOption(values["give-up-after"], "--give-up-after", 300, 1, 7 * 86400) * 1000;
-  const fingerprint = machineFingerprint();
+  const fingerprint = host.fingerprint();
   if (!fingerprint) throw new CliError(m.noMachineId, Exit.UNREACHABLE);
   const stateDir = defaultStateDir(process.env);
   let identity: Identity | null = null;
   const getIdentity = () => {
     try {
-      return (identity ??= loadOrCreateIdentity(stateDir));
+      return (identity ??= loadOrCreateIdentity(stateDir, host.restrictToOwner));
     } catch (err) {
       throw new CliError(m.stateError(stateDir, (err as NodeJS.ErrnoException).code ?? (err as Error).message), Exit.UNREACHABLE);
     }
@@ -126,9 +130,12 @@ export async function runSupportApp(link: SupportLink, args: string[], windowByD
   let ui: UserInterface | null = null;
   if (values.window || (windowByDefault && !values["no-window"])) {
     process.stdout.on("error", () => {}); // started from a file manager: stdout may lead nowhere
-    const w = await WindowUI.start({ locale, signals, out });
+    const w = await WindowUI.start({ locale, os, signals, out });
     if ("error" in w) process.stderr.write(m.noWindow(w.error) + "\n");
-    else ui = w;
+    else {
+      ui = w;
+      host.windowShown();
+    }
   }
   ui ??= new TerminalUI({ messages: m, out, input: new StdinLines(), quit: signals });
   const code = await runAgent({
@@ -147,6 +154,54 @@ export async function runSupportApp(link: SupportLink, args: string[], windowByD
   });
   if (ui instanceof WindowUI) ui.close();
   return code;
+}
+
+/**
+ * What differs between the operating systems the app runs on, decided once at start: the language,
+ * the machine fingerprint and how the key file is kept private. On Windows all three come from the
+ * native addon (loaded now: without the machine GUID the app cannot identify the computer).
+ */
+export interface UserHost {
+  os: HostOs;
+  locale: Locale;
+  fingerprint(): Buffer | null;
+  /** Windows: the key file's rights (else mode 0600 from the caller). */
+  restrictToOwner?: (file: string) => void;
+  /** The app window is up: on Windows the console it was double-clicked with is hidden. */
+  windowShown(): void;
+}
+
+export function userHost(platform: NodeJS.Platform = process.platform, env: NodeJS.ProcessEnv = process.env): UserHost {
+  if (hostOs(platform) === "linux")
+    return { os: "linux", locale: detectLocale(env), fingerprint: () => machineFingerprint(), windowShown: () => {} };
+  let native: NativeAddon | null = null;
+  try {
+    native = loadNative();
+  } catch {
+    native = null; // reported as "cannot identify this computer" below
+  }
+  let tag: string | null;
+  try {
+    tag = native?.uiLanguage() ?? null;
+  } catch {
+    tag = null;
+  }
+  return {
+    os: "windows",
+    locale: windowsLocale(tag),
+    fingerprint: () => (native ? windowsMachineFingerprint(() => native.machineId()) : null),
+    restrictToOwner: (file) => {
+      if (!native) throw new Error("the native addon is not loaded");
+      native.restrictToOwner(file);
+    },
+    windowShown: () => {
+      try {
+        native?.hideOwnConsole();
+      } catch {
+        // the console stays: nothing lost
+      }
+    },
+  };
 }
 
 let webRtcTuned = false;
@@ -182,6 +237,7 @@ async function prepareAccess(hooks: AccessHooks, iceServers: IceServers, expectR
     openCapturer: () => native.ScreenCapturer.open({ damage: true }),
     openInjector: () => native.InputInjector.open(),
     encoderStats: () => native.webRtcStats().vp8,
+    requestKeyFrame: () => native.requestKeyFrame(),
     iceServers,
     expectRemote,
     ...hooks,
@@ -205,6 +261,7 @@ async function prepareAccess(hooks: AccessHooks, iceServers: IceServers, expectR
     signal: (p) => access.signal(p),
     narrowToView: () => access.narrowToView(),
     networkChanged: () => access.networkChanged(),
+    iceServersChanged: (servers) => access.iceServersChanged(servers),
     signalingBack: () => access.signalingBack(),
     stop: (replaced) => access.stop(replaced),
   };

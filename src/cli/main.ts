@@ -3,6 +3,7 @@
  * code: 2 for usage errors, the command's own code otherwise. Never a stack trace.
  */
 import { agentCommand, agentHelp } from "./agent.js";
+import { auditCommand, auditHelp } from "./audit.js";
 import { CliError, UsageError } from "./args.js";
 import { brokerCommand, brokerHelp } from "./broker.js";
 import { sessionCommand, sessionHelp } from "./session.js";
@@ -17,7 +18,8 @@ Tether: attended remote support.
 Commands:
   broker       run the broker (HTTP API, WebSockets, store)
   technician   manage technicians and tokens in the broker's data folder (add, list, password, remove, token)
-  session      technician commands against a broker (create, list, show, close, delete, request-access)
+  session      technician commands against a broker (create, list, show, history, close, delete, request-access)
+  audit        the broker's tamper-evident history, from its data folder (verify, export)
   agent        the support app: tether agent <link>
 
 Run "tether <command> --help" for a command's options. Version ${VERSION}.`;
@@ -26,6 +28,7 @@ const commands: Record<string, { run: (args: string[]) => Promise<number>; help:
   broker: { run: brokerCommand, help: brokerHelp },
   technician: { run: technicianCommand, help: technicianHelp },
   session: { run: sessionCommand, help: sessionHelp },
+  audit: { run: auditCommand, help: auditHelp },
   agent: { run: agentCommand, help: agentHelp },
 };
 

@@ -1,6 +1,8 @@
 import { Exit } from "../util/exit.js";
 import { isCertificateError } from "../util/tls.js";
 import type { AccessRequestView, SessionView } from "../broker/service.js";
+import type { HistoryView } from "../broker/views.js";
+import { cleanChat, cleanName, MAX_DISPLAY_NAME } from "../util/text.js";
 import { CliError, parse, parseDuration, table, UsageError } from "./args.js";
 
 export const sessionHelp = `Usage: tether session <command> [--broker URL] [--token T] [--json]
@@ -10,9 +12,15 @@ http://127.0.0.1:8080; --token defaults to $TETHER_TOKEN (see \`tether technicia
 --json prints the API's JSON instead of tables, for scripts.
 
 Commands:
-  create --expires 1d|2h|30m|<seconds>   create a session (1 s ... 30 days); prints its link last
-  list                                   your sessions
+  create --expires 1d|2h|30m|<seconds> [--label L] [--customer C] [--ticket T]
+                                         create a session (1 s ... 30 days); prints its link last.
+                                         Label, customer and ticket are shown in lists and searchable
+  list [--search TEXT]                   your sessions (only those whose id, label, customer, ticket
+                                         or machine name contain TEXT)
   show <id>                              one session
+  history <id>                           what happened in it, oldest first (the tamper-evident history)
+  chat <id> [TEXT]                       writes TEXT to the user (while the app runs, also before
+                                         any consent); without TEXT, the session's messages
   close <id>                             close it: a running support app says so and exits
   delete <id>                            delete it (its link answers "invalid" from then on)
   request-access <id> --scope view|control [--wait]
@@ -23,6 +31,8 @@ Commands:
   cancel-access <id> <request-id>        withdraw a request the user has not answered yet`;
 
 type Json = Record<string, unknown>;
+/** A chat message as the API gives it. */
+type ChatLine = { id: string; from: string; name: string; text: string; at: string };
 
 export async function sessionCommand(args: string[]): Promise<number> {
   const { values, positionals } = parse(args, {
@@ -32,11 +42,18 @@ export async function sessionCommand(args: string[]): Promise<number> {
     expires: { type: "string" },
     scope: { type: "string" },
     wait: { type: "boolean", default: false },
+    label: { type: "string" },
+    customer: { type: "string" },
+    ticket: { type: "string" },
+    search: { type: "string" },
   });
   const [sub, id, rid] = positionals;
   const base = (values.broker ?? process.env.TETHER_BROKER ?? "http://127.0.0.1:8080").replace(/\/+$/, "");
   const token = values.token ?? process.env.TETHER_TOKEN;
-  if (!sub) throw new UsageError("missing command: create, list, show, close, delete, request-access, access-status or cancel-access");
+  if (!sub)
+    throw new UsageError(
+      "missing command: create, list, show, history, chat, close, delete, request-access, access-status or cancel-access",
+    );
   if (!token) throw new UsageError("no API token: pass --token or set TETHER_TOKEN");
   const out = (s: string) => process.stdout.write(s + "\n");
   const needId = () => {
@@ -80,6 +97,9 @@ export async function sessionCommand(args: string[]): Promise<number> {
         `id:         ${s.id}`,
         `state:      ${s.state}${s.state === "active" ? (s.online ? " (online)" : " (offline)") : ""}`,
         `machine:    ${s.machine ? `${s.machine.name} (${s.machine.os})` : "-"}`,
+        ...(s.label ? [`label:      ${s.label}`] : []),
+        ...(s.customer ? [`customer:   ${s.customer}`] : []),
+        ...(s.ticket ? [`ticket:     ${s.ticket}`] : []),
         `expires:    ${s.expiresAt}`,
         `created:    ${s.createdAt}`,
         ...(s.closedAt ? [`closed:     ${s.closedAt}`] : []),
@@ -89,7 +109,12 @@ export async function sessionCommand(args: string[]): Promise<number> {
   switch (sub) {
     case "create": {
       if (!values.expires) throw new UsageError("session create needs --expires (e.g. 1d, 2h, 30m or seconds)");
-      const s = (await call("POST", "/api/sessions", { expiresIn: parseDuration(values.expires) })) as unknown as SessionView & {
+      const s = (await call("POST", "/api/sessions", {
+        expiresIn: parseDuration(values.expires),
+        ...(values.label !== undefined && { label: values.label }),
+        ...(values.customer !== undefined && { customer: values.customer }),
+        ...(values.ticket !== undefined && { ticket: values.ticket }),
+      })) as unknown as SessionView & {
         link: string;
       };
       print(s, () => {
@@ -100,12 +125,51 @@ export async function sessionCommand(args: string[]): Promise<number> {
       return Exit.OK;
     }
     case "list": {
-      const { sessions } = (await call("GET", "/api/sessions")) as { sessions: SessionView[] };
+      const query = values.search !== undefined ? `?q=${encodeURIComponent(values.search)}` : "";
+      const { sessions } = (await call("GET", `/api/sessions${query}`)) as { sessions: SessionView[] };
       print(sessions, () =>
         out(
           table(
-            ["ID", "STATE", "ONLINE", "MACHINE", "EXPIRES", "CREATED"],
-            sessions.map((s) => [s.id, s.state, s.online ? "yes" : "no", s.machine?.name ?? "-", s.expiresAt, s.createdAt]),
+            ["ID", "STATE", "ONLINE", "LABEL", "CUSTOMER", "TICKET", "MACHINE", "EXPIRES"],
+            sessions.map((s) => [
+              s.id,
+              s.state,
+              s.online ? "yes" : "no",
+              s.label ?? "-",
+              s.customer ?? "-",
+              s.ticket ?? "-",
+              s.machine?.name ?? "-",
+              s.expiresAt,
+            ]),
+          ),
+        ),
+      );
+      return Exit.OK;
+    }
+    case "chat": {
+      const text = positionals.slice(2).join(" ");
+      if (text) {
+        const m = (await call("POST", `/api/sessions/${needId()}/chat`, { text })) as unknown as ChatLine;
+        print(m, () => out(`Sent at ${m.at}.`));
+      } else {
+        const { messages } = (await call("GET", `/api/sessions/${needId()}/chat`)) as { messages: ChatLine[] };
+        print(messages, () => {
+          for (const m of messages) {
+            const name = cleanName(m.name, MAX_DISPLAY_NAME);
+            out(`${m.at}  ${m.from === "user" ? `user (${name})` : name}: ${cleanChat(m.text)}`);
+          }
+          if (messages.length === 0) out("No messages yet.");
+        });
+      }
+      return Exit.OK;
+    }
+    case "history": {
+      const { entries } = (await call("GET", `/api/sessions/${needId()}/history`)) as { entries: HistoryView[] };
+      print(entries, () =>
+        out(
+          table(
+            ["#", "WHEN", "WHAT", "WHO", "DETAILS"],
+            entries.map((e) => [String(e.seq), e.at, e.kind, e.actor, describeData(e.data)]),
           ),
         ),
       );
@@ -162,6 +226,18 @@ export async function sessionCommand(args: string[]): Promise<number> {
     default:
       throw new UsageError(`unknown session command "${sub}"`);
   }
+}
+
+/** An entry's details as one line: key=value, text quoted when it has spaces. */
+export function describeData(data: HistoryView["data"]): string {
+  return Object.entries(data)
+    .filter(([, v]) => v !== null && v !== "")
+    .map(([k, v]) => {
+      if (typeof v !== "string") return `${k}=${String(v)}`;
+      const text = cleanChat(v); // broker data reaches the terminal only cleaned
+      return `${k}=${/\s/.test(text) ? JSON.stringify(text) : text}`;
+    })
+    .join(" ");
 }
 
 function describeAccess(r: AccessRequestView): string {

@@ -1,5 +1,6 @@
 import { Exit } from "../util/exit.js";
-import { Store, type Technician, type TokenInfo } from "../broker/store.js";
+import { Store, type BrokerStore, type Technician, type TokenInfo } from "../broker/store.js";
+import { PgStore } from "../broker/pg-store.js";
 import { cleanName, MAX_DISPLAY_NAME } from "../util/text.js";
 import { hashPassword, newPassword } from "../util/secrets.js";
 import { CliError, parse, parseDuration, table, UsageError } from "./args.js";
@@ -68,6 +69,7 @@ const kindText = (k: TokenInfo["kind"]) => (k === "api" ? "api" : "console sign-
 export async function technicianCommand(args: string[]): Promise<number> {
   const { values, positionals } = parse(args, {
     data: { type: "string", default: "./data" },
+    store: { type: "string" },
     "display-name": { type: "string" },
     expires: { type: "string" },
     label: { type: "string" },
@@ -88,17 +90,21 @@ export async function technicianCommand(args: string[]): Promise<number> {
   const expiresMs = sub === "add" || sub === "token" ? tokenLifetimeMs(values.expires) : 0;
   const label = tokenLabel(values.label);
 
-  const store = Store.open(values.data!);
+  // A cluster's technicians are in its PostgreSQL (--store or TETHER_STORE), else in <data>/tether.db.
+  const storeUrl = values.store ?? process.env.TETHER_STORE ?? "";
+  if (storeUrl && !/^postgres(ql)?:\/\//.test(storeUrl)) throw new UsageError(`--store needs a postgres:// URL, not "${storeUrl}"`);
+  const store: BrokerStore = storeUrl ? await PgStore.open(storeUrl, null) : Store.open(values.data!);
+  const where = storeUrl ? "the cluster's store" : values.data;
   try {
     const out = (s: string) => process.stdout.write(s + "\n");
     const note = (s: string) => process.stderr.write(s + "\n");
-    const existing = (n: string): Technician => {
-      const t = store.technicianByName(n, true);
-      if (!t) throw new CliError(`no technician named "${n}" in ${values.data}`);
+    const existing = async (n: string): Promise<Technician> => {
+      const t = await store.technicianByName(n, true);
+      if (!t) throw new CliError(`no technician named "${n}" in ${where}`);
       if (t.removedAt !== null) throw new CliError(`technician "${t.name}" was removed on ${when(t.removedAt)}`);
       return t;
     };
-    const createToken = (t: Technician) => {
+    const createToken = async (t: Technician) => {
       const now = Date.now();
       return store.issueToken(t.id, "api", now, now + expiresMs, label);
     };
@@ -108,14 +114,14 @@ export async function technicianCommand(args: string[]): Promise<number> {
         const n = needName(positionals[1]);
         atMost(2, "technician add");
         if (!NAME.test(n)) throw new UsageError("a technician name is 1-64 letters, digits, '.', '_' or '-'");
-        const taken = store.technicianByName(n, true);
+        const taken = await store.technicianByName(n, true);
         if (taken?.removedAt === null) throw new CliError(`a technician named "${n}" exists already`);
         if (taken) throw new CliError(`the name "${taken.name}" belonged to a technician who was removed; names are not given out again`);
         // Shown in the user's terminal and prompts: no control characters or direction overrides.
         const display = cleanName(values["display-name"] ?? n, MAX_DISPLAY_NAME) || n;
         const password = newPassword();
-        const t = store.createTechnician(n, display, await hashPassword(password), Date.now());
-        const tok = createToken(t);
+        const t = await store.createTechnician(n, display, await hashPassword(password), Date.now());
+        const tok = await createToken(t);
         out(`Created technician "${t.name}" (${t.displayName}).`);
         out(`Console password: ${password}`);
         out(
@@ -126,7 +132,7 @@ export async function technicianCommand(args: string[]): Promise<number> {
       }
       case "list": {
         atMost(1, "technician list");
-        const rows = store.listTechnicians(values.all);
+        const rows = await store.listTechnicians(values.all);
         if (values.json) {
           out(
             JSON.stringify(
@@ -162,16 +168,16 @@ export async function technicianCommand(args: string[]): Promise<number> {
       }
       case "password": {
         atMost(2, "technician password");
-        const t = existing(needName(positionals[1]));
+        const t = await existing(needName(positionals[1]));
         const password = newPassword();
-        store.setPassword(t.id, await hashPassword(password));
+        await store.setPassword(t.id, await hashPassword(password));
         out(password);
         return Exit.OK;
       }
       case "remove": {
         atMost(2, "technician remove");
-        const t = existing(needName(positionals[1]));
-        const revoked = store.removeTechnician(t.id, Date.now());
+        const t = await existing(needName(positionals[1]));
+        const revoked = await store.removeTechnician(t.id, Date.now());
         if (revoked === null) throw new CliError(`technician "${t.name}" was removed meanwhile`);
         out(
           `Removed technician "${t.name}" (${t.displayName}): ${revoked} token${revoked === 1 ? "" : "s"} revoked, no sign-in from now on; their sessions are kept.`,
@@ -179,18 +185,18 @@ export async function technicianCommand(args: string[]): Promise<number> {
         return Exit.OK;
       }
       case "token":
-        return tokenCommand();
+        return await tokenCommand();
       default:
         throw new UsageError(`unknown technician command "${sub}"`);
     }
 
-    function tokenCommand(): number {
+    async function tokenCommand(): Promise<number> {
       const [, action, arg] = positionals;
       switch (action) {
         case "create": {
           atMost(3, "technician token create");
-          const t = existing(needName(arg, "technician token create"));
-          const tok = createToken(t);
+          const t = await existing(needName(arg, "technician token create"));
+          const tok = await createToken(t);
           out(tok.token);
           note(`API token ${tok.id} for "${t.name}", valid until ${when(tok.expiresAt)}.`);
           return Exit.OK;
@@ -198,7 +204,9 @@ export async function technicianCommand(args: string[]): Promise<number> {
         case "list": {
           atMost(3, "technician token list");
           const now = Date.now();
-          const rows = store.listTokens(arg === undefined ? undefined : existing(arg).id).filter((k) => values.all || k.expiresAt > now);
+          const rows = (await store.listTokens(arg === undefined ? undefined : (await existing(arg)).id)).filter(
+            (k) => values.all || k.expiresAt > now,
+          );
           if (values.json) {
             out(
               JSON.stringify(
@@ -235,14 +243,14 @@ export async function technicianCommand(args: string[]): Promise<number> {
         case "revoke": {
           atMost(3, "technician token revoke");
           if (values.all) {
-            const t = existing(needName(arg, "technician token revoke --all"));
-            const n = store.revokeTokensOf(t.id);
+            const t = await existing(needName(arg, "technician token revoke --all"));
+            const n = await store.revokeTokensOf(t.id);
             out(`Revoked ${n} token${n === 1 ? "" : "s"} of "${t.name}".`);
             return Exit.OK;
           }
           if (!arg) throw new UsageError("technician token revoke needs a token id (tk_…, see token list) or --all <name>");
-          const k = store.token(arg);
-          if (!k || !store.revokeToken(k.id)) throw new CliError(`no token with id "${arg}" (see: tether technician token list)`);
+          const k = await store.token(arg);
+          if (!k || !(await store.revokeToken(k.id))) throw new CliError(`no token with id "${arg}" (see: tether technician token list)`);
           out(`Revoked ${k.kind === "api" ? "API token" : "console sign-in"} ${k.id} of "${k.technicianName}".`);
           return Exit.OK;
         }
@@ -251,8 +259,8 @@ export async function technicianCommand(args: string[]): Promise<number> {
         default: {
           // "token <name>": the short form of "token create <name>".
           atMost(2, "technician token <name>");
-          const t = existing(action);
-          const tok = createToken(t);
+          const t = await existing(action);
+          const tok = await createToken(t);
           out(tok.token);
           note(`API token ${tok.id} for "${t.name}", valid until ${when(tok.expiresAt)}.`);
           return Exit.OK;
@@ -260,6 +268,6 @@ export async function technicianCommand(args: string[]): Promise<number> {
       }
     }
   } finally {
-    store.close();
+    await store.close();
   }
 }

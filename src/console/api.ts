@@ -29,6 +29,24 @@ export interface CreatedSession {
   createdAt: string;
 }
 
+/** A chat message (GET /api/sessions/:id/chat; live ones come as ChatMessage on the console socket). */
+export interface ChatView {
+  id: string;
+  from: string;
+  name: string;
+  text: string;
+  at: string;
+}
+
+/** One entry of a session's history (GET /api/sessions/:id/history). */
+export interface HistoryEntryView {
+  seq: number;
+  at: string;
+  kind: string;
+  actor: string;
+  data: Record<string, string | number | boolean | null>;
+}
+
 export interface AccessRequestView {
   id: string;
   sessionId: string;
@@ -74,7 +92,15 @@ export const api = {
   login: (name: string, password: string) => call<{ technician: Me }>("POST", "/api/login", { name, password }),
   logout: () => call<null>("POST", "/api/logout"),
   me: () => call<Me>("GET", "/api/me"),
-  createSession: (expiresIn: number) => call<CreatedSession>("POST", "/api/sessions", { expiresIn }),
+  createSession: (expiresIn: number, details: { label?: string; customer?: string; ticket?: string } = {}) =>
+    call<CreatedSession>("POST", "/api/sessions", { expiresIn, ...details }),
+  recording: (id: string, rid: string, on: boolean) =>
+    call<{ recording: boolean }>("POST", `/api/sessions/${encodeURIComponent(id)}/access-requests/${encodeURIComponent(rid)}/recording`, {
+      on,
+    }),
+  chat: (id: string) => call<{ messages: ChatView[] }>("GET", `/api/sessions/${encodeURIComponent(id)}/chat`),
+  sendChat: (id: string, text: string) => call<ChatView>("POST", `/api/sessions/${encodeURIComponent(id)}/chat`, { text }),
+  history: (id: string) => call<{ entries: HistoryEntryView[] }>("GET", `/api/sessions/${encodeURIComponent(id)}/history`),
   closeSession: (id: string) => call<unknown>("POST", `/api/sessions/${encodeURIComponent(id)}/close`),
   deleteSession: (id: string) => call<null>("DELETE", `/api/sessions/${encodeURIComponent(id)}`),
   requestAccess: (id: string, scope: "view" | "control", viewerFingerprint: string | null) =>

@@ -10,12 +10,30 @@ export interface SupportAppStatus {
   reason?: string;
   /** Why, and what to run on the broker's computer. */
   message?: string;
+  /** Set when only the Windows app is missing (the Linux one is there). */
+  only?: "windows";
 }
 
 /** The banner's text for a status, or null when new links have a download. */
 export function appStatusText(s: SupportAppStatus): string | null {
   if (s.available) return null;
-  return `New links have no download for the user: ${s.message ?? "the support app is not available on this broker."}`;
+  const who = s.only === "windows" ? "users on Windows" : "the user";
+  return `New links have no download for ${who}: ${s.message ?? "the support app is not available on this broker."}`;
+}
+
+/** GET /api/status's two apps as one banner state: the Linux app first, then the Windows one. */
+export function combinedAppStatus(linux: SupportAppStatus | undefined, windows: SupportAppStatus | undefined): SupportAppStatus | null {
+  if (!linux || typeof linux.available !== "boolean") return null;
+  if (!linux.available) return linux;
+  if (windows && windows.available === false && windows.reason !== "not-configured") {
+    return {
+      available: false,
+      ...(windows.reason && { reason: windows.reason }),
+      ...(windows.message && { message: windows.message }),
+      only: "windows",
+    };
+  }
+  return linux;
 }
 
 /** The broker's answer, or null when it cannot be had (signed out, offline): the banner then stays as it is. */
@@ -23,8 +41,8 @@ export async function fetchAppStatus(): Promise<SupportAppStatus | null> {
   try {
     const res = await fetch("/api/status", { credentials: "same-origin" });
     if (!res.ok) return null;
-    const s = ((await res.json()) as { supportApp?: SupportAppStatus }).supportApp;
-    return s && typeof s.available === "boolean" ? s : null;
+    const s = (await res.json()) as { supportApp?: SupportAppStatus; windowsApp?: SupportAppStatus };
+    return combinedAppStatus(s.supportApp, s.windowsApp);
   } catch {
     return null;
   }

@@ -3,12 +3,12 @@
  * creating sessions, requesting access, closing and deleting, and the viewer once access is
  * granted. Served by the broker at `/` under a strict CSP (no inline script or style).
  */
-import { api, ApiError, loginMessage, type Me } from "./api.js";
+import { api, ApiError, loginMessage, type ChatView, type Me } from "./api.js";
 import { AppStatusBanner } from "./app-status.js";
 import { byId, show } from "./dom.js";
-import { accessKey, applySession, customExpiry, scopeName, sortSessions } from "./model.js";
+import { accessKey, applySession, customExpiry, displayState, scopeName, sessionMatches, sortSessions } from "./model.js";
 import { pb, type AccessRequestInfo, type BrokerToConsole, type IceServerProps, type SessionInfo } from "./proto.js";
-import { renderRow, type RowActions } from "./sessions.js";
+import { renderChatRow, renderHistoryRow, renderRow, type RowActions, type RowState } from "./sessions.js";
 import { ConsoleSocket, type LinkState } from "./socket.js";
 import { Viewer } from "./viewer/viewer.js";
 import { viewerCertificate, type ViewerCertificate } from "./viewer/certificate.js";
@@ -29,6 +29,8 @@ class ConsoleApp {
   private me: Me | null = null;
   private socket: ConsoleSocket | null = null;
   private iceServers: IceServerProps[] = [];
+  /** The broker's file size limit (bytes), from its IceConfig. */
+  private maxFileBytes = 0;
   private readonly sessions = new Map<string, SessionInfo>();
   /** The latest access request per session. */
   private readonly access = new Map<string, AccessState>();
@@ -43,6 +45,14 @@ class ConsoleApp {
   /** The certificate this browser's viewers present (null until loaded, or if it cannot be kept). */
   private cert: ViewerCertificate | null = null;
   private readonly busy = new Set<string>();
+  /** Chat messages by session (loaded when its panel opens; live ones added as they come). */
+  private readonly chats = new Map<string, ChatView[]>();
+  private readonly chatOpen = new Set<string>();
+  private readonly unread = new Map<string, number>();
+  private readonly chatErrors = new Map<string, string>();
+  private readonly chatDrafts = new Map<string, string>();
+  /** Open history panels, by session id. */
+  private readonly histories = new Map<string, NonNullable<RowState["history"]>>();
   private viewer: Viewer | null = null;
   /** Warns when links created now would have no download (the support app is not built). */
   private readonly appStatus = new AppStatusBanner(byId("app-status", HTMLParagraphElement));
@@ -65,6 +75,11 @@ class ConsoleApp {
     amount: byId("expiry-amount", HTMLInputElement),
     unit: byId("expiry-unit", HTMLSelectElement),
     createError: byId("create-error", HTMLParagraphElement),
+    createLabel: byId("create-label", HTMLInputElement),
+    createCustomer: byId("create-customer", HTMLInputElement),
+    createTicket: byId("create-ticket", HTMLInputElement),
+    search: byId("session-search", HTMLInputElement),
+    noMatches: byId("no-matches", HTMLParagraphElement),
     created: byId("created", HTMLDivElement),
     createdLink: byId("created-link", HTMLInputElement),
     copy: byId("copy-link", HTMLButtonElement),
@@ -86,6 +101,7 @@ class ConsoleApp {
       void this.create();
     });
     this.el.copy.addEventListener("click", () => void this.copyLink());
+    this.el.search.addEventListener("input", () => this.render());
     this.el.createdLink.addEventListener("focus", () => this.el.createdLink.select());
     try {
       this.signedIn(await api.me());
@@ -186,8 +202,15 @@ class ConsoleApp {
   private onMessage(m: BrokerToConsole): void {
     switch (m.body) {
       case "iceConfig":
-        // First on every (re)connect, followed by each session afresh: forget any deleted meanwhile.
         this.iceServers = m.iceConfig?.iceServers ?? [];
+        if (!m.iceConfig?.renewal) this.maxFileBytes = Number(m.iceConfig?.maxFileBytes ?? 0);
+        // A renewal: fresh TURN credentials for the open viewer too (the app restarts ICE on a
+        // relayed connection now, and this end's new candidates need them).
+        if (m.iceConfig?.renewal) {
+          this.viewer?.setIceServers(this.iceServers);
+          break;
+        }
+        // First on every (re)connect, followed by each session afresh: forget any deleted meanwhile.
         this.sessions.clear();
         this.render();
         break;
@@ -195,11 +218,31 @@ class ConsoleApp {
         const s = m.session as SessionInfo;
         applySession(this.sessions, s);
         if (s.deleted || displayClosed(s)) this.sessionEnded(s);
+        if (this.histories.has(s.id)) void this.loadHistory(s.id); // its history grew
+        this.render();
+        break;
+      }
+      case "chat": {
+        const c = m.chat;
+        const id = c?.sessionId ?? "";
+        if (!c || !id) break;
+        const isNew = this.addChat(id, {
+          id: c.id ?? "",
+          from: c.from ?? "",
+          name: c.name ?? "",
+          text: c.text ?? "",
+          at: new Date(Number(c.atMs ?? 0)).toISOString(),
+        });
+        if (isNew && c.from === "user" && !this.chatOpen.has(id)) {
+          this.unread.set(id, (this.unread.get(id) ?? 0) + 1);
+          this.updateTitle();
+        }
         this.render();
         break;
       }
       case "accessRequest":
         if (m.accessRequest) this.onAccess(m.accessRequest as AccessRequestInfo);
+        if (m.accessRequest?.sessionId && this.histories.has(m.accessRequest.sessionId)) void this.loadHistory(m.accessRequest.sessionId);
         break;
       case "signal": {
         const id = m.signal?.accessRequestId ?? "";
@@ -270,8 +313,12 @@ class ConsoleApp {
       title: s?.machineName ?? "",
       scope: scopeName(r.grantedScope),
       iceServers: this.iceServers,
+      maxFileBytes: this.maxFileBytes,
       sendSignal: (payload) => {
         this.socket?.send({ signal: { accessRequestId: id, payload, viewerId } });
+      },
+      setRecording: async (on) => {
+        await api.recording(sessionId, id, on);
       },
       onClose: (stopped) => {
         this.viewer = null;
@@ -337,7 +384,78 @@ class ConsoleApp {
       const r = this.access.get(id);
       if (r && accessKey(r.status) === "granted") this.openViewer(r, newViewerId());
     },
+    toggleChat: (id) => {
+      if (this.chatOpen.delete(id)) return this.render();
+      this.chatOpen.add(id);
+      this.unread.delete(id);
+      this.updateTitle();
+      this.render();
+      void this.loadChat(id);
+    },
+    sendChat: (id, text) => void this.sendChat(id, text),
+    toggleHistory: (id) => {
+      if (this.histories.has(id)) {
+        this.histories.delete(id);
+        return this.render();
+      }
+      this.histories.set(id, "loading");
+      this.render();
+      void this.loadHistory(id);
+    },
   };
+
+  /** Loads a session's chat into its open panel (messages that came meanwhile are kept). */
+  private async loadChat(id: string): Promise<void> {
+    try {
+      const { messages } = await api.chat(id);
+      for (const m of messages) this.addChat(id, m);
+      this.chatErrors.delete(id);
+    } catch (e) {
+      if (e instanceof ApiError && e.status === 401) return this.signedOut("Your sign-in has ended. Please sign in again.");
+      this.chatErrors.set(id, e instanceof Error ? e.message : String(e));
+    }
+    this.render();
+  }
+
+  private async sendChat(id: string, text: string): Promise<void> {
+    try {
+      this.addChat(id, await api.sendChat(id, text));
+      this.chatErrors.delete(id);
+    } catch (e) {
+      if (e instanceof ApiError && e.status === 401) return this.signedOut("Your sign-in has ended. Please sign in again.");
+      this.chatErrors.set(id, e instanceof Error ? e.message : String(e));
+      this.chatDrafts.set(id, text); // not lost: it is back in the line
+    }
+    this.render();
+  }
+
+  /** Adds a message once (the API's answer and the socket's copy are the same message); true if it was new. */
+  private addChat(id: string, m: ChatView): boolean {
+    const list = this.chats.get(id) ?? [];
+    if (list.some((x) => x.id === m.id)) return false;
+    list.push(m);
+    list.sort((a, b) => Number(a.id) - Number(b.id));
+    this.chats.set(id, list);
+    return true;
+  }
+
+  /** The page title counts unread messages (a notification without sound). */
+  private updateTitle(): void {
+    const n = [...this.unread.values()].reduce((a, b) => a + b, 0);
+    document.title = n > 0 ? `(${n}) Tether console` : "Tether console";
+  }
+
+  /** Loads a session's history into its open panel (and again when the session changes while it is open). */
+  private async loadHistory(id: string): Promise<void> {
+    try {
+      const { entries } = await api.history(id);
+      if (this.histories.has(id)) this.histories.set(id, entries);
+    } catch (e) {
+      if (e instanceof ApiError && e.status === 401) return this.signedOut("Your sign-in has ended. Please sign in again.");
+      if (this.histories.has(id)) this.histories.set(id, { error: e instanceof Error ? e.message : String(e) });
+    }
+    this.render();
+  }
 
   /** Runs an API action for a row, showing its result or error message in the row. */
   private async act(id: string, f: () => Promise<string | null>): Promise<void> {
@@ -392,7 +510,13 @@ class ConsoleApp {
       seconds = Number(this.el.preset.value);
     }
     try {
-      const s = await api.createSession(seconds);
+      const details = {
+        ...(this.el.createLabel.value.trim() && { label: this.el.createLabel.value }),
+        ...(this.el.createCustomer.value.trim() && { customer: this.el.createCustomer.value }),
+        ...(this.el.createTicket.value.trim() && { ticket: this.el.createTicket.value }),
+      };
+      const s = await api.createSession(seconds, details);
+      this.el.createLabel.value = this.el.createCustomer.value = this.el.createTicket.value = "";
       this.el.createdLink.value = s.link;
       void this.appStatus.refresh();
       this.el.copyNote.textContent = "";
@@ -442,12 +566,19 @@ class ConsoleApp {
   private renderNow(): void {
     if (!this.me) return;
     const now = Date.now();
-    const list = sortSessions(this.sessions.values());
+    // The list is rebuilt: a chat line being written keeps its focus (its text is kept as a draft).
+    const active = document.activeElement;
+    const writing =
+      active instanceof HTMLInputElement && active.classList.contains("chat-input")
+        ? active.closest("tr")?.getAttribute("data-chat-of")
+        : null;
+    const all = sortSessions(this.sessions.values());
+    const list = all.filter((s) => sessionMatches(s, this.el.search.value));
     this.el.rows.replaceChildren(
-      ...list.map((s) => {
+      ...list.flatMap((s) => {
         const access = this.access.get(s.id);
         const message = this.messages.get(s.id);
-        return renderRow(
+        const row = renderRow(
           {
             session: s,
             ...(access ? { access } : {}),
@@ -457,14 +588,44 @@ class ConsoleApp {
             ...(access && this.codes.has(access.id) ? { safetyCode: this.codes.get(access.id)! } : {}),
             busy: this.busy.has(s.id),
             viewing: !!this.viewer && this.viewer.sessionId === s.id && !this.viewer.isEnded,
+            ...(this.histories.has(s.id) ? { history: this.histories.get(s.id)! } : {}),
+            unread: this.unread.get(s.id) ?? 0,
+            chatOpen: this.chatOpen.has(s.id),
           },
           now,
           this.actions,
         );
+        const rows: HTMLTableRowElement[] = [row];
+        if (this.chatOpen.has(s.id)) {
+          const online = displayState(s, now) === "active" && s.online;
+          const error = this.chatErrors.get(s.id);
+          rows.push(
+            renderChatRow(s.id, this.chats.get(s.id) ?? [], {
+              canWrite: online,
+              why: "The support app is not connected: messages can be written while it runs",
+              ...(error ? { error } : {}),
+              columns: row.cells.length,
+              draft: this.chatDrafts.get(s.id) ?? "",
+              onDraft: (t) => this.chatDrafts.set(s.id, t),
+              send: (t) => this.actions.sendChat(s.id, t),
+            }),
+          );
+        }
+        const history = this.histories.get(s.id);
+        if (history) rows.push(renderHistoryRow(s.id, history, row.cells.length));
+        return rows;
       }),
     );
+    if (writing) {
+      const input = this.el.rows.querySelector<HTMLInputElement>(`tr[data-chat-of="${CSS.escape(writing)}"] .chat-input`);
+      if (input) {
+        input.focus();
+        input.setSelectionRange(input.value.length, input.value.length);
+      }
+    }
     show(this.el.table, list.length > 0);
-    show(this.el.empty, list.length === 0);
+    show(this.el.empty, all.length === 0);
+    show(this.el.noMatches, all.length > 0 && list.length === 0);
   }
 }
 

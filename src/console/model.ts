@@ -163,3 +163,10 @@ export function backoffMs(attempt: number, rand: number): number {
   const base = Math.min(10_000, 500 * 2 ** Math.max(0, attempt));
   return Math.round(base * (0.75 + 0.25 * rand));
 }
+
+/** Whether a session matches the search box (case-insensitive, in its id, label, customer, ticket and computer name). */
+export function sessionMatches(s: Pick<SessionInfo, "id" | "label" | "customer" | "ticket" | "machineName">, query: string): boolean {
+  const q = query.trim().toLowerCase();
+  if (!q) return true;
+  return [s.id, s.label, s.customer, s.ticket, s.machineName].some((f) => (f ?? "").toLowerCase().includes(q));
+}

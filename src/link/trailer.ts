@@ -8,7 +8,10 @@
  * verifies it against the public key it was built with. The payload names the broker and the code,
  * and (format v2) the SHA-256 and length of the image it is appended to, so the signature covers
  * every byte that runs: the Node binary, the bundled JavaScript, the native addon and wrtc.node
- * (src/app/integrity.ts checks them). ELF loaders ignore bytes after the image, so appending is safe.
+ * (src/app/integrity.ts checks them). ELF and PE loaders ignore bytes after the image, so appending
+ * is safe. A signed Windows app has a slot of fixed size for it inside its signature instead
+ * (src/app/authenticode-slot.ts): there the payload is padded with spaces (JSON allows them after
+ * the value) to fill the slot exactly.
  */
 import { createPublicKey, sign, verify, type KeyObject } from "node:crypto";
 import { join } from "node:path";
@@ -41,9 +44,18 @@ export interface ImageDigest {
   sha256: string;
 }
 
-/** The trailer bytes to append for a payload. */
-export function makeTrailer(payload: AppPayload, key: KeyObject): Buffer {
-  const body = Buffer.from(JSON.stringify(payload), "utf8");
+/**
+ * The trailer bytes to append for a payload; with `padTo`, exactly that many (the payload padded
+ * with spaces). Throws if the payload does not fit.
+ */
+export function makeTrailer(payload: AppPayload, key: KeyObject, padTo?: number): Buffer {
+  let body = Buffer.from(JSON.stringify(payload), "utf8");
+  if (padTo !== undefined) {
+    const room = padTo - SIG_BYTES - 4 - TRAILER_MAGIC.length;
+    if (room < body.length || room > MAX_PAYLOAD)
+      throw new RangeError(`the session data (${body.length} bytes) does not fit a ${padTo}-byte trailer`);
+    body = Buffer.concat([body, Buffer.alloc(room - body.length, 0x20)]);
+  }
   const sig = sign(null, Buffer.concat([CONTEXT, body]), key);
   const len = Buffer.alloc(4);
   len.writeUInt32BE(body.length);

@@ -66,6 +66,8 @@ export interface NativeCapturer {
   releaseFrame(data: ArrayBuffer): void;
   monitors(): NativeMonitor[];
   selectMonitor(name: string | null): NativeRect;
+  /** Cuts short a capture waiting for a change (or the next one). */
+  wake(): void;
   close(): void;
   stats(): { captures: number; cpuMs: number };
   readonly area: NativeRect;
@@ -177,6 +179,9 @@ export interface NativeVp8Stats {
   encoder: 'tether' | 'libwebrtc';
   /** VP8 encoders created with Tether's libvpx so far. */
   tetherEncoders: number;
+  /** Key frames asked for with requestKeyFrame(), and frames the encoders made key frames for them. */
+  keyRequests: number;
+  forcedKeyFrames: number;
 }
 
 /** What the send-stream hook (the padding floor) has done in this process (webRtcStats().sendStream). */
@@ -200,8 +205,18 @@ export interface NativeAddon {
   configureWebRtc(moduleSuffix: string, settings: NativeWebRtcTuning): NativeWebRtcTuningResult;
   /** What the WebRTC hooks have done in this process so far (counters only: cheap). */
   webRtcStats(): NativeWebRtcStats;
+  /** Every VP8 encoder's next frame is a key frame; false where the VP8 hooks are not installed. */
+  requestKeyFrame(): boolean;
   Capturer: new (options?: NativeCapturerOptions) => NativeCapturer;
   Injector: new (options?: { display?: string; monitor?: string }) => NativeInjector;
-  backend: 'x11' | 'unsupported';
+  /** The OS's identifier of this computer: Windows' machine GUID. Throws ERR_UNSUPPORTED_PLATFORM elsewhere. */
+  machineId(): string;
+  /** Windows: the user's UI language (GetUserDefaultUILanguage) as a BCP 47 tag, e.g. 'de-DE'. Throws ERR_UNSUPPORTED_PLATFORM elsewhere. */
+  uiLanguage(): string;
+  /** Windows: only the user this process runs as may open `path` (a protected DACL with that one entry). Throws ERR_UNSUPPORTED_PLATFORM elsewhere. */
+  restrictToOwner(path: string): void;
+  /** Windows: hides the console window if this process alone is attached to it (started from Explorer); says whether it did. */
+  hideOwnConsole(): boolean;
+  backend: 'x11' | 'windows' | 'unsupported';
   napiVersion: number;
 }

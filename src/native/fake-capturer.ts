@@ -14,7 +14,9 @@ export class FakeScreenCapturer {
   private shown = 0;
   private first = true;
   private cursor: CursorState | undefined;
-  private wake: (() => void) | null = null;
+  private waiter: (() => void) | null = null;
+  /** wake() with no capture waiting: the next one returns at once (as the real one's eventfd). */
+  private woken = false;
   private next: CaptureResult | null = null;
 
   constructor(width = 64, height = 48, options: { pointerEvents?: boolean } = {}) {
@@ -25,20 +27,20 @@ export class FakeScreenCapturer {
   /** The screen changed (several changes before a capture show as one frame: the newest). */
   change(): number {
     this.version++;
-    this.wake?.();
+    this.waiter?.();
     return this.version;
   }
 
   /** The pointer moved (ends a wait, as XInput 2 raw motion does). */
   movePointer(x: number, y: number): void {
     this.cursor = { x, y, visible: true } as CursorState;
-    this.wake?.();
+    this.waiter?.();
   }
 
   /** The next capture returns this instead of a frame (display-changed, an error). */
   failNext(result: CaptureResult): void {
     this.next = result;
-    this.wake?.();
+    this.waiter?.();
   }
 
   monitors(): Monitor[] {
@@ -49,23 +51,31 @@ export class FakeScreenCapturer {
     return this.area;
   }
 
+  /** Cuts short a capture waiting for a change (or the next one), as ScreenCapturer.wake(). */
+  wake(): void {
+    if (this.waiter) this.waiter();
+    else this.woken = true;
+  }
+
   close(): void {
     this.closed = true;
-    this.wake?.();
+    this.waiter?.();
   }
 
   async capture(o: { into?: Uint8Array; waitMs?: number }): Promise<CaptureResult> {
     this.waits.push(o.waitMs ?? 0);
-    if (this.version === this.shown && !this.next && !this.closed && (o.waitMs ?? 0) > 0) {
+    const woken = this.woken;
+    this.woken = false;
+    if (!woken && this.version === this.shown && !this.next && !this.closed && (o.waitMs ?? 0) > 0) {
       await new Promise<void>((resolve) => {
         const t = setTimeout(done, o.waitMs);
         function done() {
           clearTimeout(t);
           resolve();
         }
-        this.wake = done;
+        this.waiter = done;
       });
-      this.wake = null;
+      this.waiter = null;
     }
     if (this.closed) return { status: 'permanent-error', code: 'ERR_CLOSED', message: 'the capturer is closed' } as CaptureResult;
     if (this.next) {

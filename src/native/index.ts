@@ -18,7 +18,7 @@ export { NATIVE_ERROR_CODES, isNativeError, nativeError } from './errors.js';
 export type { NativeError, NativeErrorCode } from './errors.js';
 export { candidatePaths, loadNative } from './loader.js';
 export type { AddonVariant, LoadOptions } from './loader.js';
-export { WRTC_MODULE_SUFFIX, configureWebRtc, webRtcStats } from './webrtc.js';
+export { WRTC_MODULE_SUFFIX, configureWebRtc, requestKeyFrame, webRtcStats } from './webrtc.js';
 export type {
   SendStreamStats,
   Vp8EncoderStats,

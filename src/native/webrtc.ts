@@ -50,6 +50,15 @@ export function configureWebRtc(settings: WebRtcTuning, options: WebRtcOptions =
   return loadNative(options).configureWebRtc(options.moduleSuffix ?? WRTC_MODULE_SUFFIX, settings);
 }
 
+/**
+ * Asks every VP8 encoder of the module for a key frame with its next frame (after a broken path,
+ * the viewer can decode nothing until one comes). False where the VP8 hooks are not installed:
+ * then libwebrtc sends one only when the viewer asks for it.
+ */
+export function requestKeyFrame(options: LoadOptions = {}): boolean {
+  return loadNative(options).requestKeyFrame();
+}
+
 /** What the WebRTC hooks have done in this process so far (all zero before they are installed). Cheap: counters only. */
 export function webRtcStats(options: LoadOptions = {}): WebRtcStats {
   return loadNative(options).webRtcStats();

@@ -13,6 +13,16 @@ export interface SelectedPath {
   remote: string;
 }
 
+/** The id of the candidate pair the transport sends on (its selectedCandidatePairId), or null. */
+export function selectedPairId(entries: Iterable<Record<string, unknown>>): string | null {
+  for (const e of entries) {
+    if (e["type"] === "transport" && typeof e["selectedCandidatePairId"] === "string" && e["selectedCandidatePairId"] !== "") {
+      return e["selectedCandidatePairId"];
+    }
+  }
+  return null;
+}
+
 /** The selected pair's path, or null while none is selected (or the report lacks the candidates). */
 export function selectedPath(entries: Iterable<Record<string, unknown>>): SelectedPath | null {
   const byId = new Map<string, Record<string, unknown>>();

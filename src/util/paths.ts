@@ -13,7 +13,11 @@ export function packageRoot(): string {
   throw new Error("cannot find Tether's package.json above " + fileURLToPath(import.meta.url));
 }
 
-/** Where `npm run build:app` puts the prebuilt support app by default. */
-export function defaultAppFile(): string {
-  return join(packageRoot(), "dist", "app", "tether-support-linux-x64");
+/** The file names `npm run build:app` gives the prebuilt support apps. */
+export const LINUX_APP_NAME = "tether-support-linux-x64";
+export const WINDOWS_APP_NAME = "tether-support-windows-x64.exe";
+
+/** Where `npm run build:app` puts the prebuilt support app (Linux; Windows: `name`) by default. */
+export function defaultAppFile(name = LINUX_APP_NAME): string {
+  return join(packageRoot(), "dist", "app", name);
 }

@@ -30,3 +30,13 @@ export function hasUnsafeCharacters(s: string): boolean {
 /** Longest names, in code points. */
 export const MAX_DISPLAY_NAME = 100;
 export const MAX_ORGANIZATION = 100;
+/** A session's label and customer name, and its ticket reference. */
+export const MAX_LABEL = 100;
+export const MAX_TICKET = 64;
+/** A chat message (one line). */
+export const MAX_CHAT = 2000;
+
+/** A chat message as one line: line breaks and tabs become spaces, then it is cleaned like a name; "" when nothing is left. */
+export function cleanChat(s: string): string {
+  return cleanName(s.replace(/[\r\n\t\u2028\u2029]+/g, " "), MAX_CHAT);
+}

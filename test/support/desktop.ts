@@ -78,9 +78,11 @@ export interface UiNode {
   focused?: boolean;
 }
 export interface UiWindow {
-  kind: "main" | "dialog" | "bar";
+  kind: "main" | "dialog" | "bar" | "file" | "chooser";
   title: string;
   nodes: UiNode[];
+  /** This window has the keyboard. */
+  active?: boolean;
 }
 
 /** The latest accessibility tree from an app's stderr trace. */
@@ -153,6 +155,11 @@ export class Hands {
     if (action !== "up") this.injector.key(code, "down");
     if (action === "tap") await sleep(30);
     if (action !== "down") this.injector.key(code, "up");
+  }
+  /** Types text as the user would (XTest, a temporary keysym where the keymap has none). */
+  async type(text: string): Promise<void> {
+    this.injector.text(text);
+    await sleep(30);
   }
   close(): void {
     this.injector.releaseAll();

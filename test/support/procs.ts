@@ -43,9 +43,12 @@ export class Lines {
       this.waiters = this.waiters.filter((w) => (w.re.test(line) ? (w.resolve(line), false) : true));
     }
   }
-  /** Resolves with the first line (seen already or later) that matches. */
-  waitFor(re: RegExp, timeoutMs = 10_000): Promise<string> {
-    const seen = this.all.find((l) => re.test(l));
+  /**
+   * Resolves with the first line (seen already or later) that matches; with `from`, only lines from
+   * that index of `all` on count (a line that comes again, e.g. the same question a second time).
+   */
+  waitFor(re: RegExp, timeoutMs = 10_000, from = 0): Promise<string> {
+    const seen = this.all.slice(from).find((l) => re.test(l));
     if (seen !== undefined) return Promise.resolve(seen);
     return new Promise((resolve, reject) => {
       const t = setTimeout(() => reject(new Error(`timed out waiting for ${re}; output so far:\n${this.all.join("\n")}`)), timeoutMs);
@@ -72,9 +75,17 @@ export function spawnProc(cmd: string, args: string[], env: NodeJS.ProcessEnv): 
   const err = new Lines();
   child.stdout!.setEncoding("utf8").on("data", (d: string) => out.push(d));
   child.stderr!.setEncoding("utf8").on("data", (d: string) => err.push(d));
-  const exited = new Promise<{ code: number; at: number }>((resolve) =>
-    child.on("exit", (code, signal) => resolve({ code: code ?? 128 + (signal === "SIGKILL" ? 9 : 15), at: performance.now() })),
-  );
+  // Resolved once its output is read to the end ("close": a test that reads `out` after the exit
+  // sees the last line), at most 2 s after "exit" (a grandchild that kept the pipes open, say), with
+  // the time of "exit" (timing checks measure the process, not the pipes).
+  const exited = new Promise<{ code: number; at: number }>((resolve) => {
+    child.on("exit", (code, signal) => {
+      const result = { code: code ?? 128 + (signal === "SIGKILL" ? 9 : 15), at: performance.now() };
+      if (child.stdout!.readableEnded && child.stderr!.readableEnded) return resolve(result);
+      const t = setTimeout(() => resolve(result), 2000);
+      child.once("close", () => (clearTimeout(t), resolve(result)));
+    });
+  });
   return { child, out, err, exited };
 }
 
@@ -106,7 +117,7 @@ export interface Broker {
  * see test/support/internet.ts).
  */
 export async function startBroker(
-  opts: { dataDir?: string; port?: number; args?: string[]; netns?: string; host?: string } = {},
+  opts: { dataDir?: string; port?: number; args?: string[]; netns?: string; host?: string; prefix?: string[] } = {},
 ): Promise<Broker> {
   const dataDir = opts.dataDir ?? tempDir("tether-broker-");
   const host = opts.host ?? "127.0.0.1";
@@ -121,7 +132,7 @@ export async function startBroker(
     ...(opts.host ? ["--host", host] : []),
     ...(opts.args ?? []),
   ];
-  const proc = run(args, opts.netns ? { prefix: ["ip", "netns", "exec", opts.netns] } : {});
+  const proc = run(args, opts.netns ? { prefix: ["ip", "netns", "exec", opts.netns] } : opts.prefix ? { prefix: opts.prefix } : {});
   const line = await Promise.race([
     proc.out.waitFor(new RegExp(`listening on https?://${host.replace(/\./g, "\\.")}:\\d+`), 15_000),
     proc.exited.then(({ code }) => {

@@ -43,15 +43,20 @@ export async function brokerIceServers(brokerUrl: string, token: string): Promis
       ws.once("error", reject);
       ws.once("close", () => reject(new Error("the console socket closed before its ICE configuration")));
     });
-    const m = pb.BrokerToConsole.decode(first);
-    return (m.iceConfig?.iceServers ?? []).map((i) => ({
-      urls: i.urls ?? [],
-      ...(i.username ? { username: i.username } : {}),
-      ...(i.credential ? { credential: i.credential } : {}),
-    }));
+    return iceServersOf(pb.BrokerToConsole.decode(first).iceConfig?.iceServers);
   } finally {
     ws.close();
   }
+}
+
+function iceServersOf(
+  list: { urls?: string[] | null; username?: string | null; credential?: string | null }[] | null | undefined,
+): IceServer[] {
+  return (list ?? []).map((i) => ({
+    urls: i.urls ?? [],
+    ...(i.username ? { username: i.username } : {}),
+    ...(i.credential ? { credential: i.credential } : {}),
+  }));
 }
 
 export class Receiver {
@@ -153,7 +158,15 @@ export class Receiver {
   /** The app's ICE candidates: how many arrived, were added, and the last failure (diagnostics). */
   readonly candidates = { received: 0, added: 0, failed: "" };
 
+  /** TURN credential renewals taken from the broker (as the console's viewer takes them). */
+  iceRenewals = 0;
+
   private async onMessage(m: BrokerToConsole): Promise<void> {
+    if (m.body === "iceConfig" && m.iceConfig?.renewal) {
+      this.pc.setConfiguration({ iceServers: iceServersOf(m.iceConfig.iceServers) });
+      this.iceRenewals++;
+      return;
+    }
     // Only this receiver's request and viewer, as the console's viewer does: the broker sends every
     // signal to all of the technician's consoles.
     if (m.body !== "signal" || m.signal!.accessRequestId !== this.accessRequestId || (m.signal!.viewerId ?? "") !== this.viewerId) return;

@@ -28,6 +28,7 @@ setInterval(async () => {
   const status = {
     state: rx.connectionState,
     frames: rx.frameCount,
+    renewals: rx.iceRenewals,
     size: rx.latest ? [rx.latest.width, rx.latest.height] : null,
     // Y, U, V at the frame's centre: what the screen shows now (tests paint colours).
     centre: rx.latest ? pixel(rx.latest, rx.latest.width >> 1, rx.latest.height >> 1) : null,

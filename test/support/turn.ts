@@ -23,7 +23,18 @@ export interface Turn {
   stop(): Promise<void>;
 }
 
-export async function startTurn(opts: { netns: string; address: string; secret: string; realm?: string }): Promise<Turn> {
+export interface TurnOptions {
+  netns: string;
+  address: string;
+  secret: string;
+  realm?: string;
+  /** coturn's --max-allocate-lifetime (seconds; its default 3600): short, so that tests see refreshes. */
+  maxAllocateLifetimeS?: number;
+  /** coturn's --verbose: a log line per request (ALLOCATE, REFRESH … with the user and the outcome). */
+  verbose?: boolean;
+}
+
+export async function startTurn(opts: TurnOptions): Promise<Turn> {
   const dir = tempDir("tether-turn-");
   const args = [
     "netns",
@@ -45,6 +56,8 @@ export async function startTurn(opts: { netns: string; address: string; secret: 
     "--no-dtls",
     "--no-multicast-peers",
     ...DENIED_PEER_RANGES.map((r) => `--denied-peer-ip=${r}`),
+    ...(opts.maxAllocateLifetimeS ? [`--max-allocate-lifetime=${opts.maxAllocateLifetimeS}`] : []),
+    ...(opts.verbose ? ["--verbose"] : []),
     "--log-file=stdout",
     "--simple-log",
     `--pidfile=${join(dir, "turnserver.pid")}`,

@@ -10,6 +10,12 @@ namespace tether {
 // Returns the evdev scancode for `code`, or -1 when the code is unknown.
 int32_t EvdevScancodeForCode(const std::string& code);
 
+// The PC (IBM set 1) scan code Windows uses for the key with evdev scancode `evdev`: the low byte
+// is the make code, 0xE000 marks an extended key (E0 prefix: SendInput's KEYEVENTF_EXTENDEDKEY).
+// Returns -1 for a key Windows has no scan code for. Values: the Win column of Chromium's
+// ui/events/keycodes/dom/dom_code_data.inc, which lists the same W3C codes.
+int32_t PcScancodeForEvdev(int32_t evdev);
+
 // The evdev scancodes of the modifier keys used for Modifiers.
 constexpr int32_t kEvdevShiftLeft = 42;
 constexpr int32_t kEvdevControlLeft = 29;

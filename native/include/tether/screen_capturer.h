@@ -1,4 +1,4 @@
-// The capture contract: one class per backend (X11 now). Portable: no OS header.
+// The capture contract: one class per backend (X11; DXGI and GDI on Windows). Portable.
 #pragma once
 
 #include <cstddef>
@@ -96,7 +96,7 @@ std::unique_ptr<ScreenCapturer> CreateScreenCapturer(const CapturerOptions& opti
 // benchmarks.
 std::unique_ptr<ScreenCapturer> CreateFullFrameCapturer(const CapturerOptions& options);
 
-// Name of the backend compiled in: "x11", or "unsupported".
+// Name of the backend compiled in: "x11", "windows", or "unsupported".
 const char* PlatformBackendName();
 
 }  // namespace tether

@@ -104,6 +104,8 @@ struct Vp8EncoderStats {
   int last_version = -1;       // the version field of the last VP8 frame encoded (-1: none yet)
   Vp8Encoder encoder = Vp8Encoder::kLibwebrtc;  // what new encoders get
   uint64_t tether_encoders = 0;                 // encoders created with Tether's libvpx
+  uint64_t key_requests = 0;                    // key frames asked for (RequestKeyFrame)
+  uint64_t forced_key_frames = 0;               // frames the encoders made key frames for them
 };
 
 // What the send-stream hook (the padding floor) has done in this process.
@@ -122,5 +124,11 @@ struct WebRtcStats {
 
 // A snapshot of the counters (atomics, no lock): cheap enough for every trace line. Thread: any.
 WebRtcStats GetWebRtcStats();
+
+// Asks every VP8 encoder of the module for a key frame with its next frame: after the path to the
+// viewer was broken (a network change), the frames sent meanwhile are lost and the viewer can
+// decode nothing until one arrives. False where the VP8 hooks are not installed (then libwebrtc
+// sends one only when the viewer asks). Thread: any.
+bool RequestKeyFrame();
 
 }  // namespace tether

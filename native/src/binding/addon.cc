@@ -1,8 +1,11 @@
-// Module entry: exports Capturer, Injector, the WebRTC tuning and what the loader reports.
+// Module entry: exports Capturer, Injector, the WebRTC tuning, machineId, the user session
+// (uiLanguage, restrictToOwner, hideOwnConsole) and what the loader reports.
 #include <napi.h>
 
 #include "binding/capturer_wrap.h"
+#include "binding/identity_wrap.h"
 #include "binding/injector_wrap.h"
+#include "binding/user_session_wrap.h"
 #include "binding/webrtc_wrap.h"
 #include "tether/screen_capturer.h"
 
@@ -14,6 +17,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("backend", Napi::String::New(env, PlatformBackendName()));
   exports.Set("napiVersion", Napi::Number::New(env, NAPI_VERSION));
   ExportWebRtc(env, exports);
+  ExportIdentity(env, exports);
+  ExportUserSession(env, exports);
   return exports;
 }
 

@@ -44,6 +44,7 @@ class CapturerWrap final : public Napi::ObjectWrap<CapturerWrap> {
   Napi::Value Monitors(const Napi::CallbackInfo& info);
   Napi::Value SelectMonitor(const Napi::CallbackInfo& info);
   Napi::Value Close(const Napi::CallbackInfo& info);
+  Napi::Value Wake(const Napi::CallbackInfo& info);
   Napi::Value Stats(const Napi::CallbackInfo& info);
   Napi::Value GetArea(const Napi::CallbackInfo& info);
   Napi::Value GetDamageTracking(const Napi::CallbackInfo& info);

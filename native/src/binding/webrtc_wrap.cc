@@ -163,6 +163,8 @@ Napi::Value Stats(const Napi::CallbackInfo& info) {
   vp8.Set("lastVersion", s.vp8.last_version);
   vp8.Set("encoder", s.vp8.encoder == Vp8Encoder::kTether ? "tether" : "libwebrtc");
   vp8.Set("tetherEncoders", n(s.vp8.tether_encoders));
+  vp8.Set("keyRequests", n(s.vp8.key_requests));
+  vp8.Set("forcedKeyFrames", n(s.vp8.forced_key_frames));
   Napi::Object send = Napi::Object::New(env);
   send.Set("hooked", s.send_stream.hooked);
   send.Set("bps", s.send_stream.min_transmit_bps);
@@ -176,7 +178,12 @@ Napi::Value Stats(const Napi::CallbackInfo& info) {
 
 }  // namespace
 
+Napi::Value KeyFrame(const Napi::CallbackInfo& info) {
+  return Napi::Boolean::New(info.Env(), RequestKeyFrame());
+}
+
 void ExportWebRtc(Napi::Env env, Napi::Object exports) {
+  exports.Set("requestKeyFrame", Napi::Function::New(env, KeyFrame, "requestKeyFrame"));
   exports.Set("configureWebRtc", Napi::Function::New(env, Configure, "configureWebRtc"));
   exports.Set("webRtcStats", Napi::Function::New(env, Stats, "webRtcStats"));
 }

@@ -175,4 +175,85 @@ int32_t EvdevScancodeForCode(const std::string& code) {
   return it == kTable.end() ? -1 : it->second;
 }
 
+int32_t PcScancodeForEvdev(int32_t evdev) {
+  // evdev numbers 1-88 are the PC set-1 make codes themselves (Linux took them from the AT
+  // keyboard); keypad and navigation keys that share a make code are told apart by the E0 prefix.
+  // Two exceptions: NumLock is E0 45 on Windows (0x45 alone is Pause), and Lang5 has none.
+  if (evdev == 69) return 0xe045;
+  if (evdev >= 1 && evdev <= 88 && evdev != 84 && evdev != 85) return evdev;
+  static const std::unordered_map<int32_t, int32_t> kTable = {
+      {89, 0x73},     // IntlRo
+      {90, 0x78},     // Lang3
+      {91, 0x77},     // Lang4
+      {92, 0x79},     // Convert
+      {93, 0x70},     // KanaMode
+      {94, 0x7b},     // NonConvert
+      {96, 0xe01c},   // NumpadEnter
+      {97, 0xe01d},   // ControlRight
+      {98, 0xe035},   // NumpadDivide
+      {99, 0xe037},   // PrintScreen
+      {100, 0xe038},  // AltRight
+      {102, 0xe047},  // Home
+      {103, 0xe048},  // ArrowUp
+      {104, 0xe049},  // PageUp
+      {105, 0xe04b},  // ArrowLeft
+      {106, 0xe04d},  // ArrowRight
+      {107, 0xe04f},  // End
+      {108, 0xe050},  // ArrowDown
+      {109, 0xe051},  // PageDown
+      {110, 0xe052},  // Insert
+      {111, 0xe053},  // Delete
+      {113, 0xe020},  // AudioVolumeMute
+      {114, 0xe02e},  // AudioVolumeDown
+      {115, 0xe030},  // AudioVolumeUp
+      {116, 0xe05e},  // Power
+      {117, 0x59},    // NumpadEqual
+      {119, 0x45},    // Pause (Windows sends it as 0x45 without E0; NumLock is E0 45)
+      {121, 0x7e},    // NumpadComma
+      {122, 0x72},    // Lang1
+      {123, 0x71},    // Lang2
+      {124, 0x7d},    // IntlYen
+      {125, 0xe05b},  // MetaLeft
+      {126, 0xe05c},  // MetaRight
+      {127, 0xe05d},  // ContextMenu
+      {128, 0xe068},  // BrowserStop
+      {131, 0xe008},  // Undo
+      {133, 0xe018},  // Copy
+      {135, 0xe00a},  // Paste
+      {137, 0xe017},  // Cut
+      {138, 0xe03b},  // Help
+      {140, 0xe021},  // LaunchApp2
+      {142, 0xe05f},  // Sleep
+      {143, 0xe063},  // WakeUp
+      {144, 0xe06b},  // LaunchApp1
+      {155, 0xe06c},  // LaunchMail
+      {156, 0xe066},  // BrowserFavorites
+      {158, 0xe06a},  // BrowserBack
+      {159, 0xe069},  // BrowserForward
+      {161, 0xe02c},  // Eject
+      {163, 0xe019},  // MediaTrackNext
+      {164, 0xe022},  // MediaPlayPause
+      {165, 0xe010},  // MediaTrackPrevious
+      {166, 0xe024},  // MediaStop
+      {172, 0xe032},  // BrowserHome
+      {173, 0xe067},  // BrowserRefresh
+      {183, 0x64},    // F13
+      {184, 0x65},    // F14
+      {185, 0x66},    // F15
+      {186, 0x67},    // F16
+      {187, 0x68},    // F17
+      {188, 0x69},    // F18
+      {189, 0x6a},    // F19
+      {190, 0x6b},    // F20
+      {191, 0x6c},    // F21
+      {192, 0x6d},    // F22
+      {193, 0x6e},    // F23
+      {194, 0x76},    // F24
+      {217, 0xe065},  // BrowserSearch
+      {226, 0xe06d},  // MediaSelect
+  };
+  auto it = kTable.find(evdev);
+  return it == kTable.end() ? -1 : it->second;
+}
+
 }  // namespace tether

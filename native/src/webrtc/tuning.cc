@@ -9,22 +9,6 @@
 
 namespace tether {
 
-const char* WebRtcResultName(WebRtcResult result) {
-  switch (result) {
-    case WebRtcResult::kOk:
-      return "ok";
-    case WebRtcResult::kModuleNotLoaded:
-      return "module-not-loaded";
-    case WebRtcResult::kSymbolNotFound:
-      return "symbol-not-found";
-    case WebRtcResult::kModuleMismatch:
-      return "module-mismatch";
-    case WebRtcResult::kUnsupported:
-      return "unsupported-platform";
-  }
-  return "unknown";
-}
-
 WebRtcTuningResult ConfigureWebRtc(const std::string& module_suffix, const WebRtcTuning& tuning) {
   // One configuration at a time: installing a hook is a sequence of checks and writes.
   static std::mutex* const lock = new std::mutex();  // for the process, like the hooks
@@ -39,6 +23,10 @@ WebRtcTuningResult ConfigureWebRtc(const std::string& module_suffix, const WebRt
     out.min_transmit_bps = SetMinTransmitBitrate(module, *tuning.min_transmit_bps);
   if (tuning.cores) out.cores = SetCoreCount(module, *tuning.cores, &out.detected_cores);
   return out;
+}
+
+bool RequestKeyFrame() {
+  return RequestVp8KeyFrame();
 }
 
 WebRtcStats GetWebRtcStats() {

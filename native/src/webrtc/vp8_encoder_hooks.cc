@@ -55,7 +55,8 @@ using ConfigSetFn = vpx_codec_err_t (*)(vpx_codec_ctx_t*, const vpx_codec_enc_cf
 
 struct EncoderState {
   Vp8ActiveMapTracker tracker;
-  bool awaiting_frame = false;  // encoded, its frame packet not seen yet
+  uint64_t key_requests_seen = 0;  // Vp8Hooks::key_requests when this encoder last took one
+  bool awaiting_frame = false;     // encoded, its frame packet not seen yet
   bool updates_last = false;
 };
 
@@ -82,6 +83,8 @@ struct Vp8Hooks {
   std::atomic<uint64_t> compare_ns{0}, encode_ns{0}, pending_mbs{0}, profile_sets{0};
   std::atomic<uint64_t> own_encoders{0};
   std::atomic<int> last_q{-1}, last_version{-1};
+  // Key frames asked for (RequestVp8KeyFrame), and those the encoders made for it.
+  std::atomic<uint64_t> key_requests{0}, forced_keys{0};
 };
 
 // Never destroyed: libwebrtc's encoder threads may still call a hook while the process exits.
@@ -129,13 +132,33 @@ vpx_codec_err_t Encode(const void* self, vpx_codec_ctx_t* ctx, const vpx_image_t
                     : hooks.encode.load()(self, ctx, img, pts, duration, flags, deadline);
 }
 
-// Before each VP8 frame: the profile, then the active map (compare with the last frame, set
-// VP8E_SET_ACTIVEMAP; a map of nullptr with the right size turns it off), then the original.
+// Whether this encoder's next frame must be a key frame because one was asked for since its last
+// (an encoder seen for the first time takes none: its first frame is one anyway).
+bool TakeKeyRequest(vpx_codec_ctx_t* ctx) {
+  const uint64_t wanted = hooks.key_requests.load(std::memory_order_acquire);
+  std::lock_guard<std::mutex> lock(hooks.states_mutex);
+  auto& slot = hooks.states[ctx];
+  if (!slot) {
+    slot = std::make_unique<EncoderState>();
+    slot->key_requests_seen = wanted;
+    return false;
+  }
+  if (slot->key_requests_seen == wanted) return false;
+  slot->key_requests_seen = wanted;
+  ++hooks.forced_keys;
+  return true;
+}
+
+// Before each VP8 frame: a key frame if one was asked for, the profile, then the active map
+// (compare with the last frame, set VP8E_SET_ACTIVEMAP; a map of nullptr with the right size turns
+// it off), then the original. libwebrtc reads a frame's type from its packet (VPX_FRAME_IS_KEY),
+// so a key frame forced here is sent and counted as one.
 vpx_codec_err_t HookedEncode(const void* self, vpx_codec_ctx_t* ctx, const vpx_image_t* img,
                              vpx_codec_pts_t pts, unsigned long duration,
                              vpx_enc_frame_flags_t flags, unsigned long deadline) {
   if (img == nullptr || !IsVp8Encoder(ctx))
     return Encode(self, ctx, img, pts, duration, flags, deadline);
+  if (TakeKeyRequest(ctx)) flags |= VPX_EFLAG_FORCE_KF;
   ApplyProfile(ctx);
   if (!hooks.active_map.load(std::memory_order_relaxed))
     return Encode(self, ctx, img, pts, duration, flags, deadline);
@@ -317,6 +340,12 @@ WebRtcOutcome SetVp8Encoder(ModuleOpener& module, Vp8Encoder encoder) {
   return r;
 }
 
+bool RequestVp8KeyFrame() {
+  if (!hooks.installed.load()) return false;
+  hooks.key_requests.fetch_add(1, std::memory_order_release);
+  return true;
+}
+
 Vp8EncoderStats GetVp8EncoderStats() {
   Vp8EncoderStats s;
   s.hooked = hooks.installed.load();
@@ -335,6 +364,8 @@ Vp8EncoderStats GetVp8EncoderStats() {
   s.last_version = hooks.last_version.load();
   s.encoder = hooks.own.load() ? Vp8Encoder::kTether : Vp8Encoder::kLibwebrtc;
   s.tether_encoders = hooks.own_encoders.load();
+  s.key_requests = hooks.key_requests.load();
+  s.forced_key_frames = hooks.forced_keys.load();
   return s;
 }
 

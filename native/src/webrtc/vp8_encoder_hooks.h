@@ -24,6 +24,10 @@ WebRtcOutcome SetVp8Profile(ModuleOpener& module, int profile);
 // the module's libvpx to be 1.12: libwebrtc's other calls go through its front end.
 WebRtcOutcome SetVp8Encoder(ModuleOpener& module, Vp8Encoder encoder);
 
+// Every VP8 encoder makes its next frame a key frame (false: the hooks are not installed, nothing
+// asked). Thread: any.
+bool RequestVp8KeyFrame();
+
 // The counters (atomics, no lock). Thread: any.
 Vp8EncoderStats GetVp8EncoderStats();
 

@@ -34,6 +34,17 @@ export function lowLatency(receiver: RTCRtpReceiver): void {
   }
 }
 
+/** The broker's ICE servers as RTCPeerConnection takes them. */
+function rtcIceServers(iceServers: IceServerProps[]): RTCIceServer[] {
+  return iceServers
+    .filter((s) => (s.urls ?? []).length > 0)
+    .map((s) => ({
+      urls: [...(s.urls ?? [])],
+      ...(s.username ? { username: s.username } : {}),
+      ...(s.credential ? { credential: s.credential } : {}),
+    }));
+}
+
 export class AnswerPeer {
   readonly pc: RTCPeerConnection;
   private chain: Promise<void> = Promise.resolve();
@@ -46,14 +57,7 @@ export class AnswerPeer {
     private readonly h: PeerHandlers,
     certificate: RTCCertificate | null = null,
   ) {
-    const servers: RTCIceServer[] = iceServers
-      .filter((s) => (s.urls ?? []).length > 0)
-      .map((s) => ({
-        urls: [...(s.urls ?? [])],
-        ...(s.username ? { username: s.username } : {}),
-        ...(s.credential ? { credential: s.credential } : {}),
-      }));
-    this.pc = new RTCPeerConnection({ iceServers: servers, ...(certificate ? { certificates: [certificate] } : {}) });
+    this.pc = new RTCPeerConnection({ iceServers: rtcIceServers(iceServers), ...(certificate ? { certificates: [certificate] } : {}) });
     this.pc.onicecandidate = (e) => {
       if (!e.candidate || !e.candidate.candidate) return;
       this.h.signal(
@@ -75,6 +79,17 @@ export class AnswerPeer {
       else if (s === "failed" || s === "closed")
         this.h.lost(s === "failed" ? "The connection to the user's computer failed." : "The connection closed.");
     };
+  }
+
+  /** New ICE servers (fresh TURN credentials); the connection's other settings stay as they are. */
+  setIceServers(iceServers: IceServerProps[]): void {
+    if (this.closed) return;
+    try {
+      this.pc.setConfiguration({ ...this.pc.getConfiguration(), iceServers: rtcIceServers(iceServers) });
+    } catch (err) {
+      // a browser that refuses: the current credentials serve until they expire
+      console.warn(`the viewer kept its ICE servers: ${err instanceof Error ? err.message : String(err)}`);
+    }
   }
 
   /** One signaling payload from the agent; handled strictly in arrival order. */

@@ -24,6 +24,7 @@ import { unpremultiply } from "./cursor.js";
 import { inside, place, type Rect, type ScaleMode } from "./geometry.js";
 import { buttonEvent, keyEvent, moveEvent, PressedState, WheelAccumulator } from "./input-map.js";
 import { AnswerPeer } from "./peer.js";
+import { ViewerTools } from "./tools.js";
 import { safetyCode } from "../../session/safety-code.js";
 import { overlay, overlayText, sampleFrom, type StatsSample } from "./stats.js";
 
@@ -38,7 +39,11 @@ export interface ViewerOptions {
   title: string;
   scope: ScopeName;
   iceServers: IceServerProps[];
+  /** The broker's file size limit (bytes). */
+  maxFileBytes: number;
   sendSignal(payload: Uint8Array): void;
+  /** Tells the broker (and through it the user's app) that recording starts or stops; starting resolves once the user was told. */
+  setRecording(on: boolean): Promise<void>;
   /** The technician closed the viewer: `stopped` when it was still live (they stop viewing: the grant ends). */
   onClose(stopped: boolean): void;
 }
@@ -86,8 +91,18 @@ export class Viewer {
   private readonly fullButton = byId("fullscreen", HTMLButtonElement);
   private readonly closeButton = byId("viewer-close", HTMLButtonElement);
   private readonly codeEl = byId("viewer-code", HTMLSpanElement);
+  private readonly recordButton = byId("record", HTMLButtonElement);
+  private recorder: MediaRecorder | null = null;
+  private recordedSince = 0;
+  private readonly keysMenu = byId("keys-menu", HTMLDetailsElement);
+  private readonly typeSend = byId("type-text-send", HTMLButtonElement);
+  private readonly typeInput = byId("type-text", HTMLInputElement);
   /** The agent's last notice: when the connection closes right after one, it is the reason. */
   private lastNotice: string | null = null;
+  /** File transfer and the clipboard. */
+  private readonly tools: ViewerTools;
+  /** Input waits behind this (the technician's clipboard going out before a Ctrl+V). */
+  private gate: Promise<void> | null = null;
 
   constructor(private readonly o: ViewerOptions) {
     this.accessRequestId = o.accessRequestId;
@@ -103,6 +118,9 @@ export class Viewer {
     show(this.status, true);
     this.statsEl.textContent = "";
     this.closeButton.textContent = "Stop viewing";
+    this.recordButton.textContent = "Record";
+    this.recordButton.disabled = false;
+    this.recordButton.classList.remove("recording");
     this.monitorSelect.replaceChildren();
     show(this.monitorLabel, false);
     show(this.cursorCanvas, false);
@@ -112,6 +130,7 @@ export class Viewer {
     show(this.root, true);
     document.body.classList.add("viewing");
 
+    this.tools = new ViewerTools({ maxFileBytes: o.maxFileBytes, controlling: () => !this.ended && this.scope === "control" });
     this.peer = new AnswerPeer(
       o.iceServers,
       {
@@ -157,6 +176,11 @@ export class Viewer {
   }
 
   /** A signaling payload from the agent for this viewer's request. */
+  /** Fresh TURN credentials for this viewer's connection (used by its next ICE gathering). */
+  setIceServers(iceServers: IceServerProps[]): void {
+    this.peer?.setIceServers(iceServers);
+  }
+
   signal(payload: Uint8Array): void {
     this.peer?.signal(payload);
   }
@@ -210,6 +234,7 @@ export class Viewer {
       this.ended = true;
     }
     this.teardownMedia();
+    this.tools.close();
     this.listeners.abort();
     this.resize?.disconnect();
     this.resize = null;
@@ -220,7 +245,76 @@ export class Viewer {
 
   // ---- media and channels -------------------------------------------------------------------
 
+  // ---- recording (issue 21): MediaRecorder on this page; the broker never sees the picture ------
+
+  private async toggleRecording(): Promise<void> {
+    if (this.recorder) return this.stopRecording();
+    const stream = this.video.srcObject;
+    if (this.ended || !(stream instanceof MediaStream)) return;
+    const type = ["video/webm;codecs=vp8", "video/webm"].find((t) => MediaRecorder.isTypeSupported(t));
+    if (!type) return this.showBanner("This browser cannot record video (no WebM support).", "warn");
+    this.recordButton.disabled = true;
+    this.recordButton.textContent = "Telling the user…";
+    try {
+      await this.o.setRecording(true); // the user's app shows the notice first
+    } catch (e) {
+      this.recordButton.disabled = false;
+      this.recordButton.textContent = "Record";
+      return this.showBanner(`Not recording: ${e instanceof Error ? e.message : String(e)}`, "warn");
+    }
+    // From here on, a recording that does not start takes the notice back.
+    const abandon = (why: string | null) => {
+      void this.o.setRecording(false).catch(() => {});
+      this.recordButton.disabled = false;
+      this.recordButton.textContent = "Record";
+      if (why) this.showBanner(`Not recording: ${why}`, "warn");
+    };
+    if (this.ended) return abandon(null);
+    const chunks: Blob[] = [];
+    let recorder: MediaRecorder;
+    try {
+      recorder = new MediaRecorder(stream, { mimeType: type });
+    } catch (e) {
+      return abandon(e instanceof Error ? e.message : String(e));
+    }
+    recorder.ondataavailable = (e) => {
+      if (e.data.size > 0) chunks.push(e.data);
+    };
+    recorder.onstop = () => {
+      const blob = new Blob(chunks, { type: "video/webm" });
+      const a = document.createElement("a");
+      a.href = URL.createObjectURL(blob);
+      a.download = `tether-${this.sessionId}-${new Date(this.recordedSince).toISOString().replace(/[:.]/g, "-")}.webm`;
+      document.body.append(a);
+      a.click();
+      a.remove();
+      setTimeout(() => URL.revokeObjectURL(a.href), 60_000);
+    };
+    try {
+      recorder.start(1000);
+    } catch (e) {
+      return abandon(e instanceof Error ? e.message : String(e));
+    }
+    this.recorder = recorder;
+    this.recordedSince = Date.now();
+    this.recordButton.disabled = false;
+    this.recordButton.textContent = "Stop recording";
+    this.recordButton.classList.add("recording");
+  }
+
+  /** Stops a recording (the file is saved), and tells the user's app. */
+  private stopRecording(): void {
+    const r = this.recorder;
+    if (!r) return;
+    this.recorder = null;
+    if (r.state !== "inactive") r.stop();
+    this.recordButton.textContent = "Record";
+    this.recordButton.classList.remove("recording");
+    void this.o.setRecording(false).catch(() => {}); // the grant may have ended already
+  }
+
   private teardownMedia(): void {
+    this.stopRecording();
     if (this.statsTimer) clearInterval(this.statsTimer);
     this.statsTimer = null;
     for (const ch of [this.input, this.control]) {
@@ -238,6 +332,7 @@ export class Viewer {
   }
 
   private attachChannel(ch: RTCDataChannel): void {
+    this.tools.attach(ch);
     if (ch.label === "input") this.input = ch;
     else if (ch.label === "control") {
       this.control = ch;
@@ -268,6 +363,12 @@ export class Viewer {
       case "stats":
         this.captureFps = m.stats?.captureFps ?? null;
         break;
+      case "clipboard":
+        this.tools.remoteClipboardText(m.clipboard?.text ?? "");
+        break;
+      case "clipboardState":
+        this.tools.clipboardState(Boolean(m.clipboardState?.on), m.clipboardState?.reason ?? "");
+        break;
       case "notice":
         if (m.notice?.text) {
           this.lastNotice = m.notice.text;
@@ -280,6 +381,15 @@ export class Viewer {
   }
 
   private sendInput(ev: InputEventProps | null): void {
+    const gate = this.gate;
+    if (gate) {
+      void gate.then(() => this.sendInputNow(ev));
+      return;
+    }
+    this.sendInputNow(ev);
+  }
+
+  private sendInputNow(ev: InputEventProps | null): void {
     if (!ev || this.ended || this.scope !== "control") return;
     const ch = this.input;
     if (!ch || ch.readyState !== "open") return;
@@ -356,14 +466,70 @@ export class Viewer {
     );
     const key = (down: boolean) => (e: KeyboardEvent) => {
       if (!controlling()) return;
-      e.preventDefault();
+      // Ctrl+V: the technician's clipboard goes to the user's first, then the key (outside a secure
+      // context the browser's paste event carries it, so this key must not be prevented).
+      const paste = down && e.code === "KeyV" && (e.ctrlKey || e.metaKey) ? this.tools.beforePaste(e) : null;
+      if (!paste || window.isSecureContext) e.preventDefault();
       e.stopPropagation();
+      if (paste) {
+        const gate: Promise<void> = paste.then(
+          () => {
+            if (this.gate === gate) this.gate = null;
+          },
+          () => {
+            if (this.gate === gate) this.gate = null;
+          },
+        );
+        this.gate = gate;
+      }
       this.sendInput(keyEvent(e, down));
     };
+    this.stage.addEventListener("focus", () => this.tools.focused(), opt);
+    window.addEventListener("focus", () => document.activeElement === this.stage && this.tools.focused(), opt);
     this.stage.addEventListener("keydown", key(true), active);
     this.stage.addEventListener("keyup", key(false), active);
     this.stage.addEventListener("blur", () => this.releaseInput(), opt);
     window.addEventListener("blur", () => this.releaseInput(), opt);
+
+    // The keys menu: combinations the technician's own computer would keep (Ctrl+Alt+Del, Alt+Tab,
+    // the Windows key), pressed in order and released in reverse; and text typed as is, for a
+    // password that should not go through a clipboard (the field does not show it).
+    for (const b of this.keysMenu.querySelectorAll<HTMLButtonElement>("button[data-keys]")) {
+      b.addEventListener(
+        "click",
+        () => {
+          if (!controlling()) return;
+          const codes = (b.dataset["keys"] ?? "").split("+").filter(Boolean);
+          for (const code of codes) this.sendInput({ key: { code, down: true } });
+          for (const code of [...codes].reverse()) this.sendInput({ key: { code, down: false } });
+          this.keysMenu.open = false;
+          this.stage.focus({ preventScroll: true });
+        },
+        opt,
+      );
+    }
+    // Not a form with a password field: a browser would offer to save the user's password as the
+    // technician's own. Enter or the button types it.
+    const typeText = () => {
+      const text = this.typeInput.value;
+      this.typeInput.value = "";
+      if (!controlling() || !text) return;
+      this.sendInput({ text: { text } });
+      this.keysMenu.open = false;
+      this.stage.focus({ preventScroll: true });
+    };
+    this.typeSend.addEventListener("click", typeText, opt);
+    this.typeInput.addEventListener(
+      "keydown",
+      (e) => {
+        if (e.key !== "Enter") return;
+        e.preventDefault();
+        typeText();
+      },
+      opt,
+    );
+
+    this.recordButton.addEventListener("click", () => void this.toggleRecording(), opt);
 
     this.scaleButton.addEventListener(
       "click",
@@ -463,6 +629,9 @@ export class Viewer {
     this.scopeEl.textContent = text;
     this.scopeEl.className = `badge scope-${this.scope}`;
     this.stage.classList.toggle("controlling", this.scope === "control");
+    // Keys and text only with control.
+    show(this.keysMenu, this.scope === "control");
+    if (this.scope !== "control") this.keysMenu.open = false;
   }
 
   private showBanner(text: string, kind: "warn" | "stop" | "info"): void {

@@ -1,0 +1,339 @@
+/**
+ * The broker cluster (issue 22): three `tether broker` nodes on one PostgreSQL and one NATS of the
+ * test's own. The seed's cases with the app on one node, the API on another and the console on a
+ * third, including consent and a WebRTC stream whose signaling crosses nodes; 50 machines racing for
+ * one code across the three nodes; `kill -9` of the node holding an app; NATS and PostgreSQL
+ * restarts under running nodes.
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import pg from "pg";
+import WebSocket from "ws";
+import { cli, newComputer, startAgent, until, type Broker, type Proc } from "./support/procs.js";
+import { Balancer, sharedHistoryKey, startNats, startNode, startPostgres, type OwnedServer } from "./support/cluster.js";
+import { Receiver, shows } from "./support/receiver.js";
+import { startXvfb, type Xvfb } from "./support/xvfb.js";
+import { TestXClient } from "./support/x11-client.js";
+import { newIdentity, openAgent, signedHello } from "./support/ws-peer.js";
+import { pb, type BrokerToConsole } from "../src/proto/wire.js";
+import { PgStore } from "../src/broker/pg-store.js";
+import { LEASE_MS } from "../src/broker/cluster.js";
+import { readHistoryKeyFile, verifyHistory } from "../src/broker/history.js";
+
+const W = 320;
+const H = 240;
+const COLOUR = 0x3060c0;
+const INVALID = "The support session is invalid.";
+
+let postgres: OwnedServer;
+let nats: OwnedServer;
+let keyFile: string;
+let nodes: Broker[] = [];
+let xvfb: Xvfb;
+let xclient: TestXClient;
+let token = "";
+const running: Proc[] = [];
+const balancers: Balancer[] = [];
+
+/** The technician API on one node. */
+function api(node: Broker | Balancer) {
+  const call = async (method: string, path: string, body?: unknown) => {
+    const res = await fetch(node.url + path, {
+      method,
+      headers: { authorization: `Bearer ${token}`, ...(body !== undefined && { "content-type": "application/json" }) },
+      ...(body !== undefined && { body: JSON.stringify(body) }),
+    });
+    const text = await res.text();
+    return { status: res.status, json: (text ? JSON.parse(text) : null) as any };
+  };
+  return {
+    call,
+    createSession: async (expiresIn = 3600) => {
+      const r = await call("POST", "/api/sessions", { expiresIn });
+      if (r.status !== 201) throw new Error(`create failed: ${r.status} ${JSON.stringify(r.json)}`);
+      return r.json as { id: string; link: string };
+    },
+    session: async (id: string) => (await call("GET", `/api/sessions/${id}`)).json,
+    requestAccess: (id: string, scope: string) => call("POST", `/api/sessions/${id}/access-requests`, { scope }),
+    access: async (id: string, rid: string) => (await call("GET", `/api/sessions/${id}/access-requests/${rid}`)).json,
+  };
+}
+
+/** The link of a session, pointing at another node (or a balancer) than the one that made it. */
+const via = (link: string, target: { url: string }) => target.url + new URL(link).pathname;
+
+function agent(link: string, computer = newComputer(), env: NodeJS.ProcessEnv = {}) {
+  const p = startAgent(link, computer, { env: { DISPLAY: xvfb.display, ...env } });
+  running.push(p);
+  return p;
+}
+
+/** A console socket (the technician's live events) on one node. */
+function watchConsole(node: { url: string }) {
+  const events: BrokerToConsole[] = [];
+  const ws = new WebSocket(node.url.replace("http", "ws") + "/ws/console", { headers: { authorization: `Bearer ${token}` } });
+  ws.on("message", (d) => events.push(pb.BrokerToConsole.decode(d as Buffer)));
+  const opened = new Promise((r, j) => (ws.once("open", r), ws.once("error", j)));
+  return {
+    ws,
+    events,
+    opened,
+    onlineOf: (id: string) => events.filter((e) => e.session?.id === id).map((e) => Boolean(e.session!.online)),
+  };
+}
+
+const nodeIdOf = (b: Broker) => /cluster node (\S+),/.exec(b.proc.out.all.find((l) => l.includes("cluster node"))!)![1]!;
+
+async function holderOf(sessionId: string): Promise<Broker | undefined> {
+  const c = new pg.Client({ connectionString: postgres.url });
+  await c.connect();
+  try {
+    const r = await c.query<{ node_id: string }>("SELECT node_id FROM presence WHERE session_id = $1", [sessionId]);
+    return nodes.find((n) => nodeIdOf(n) === r.rows[0]?.node_id);
+  } finally {
+    await c.end();
+  }
+}
+
+beforeAll(async () => {
+  [postgres, nats, xvfb] = await Promise.all([startPostgres(), startNats(), startXvfb({ width: W, height: H })]);
+  xclient = await TestXClient.start(xvfb.display);
+  await xclient.fill(0, 0, W, H, COLOUR);
+  keyFile = sharedHistoryKey();
+  // Three nodes starting at once: the migrations run once, under the advisory lock.
+  nodes = await Promise.all(
+    [0, 1, 2].map(() =>
+      startNode(postgres, nats, keyFile, ["--consent-timeout", "5", "--grant-grace", "30", "--activation-limit", "1000"]),
+    ),
+  );
+  const r = await cli(["technician", "add", "jane", "--display-name", "Jane Doe", "--store", postgres.url]);
+  expect(r.code, r.stderr).toBe(0);
+  token = r.stdout.trim().split("\n").at(-1)!;
+}, 60_000);
+
+afterAll(async () => {
+  for (const p of running) p.child.kill("SIGKILL");
+  for (const b of balancers) await b.stop();
+  await Promise.all(nodes.map((n) => n.stop("SIGKILL")));
+  await xclient?.stop();
+  await Promise.all([xvfb?.stop(), nats?.stop(), postgres?.stop()]);
+});
+
+describe("three nodes", () => {
+  it("the seed's cases: app on one node, API on another, console on a third; consent and a stream signalled across nodes", async () => {
+    const [A, B, C] = nodes as [Broker, Broker, Broker];
+    const techB = api(B);
+    const s = await techB.createSession();
+
+    // First run on computer 1 binds (through node A); the same app on computer 2 (node C) is invalid.
+    const computer1 = newComputer();
+    const a = agent(via(s.link, A), computer1);
+    await a.out.waitFor(/^Connected\. Waiting for your support technician \(Jane Doe\)\.$/, 15_000);
+    await until(async () => (await techB.session(s.id)).online, 5000, "online, seen from node B");
+    const other = agent(via(s.link, C), newComputer());
+    expect((await other.exited).code).toBe(3);
+    expect(other.out.all).toContain(INVALID);
+
+    // Consent and a stream: requested on B, answered in the app on A, signalled to the console on C.
+    const rx = await Receiver.connect(C.url, token);
+    const r = await techB.requestAccess(s.id, "control");
+    expect(r.status).toBe(202);
+    rx.accessRequestId = r.json.id;
+    await a.out.waitFor(/^Jane Doe requests to control your screen/);
+    a.child.stdin!.write("y\n");
+    await a.out.waitFor(/^Jane Doe is now viewing and controlling your screen\.$/, 20_000);
+    await rx.frame(W, H, (f) => shows(f, W / 2, H / 2, COLOUR));
+    expect(await api(C).access(s.id, r.json.id)).toMatchObject({ status: "granted", grantedScope: "control" });
+
+    // Quitting keeps the session; the app run again (now through node C) is asked again.
+    a.child.kill("SIGINT");
+    expect((await a.exited).code).toBe(0);
+    await until(async () => (await techB.session(s.id)).online === false, 5000, "offline");
+    expect((await techB.access(s.id, r.json.id)).status).toBe("ended");
+    const again = agent(via(s.link, C), computer1);
+    await again.out.waitFor(/^Connected\./, 15_000);
+    const r2 = await api(A).requestAccess(s.id, "view");
+    expect(r2.status).toBe(202);
+    await again.out.waitFor(/requests to view your screen/);
+    again.child.stdin!.write("no\n");
+    await until(async () => (await techB.access(s.id, r2.json.id)).status === "denied", 5000, "denied");
+
+    // Closed on node A while the app runs on node C: it ends at once with the closed message.
+    const t0 = performance.now();
+    expect((await api(A).call("POST", `/api/sessions/${s.id}/close`)).status).toBe(200);
+    const { code, at } = await again.exited;
+    expect(code).toBe(5);
+    expect(at - t0).toBeLessThan(1000);
+    expect(again.out.all.at(-1)).toBe("The support session was closed by your support technician.");
+    const closedRun = agent(via(s.link, B), computer1);
+    expect((await closedRun.exited).code).toBe(3);
+
+    // A never-bound code past its expiry says expired, whichever node it reaches.
+    const short = await api(C).createSession(1);
+    await new Promise((r) => setTimeout(r, 1100));
+    const late = agent(via(short.link, A), newComputer());
+    expect((await late.exited).code).toBe(4);
+    expect(late.out.all).toContain("The support session has expired.");
+
+    // The history is one chain, written by all three nodes.
+    const history = (await api(C).call("GET", `/api/sessions/${s.id}/history`)).json.entries as { kind: string }[];
+    expect(history.map((e) => e.kind)).toEqual(
+      expect.arrayContaining(["session.created", "session.bound", "app.connected", "access.granted", "access.denied", "session.closed"]),
+    );
+    const store = await PgStore.open(postgres.url, null);
+    try {
+      expect(verifyHistory(readHistoryKeyFile(keyFile), await store.allHistory())).toMatchObject({ ok: true });
+    } finally {
+      await store.close();
+    }
+    rx.close();
+  });
+
+  it("50 machines racing for one code across the three nodes: exactly one binds", async () => {
+    const s = await api(nodes[0]!).createSession();
+    const code = new URL(s.link).pathname.split("/").at(-1)!;
+    const wsBases = nodes.map((n) => n.url.replace("http", "ws"));
+    const opened = await Promise.all(Array.from({ length: 50 }, (_, i) => openAgent(wsBases[i % 3]!, 10_000)));
+    const ids = opened.map(() => newIdentity());
+    // Every hello goes out at once, after every challenge has arrived.
+    for (const [i, { peer, nonce }] of opened.entries()) peer.ws.send(signedHello(nonce, code, ids[i]!), { binary: true });
+    const results = await Promise.all(
+      opened.map(async ({ peer }) => {
+        const m = await until(() => peer.got.find((g) => g?.body === "activation"), 15_000, "activation result");
+        return m.activation!.status;
+      }),
+    );
+    const S = pb.ActivationResult.Status;
+    expect(results.filter((r) => r === S.STATUS_OK)).toHaveLength(1);
+    expect(results.filter((r) => r === S.STATUS_INVALID)).toHaveLength(49);
+    for (const { peer } of opened) peer.ws.close();
+  });
+});
+
+describe("failures", () => {
+  it("kill -9 of the node holding the app: the app is back within 10 s on another node, the grant ended, the console saw offline then online", async () => {
+    const lb = await new Balancer(nodes.map((n) => n.port)).start();
+    balancers.push(lb);
+    const s = await api(lb).createSession();
+    const a = agent(via(s.link, lb));
+    await a.out.waitFor(/^Connected\./, 15_000);
+    const holder = (await until(() => holderOf(s.id), 5000, "presence"))!;
+    const survivors = nodes.filter((n) => n !== holder);
+    const watcher = watchConsole(survivors[0]!);
+    await watcher.opened;
+    const tech = api(survivors[1]!);
+    const r = await tech.requestAccess(s.id, "view");
+    await a.out.waitFor(/requests to view your screen/);
+    a.child.stdin!.write("y\n");
+    await until(async () => (await tech.access(s.id, r.json.id)).status === "granted", 5000, "granted");
+    await until(() => watcher.onlineOf(s.id).includes(true), 5000, "console saw it online");
+    const seenBefore = watcher.events.length;
+
+    const t0 = Date.now();
+    holder.proc.child.kill("SIGKILL");
+    await holder.proc.exited;
+    nodes = survivors;
+    lb.backends = survivors.map((n) => n.port);
+    // Back: online through another node, and the grant the dead node's connection carried has ended.
+    await until(
+      async () =>
+        (await tech.session(s.id)).online &&
+        (await holderOf(s.id)) !== undefined &&
+        (await tech.access(s.id, r.json.id)).status === "ended",
+      10_000,
+      "online on another node, grant ended",
+    ).catch((err: Error) => {
+      throw new Error(`${err.message}\napp:\n${a.out.all.join("\n")}`);
+    });
+    expect(Date.now() - t0).toBeLessThan(10_000);
+    expect(a.child.exitCode).toBeNull();
+    expect((await tech.session(s.id)).state).toBe("active");
+    // The console on a surviving node: offline, then online (its event may come a moment after the API says so).
+    const after = () =>
+      watcher.events
+        .slice(seenBefore)
+        .filter((e) => e.session?.id === s.id)
+        .map((e) => Boolean(e.session!.online));
+    await until(
+      () => after().indexOf(false) >= 0 && after().lastIndexOf(true) > after().indexOf(false),
+      5000,
+      "the console saw offline, then online",
+    ).catch((err: Error) => {
+      throw new Error(`${err.message}; it saw ${JSON.stringify(after())}`);
+    });
+    // The next request asks the user again.
+    const r2 = await tech.requestAccess(s.id, "view");
+    expect(r2.status).toBe(202);
+    await until(() => a.out.all.filter((l) => /requests to view your screen/.test(l)).length === 2, 5000, "asked again");
+    a.child.stdin!.write("no\n");
+    await until(async () => (await tech.access(s.id, r2.json.id)).status === "denied", 5000, "denied");
+    watcher.ws.close();
+  });
+
+  it("NATS restarts: the nodes reconnect and resubscribe; events and messages cross nodes again", async () => {
+    const [X, Y] = nodes as [Broker, Broker];
+    const s = await api(X).createSession();
+    const a = agent(via(s.link, X));
+    await a.out.waitFor(/^Connected\./, 15_000);
+    const watcher = watchConsole(Y);
+    await watcher.opened;
+
+    await nats.restart();
+    // Once the nodes are back on NATS, the technician's message (API on Y) reaches the app on X,
+    // and the user's answer (app on X) reaches the console on Y.
+    await until(
+      async () => {
+        const r = await api(Y).call("POST", `/api/sessions/${s.id}/chat`, { text: "hello after the restart" });
+        if (r.status !== 201) return false;
+        return a.out.all.some((l) => l.includes("hello after the restart"));
+      },
+      15_000,
+      "chat to the app across nodes after the NATS restart",
+    );
+    a.child.stdin!.write("thanks, works\n");
+    await until(() => watcher.events.some((e) => e.chat?.text === "thanks, works"), 5000, "chat to the console across nodes");
+    watcher.ws.close();
+    a.child.kill("SIGINT");
+    await a.exited;
+  });
+
+  it("PostgreSQL restarts: 503 with a readable message while it is down, everything works after without restarting the nodes", async () => {
+    const [X, Y] = nodes as [Broker, Broker];
+    const s = await api(X).createSession();
+    const a = agent(via(s.link, Y));
+    await a.out.waitFor(/^Connected\./, 15_000);
+    // Another app that quits while PostgreSQL is down: its node cannot say so then, and must after.
+    const q = await api(X).createSession();
+    const quitter = agent(via(q.link, Y));
+    await quitter.out.waitFor(/^Connected\./, 15_000);
+
+    await postgres.down();
+    quitter.child.kill("SIGINT");
+    await quitter.exited;
+    const down = await api(X).call("GET", "/api/sessions");
+    expect(down.status).toBe(503);
+    expect(down.json).toMatchObject({ code: "TETHER_ERR_STORE_UNAVAILABLE" });
+    expect(down.json.message).toMatch(/cannot reach its database \(PostgreSQL\)/);
+    expect((await api(Y).call("POST", "/api/sessions", { expiresIn: 600 })).status).toBe(503);
+    // Down for longer than a node's lease: no node may take the others (or their apps) for gone after.
+    await new Promise((r) => setTimeout(r, LEASE_MS + 1500));
+
+    await postgres.up();
+    // The same node processes, no restart: the API, the app's session and the console work again.
+    await until(async () => (await api(X).call("GET", "/api/sessions")).status === 200, 15_000, "the API back");
+    expect(nodes.every((n) => n.proc.child.exitCode === null)).toBe(true);
+    await until(async () => (await api(X).session(s.id)).online, 10_000, "the app online, seen from the other node");
+    expect(a.out.all.filter((l) => /^Connected/.test(l))).toHaveLength(1); // its connection held throughout
+    await until(async () => !(await api(X).session(q.id)).online, 10_000, "the app that quit meanwhile offline");
+    const r = await api(X).requestAccess(s.id, "view");
+    expect(r.status).toBe(202);
+    await a.out.waitFor(/requests to view your screen/);
+    a.child.stdin!.write("y\n");
+    await until(async () => (await api(Y).access(s.id, r.json.id)).status === "granted", 10_000, "granted after the restart");
+    const fresh = await api(Y).createSession();
+    const b = agent(via(fresh.link, X));
+    await b.out.waitFor(/^Connected\./, 15_000);
+    a.child.kill("SIGINT");
+    b.child.kill("SIGINT");
+    await Promise.all([a.exited, b.exited]);
+  });
+});
