@@ -1,6 +1,6 @@
 /** The path of a WebRTC connection from its stats (src/session/ice-path.ts). */
 import { describe, expect, it } from "vitest";
-import { selectedPairId, selectedPath } from "../src/session/ice-path.js";
+import { bytesReceived, selectedPairId, selectedPath, SilenceWatch } from "../src/session/ice-path.js";
 
 const report = (local: string, remote: string, how: "transport" | "nominated" | "none") => [
   { id: "T1", type: "transport", ...(how === "transport" ? { selectedCandidatePairId: "P2" } : {}) },
@@ -30,5 +30,44 @@ describe("the selected ICE path", () => {
     expect(selectedPairId(report("relay", "prflx", "transport"))).toBe("P2");
     expect(selectedPairId(report("relay", "prflx", "nominated"))).toBeNull();
     expect(selectedPairId([{ id: "T1", type: "transport", selectedCandidatePairId: "" }])).toBeNull();
+  });
+});
+
+describe("a connection that hears nothing", () => {
+  it("counts what the transports received, and nothing without a transport", () => {
+    expect(
+      bytesReceived([
+        { type: "transport", bytesReceived: 4687 },
+        { type: "candidate-pair", bytesReceived: 99 },
+      ]),
+    ).toBe(4687);
+    expect(
+      bytesReceived([
+        { type: "transport", bytesReceived: 10 },
+        { type: "transport", bytesReceived: 5 },
+      ]),
+    ).toBe(15);
+    expect(bytesReceived([{ type: "candidate-pair", bytesReceived: 99 }])).toBeNull();
+  });
+
+  it("is silent once the counter stood still for the limit, said once, and again after it grew and stood still again", () => {
+    const w = new SilenceWatch(4000);
+    expect(w.observe(100, 0)).toBe(false);
+    expect(w.observe(100, 3999)).toBe(false);
+    expect(w.observe(100, 4000)).toBe(true);
+    expect(w.observe(100, 5000)).toBe(false); // said once
+    expect(w.observe(null, 6000)).toBe(false); // no report: no news
+    expect(w.observe(250, 7000)).toBe(false); // it hears again
+    expect(w.observe(250, 10_999)).toBe(false);
+    expect(w.observe(250, 11_000)).toBe(true);
+  });
+
+  it("a reset (after a repair) measures from then, and the still counter is said again", () => {
+    const w = new SilenceWatch(4000);
+    w.observe(100, 0);
+    expect(w.observe(100, 4000)).toBe(true);
+    w.reset(5000);
+    expect(w.observe(100, 8999)).toBe(false);
+    expect(w.observe(100, 9000)).toBe(true);
   });
 });

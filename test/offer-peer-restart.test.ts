@@ -146,6 +146,28 @@ describe("ICE restarts (the agent's peer)", () => {
     expect(events).toEqual(["connected", "interrupted", "resumed"]);
   });
 
+  it("a path gone silent while the connection still says connected is repaired like a network change; not again while the repair runs, nor before the connection is up", async () => {
+    const { pc, peer, events } = setUp();
+    await peer.offer();
+    peer.silent(4000); // not up yet: nothing to repair
+    expect(pc.offers).toHaveLength(1);
+    peer.release();
+    peer.signal(answer("answer 1"), (sdp) => ({ sdp }));
+    await flush();
+    for (const c of pc.channels) c.onopen?.();
+    pc.state("connected");
+    peer.silent(4000);
+    await flush();
+    expect(pc.offers.at(-1)).toEqual({ iceRestart: true });
+    expect(events).toEqual(["connected", "interrupted"]);
+    peer.silent(4000); // the repair is under way
+    await flush();
+    expect(pc.offers).toHaveLength(2);
+    peer.signal(answer("answer 2"), (sdp) => ({ sdp }));
+    await flush();
+    expect(events).toEqual(["connected", "interrupted", "resumed"]);
+  });
+
   it("fresh TURN credentials: taken by the connection; a relayed path restarts ICE quietly (the user is told nothing), a direct one does not", async () => {
     const { pc, peer, events, up } = setUp();
     await up();

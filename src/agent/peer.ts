@@ -253,6 +253,18 @@ export class OfferPeer {
   }
 
   /**
+   * Nothing arrived from the viewer for `ms` although the connection still says "connected":
+   * libwebrtc (in @roamhq/wrtc) does not always notice a lost path (two CI runs saw the app's
+   * relayed connection say "connected" through a 12 s network drop, once 0.1 s and once 3 s after
+   * it came up), so the app repairs it as after a network change. Not while a repair is under way.
+   */
+  silent(ms: number): void {
+    if (this.isClosed || this.interrupted || this.opened !== this.o.channels.length) return;
+    this.o.trace?.(`nothing received for ${ms} ms while ${this.pc.connectionState}: the path is treated as broken`);
+    this.networkChanged();
+  }
+
+  /**
    * New ICE servers (fresh TURN credentials from the broker): used from now on. A live connection
    * whose path runs through a relay (`relayed`) restarts ICE quietly, so that its relay is
    * allocated again with them before the old credentials expire (the relay would refuse to keep

@@ -15,7 +15,7 @@ import type { tether } from "../gen/tether.js";
 import type { CursorState, Monitor, ScreenCapturer } from "../native/capturer.js";
 import { InputDispatcher, type Injector } from "./input-dispatcher.js";
 import type { InputGuard } from "./ui.js";
-import { selectedPairId, selectedPath } from "../session/ice-path.js";
+import { bytesReceived, selectedPairId, selectedPath, SilenceWatch } from "../session/ice-path.js";
 import { readControlMessage } from "./control-message.js";
 import { CapturePump } from "./capture-pump.js";
 import { OfferPeer, type Channel, type PeerConnection } from "./peer.js";
@@ -88,6 +88,8 @@ const STATS_REPEAT_MS = 10_000;
 /** How often, and for how long, the selected candidate pair is watched while a path is repaired (watchPath). */
 const PATH_POLL_MS = 200;
 const PATH_WATCH_MS = 20_000;
+/** Nothing received from the viewer for this long means its path is gone (see SilenceWatch). */
+const SILENCE_MS = 4000;
 /** How long prepare() waits for the offer (it carries the certificate fingerprint). */
 const PREPARE_TIMEOUT_MS = 5000;
 
@@ -113,6 +115,8 @@ export class RemoteAccess {
   private lastStatsAt = 0;
   private pathWatch: ReturnType<typeof setTimeout> | null = null;
   private watchingPath = false;
+  private readonly silence = new SilenceWatch(SILENCE_MS);
+  private silenceCheck = false;
   private files: FileEndpoint | null = null;
   private lastClipboardState = "";
 
@@ -133,6 +137,7 @@ export class RemoteAccess {
         this.watchPath();
       },
       resumed: () => {
+        this.silence.reset(Date.now());
         d.onResumed?.();
         this.repaired("resumed");
       },
@@ -301,6 +306,27 @@ export class RemoteAccess {
     poll();
   }
 
+  /**
+   * Once a second: has anything arrived from the viewer? A path that went silent is repaired even
+   * while the connection still says "connected" (OfferPeer.silent).
+   */
+  private checkSilence(): void {
+    if (this.silenceCheck || this.stopped) return;
+    const stats = this.peer.stats();
+    if (!stats) return;
+    this.silenceCheck = true;
+    void stats
+      .then(
+        (report) => {
+          if (!this.stopped && this.silence.observe(bytesReceived(report.values()), Date.now())) this.peer.silent(SILENCE_MS);
+        },
+        () => {},
+      )
+      .finally(() => {
+        this.silenceCheck = false;
+      });
+  }
+
   /** The path to the viewer works again: what was sent meanwhile is lost, so the screen goes again as a key frame. */
   private repaired(why: string): void {
     if (this.stopped || !this.pump) return;
@@ -439,7 +465,11 @@ export class RemoteAccess {
       }),
     });
     this.pump.start();
-    this.statsTimer = setInterval(() => this.sendStats(), 1000);
+    this.silence.reset(Date.now());
+    this.statsTimer = setInterval(() => {
+      this.sendStats();
+      this.checkSilence();
+    }, 1000);
     if (TRACE) {
       this.traceStats();
       process.on("SIGUSR2", this.onTraceSignal);

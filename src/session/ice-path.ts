@@ -45,3 +45,49 @@ export function selectedPath(entries: Iterable<Record<string, unknown>>): Select
   if (local === null || remote === null) return null;
   return { path: local === "relay" || remote === "relay" ? "relayed" : "direct", local, remote };
 }
+
+/**
+ * What a connection has received over its transports (RTP, RTCP, data channels; not ICE's own
+ * checks), from its getStats() report; null when the report has no transport yet.
+ */
+export function bytesReceived(entries: Iterable<Record<string, unknown>>): number | null {
+  let total: number | null = null;
+  for (const e of entries) {
+    if (e["type"] === "transport" && typeof e["bytesReceived"] === "number") total = (total ?? 0) + e["bytesReceived"];
+  }
+  return total;
+}
+
+/**
+ * Notices a connection that hears nothing from its peer. A live WebRTC receiver sends RTCP
+ * reports at least every 1.5 s, also for a still picture (measured: at most 1.4 s between two
+ * increments of the sender's bytesReceived), so `limitMs` without one new byte means the path is
+ * gone, whatever the connection's state still says. Pure: fed the counter and the time.
+ */
+export class SilenceWatch {
+  private last: number | null = null;
+  private since = 0;
+  private told = false;
+
+  constructor(readonly limitMs: number) {}
+
+  /** True once per silence: the first observation `limitMs` after the counter last grew. */
+  observe(received: number | null, now: number): boolean {
+    if (received === null) return false;
+    if (received !== this.last) {
+      this.last = received;
+      this.since = now;
+      this.told = false;
+      return false;
+    }
+    if (this.told || now - this.since < this.limitMs) return false;
+    this.told = true;
+    return true;
+  }
+
+  /** Starts over (e.g. after a repair): the next silence is measured from `now`. */
+  reset(now: number): void {
+    this.since = now;
+    this.told = false;
+  }
+}
