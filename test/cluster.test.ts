@@ -8,7 +8,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import pg from "pg";
 import WebSocket from "ws";
-import { cli, newComputer, startAgent, until, type Broker, type Proc } from "./support/procs.js";
+import { cli, newComputer, startAgent, tempDir, until, type Broker, type Proc } from "./support/procs.js";
 import { Balancer, sharedHistoryKey, startNats, startNode, startPostgres, type OwnedServer } from "./support/cluster.js";
 import { Receiver, shows } from "./support/receiver.js";
 import { startXvfb, type Xvfb } from "./support/xvfb.js";
@@ -25,7 +25,7 @@ const COLOUR = 0x3060c0;
 const INVALID = "The support session is invalid.";
 
 let postgres: OwnedServer;
-let nats: OwnedServer;
+let nats: Awaited<ReturnType<typeof startNats>>;
 let keyFile: string;
 let nodes: Broker[] = [];
 let xvfb: Xvfb;
@@ -294,6 +294,54 @@ describe("failures", () => {
     watcher.ws.close();
     a.child.kill("SIGINT");
     await a.exited;
+  });
+
+  it("NATS with a password and TLS only (as every test here runs it): a wrong password, no CA, or TLS on one side only is one line and no start, never showing the password; an open NATS starts with a warning", async () => {
+    const password = nats.password!;
+    const wrong = nats.url.replace(password, "not-the-password");
+    const cases: [string[], RegExp][] = [
+      [["--bus", wrong, "--bus-ca", nats.caFile!], /NATS refused the node's credentials \(Authorization Violation\)/],
+      [["--bus", nats.url], /the NATS server's certificate is not trusted \(.+\): give the CA that signed it with --bus-ca/],
+      [["--bus", nats.url.replace("tls://", "nats://")], /the NATS server's certificate is not trusted/], // the server asks for TLS: no plaintext
+      [
+        ["--bus", nats.url, "--bus-ca", "/nonexistent/ca.pem"],
+        /^tether broker: cannot read the NATS CA \/nonexistent\/ca\.pem \(ENOENT\)$/,
+      ],
+      [["--bus", nats.url, "--bus-ca", keyFile], /^tether broker: the NATS CA .+ holds no PEM certificate$/],
+      [["--bus", "nats://tether:hunter2@"], /^tether broker: --bus needs nats:\/\/\[user:password@\]host:port/],
+    ];
+    for (const [args, line] of cases) {
+      const r = await cli([
+        "broker",
+        "--store",
+        postgres.url,
+        ...args,
+        "--history-key-file",
+        keyFile,
+        "--port",
+        "0",
+        "--data",
+        tempDir("tether-node-"),
+      ]);
+      expect(r.code, r.stderr).not.toBe(0);
+      expect(r.stderr.trim().split("\n"), r.stderr).toHaveLength(1);
+      expect(r.stderr.trim()).toMatch(line);
+      expect(r.stdout + r.stderr).not.toContain(password);
+      expect(r.stdout + r.stderr).not.toContain("hunter2");
+    }
+    const plain = await startNats({ secure: false });
+    try {
+      const n = await startNode(postgres, plain, keyFile);
+      try {
+        expect(n.proc.out.all.join("\n") + n.proc.err.all.join("\n")).toMatch(
+          /warning: the NATS bus has no credentials and no TLS unless the server requires it/,
+        );
+      } finally {
+        await n.stop();
+      }
+    } finally {
+      await plain.stop();
+    }
   });
 
   it("PostgreSQL restarts: 503 with a readable message while it is down, everything works after without restarting the nodes", async () => {

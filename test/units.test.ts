@@ -13,6 +13,8 @@ import { activationSignedBytes, encodeToAgent, pb } from "../src/proto/wire.js";
 import { tempDir } from "./support/procs.js";
 import { newSessionCode, hashSecret, SESSION_CODE_PATTERN, hashPassword, verifyPassword } from "../src/util/secrets.js";
 import { redactUrl } from "../src/broker/app.js";
+import { parseBusUrl } from "../src/broker/bus.js";
+import { redactUrlPassword } from "../src/util/text.js";
 
 const CODE = "b19AfmD_fL_TAjNINAo36M971agsGe65";
 
@@ -301,5 +303,44 @@ describe("ICE servers", async () => {
     expect(got[0]).toEqual({ urls: ["stun:a:3478"] });
     expect(got[1]!.username).toBe("1600:s_1");
     expect(got[1]!.credential).toBe(createHmac("sha1", "shh").update("1600:s_1").digest("base64"));
+  });
+});
+
+describe("the cluster's NATS address (--bus)", () => {
+  it("takes servers, TLS, a user and password or a token; the shown URL has no secret", () => {
+    expect(parseBusUrl("nats://127.0.0.1:4222")).toEqual({ servers: ["127.0.0.1:4222"], tls: false, shown: "nats://127.0.0.1:4222" });
+    const a = parseBusUrl("tls://tether:s%40cr%3At@nats-1.example.org:4222,nats-2.example.org:4222,[::1]:4223");
+    expect(a).toMatchObject({
+      servers: ["nats-1.example.org:4222", "nats-2.example.org:4222", "[::1]:4223"],
+      tls: true,
+      user: "tether",
+      pass: "s@cr:t",
+    });
+    expect(a.shown).toBe("tls://tether:***@nats-1.example.org:4222,nats-2.example.org:4222,[::1]:4223");
+    const t = parseBusUrl("nats://sekrit-token@nats.example.org");
+    expect(t).toMatchObject({ token: "sekrit-token", servers: ["nats.example.org"] });
+    expect(t.user).toBeUndefined();
+    expect(t.shown).toBe("nats://***@nats.example.org");
+  });
+
+  it("refuses anything else with a line that names the form and not the secret", () => {
+    for (const bad of [
+      "http://nats.example.org",
+      "nats://",
+      "nats://host:4222/path",
+      "nats://a:b@host:port",
+      "nats://u:%zz@host",
+      "nats.example.org:4222",
+    ]) {
+      expect(() => parseBusUrl(bad), bad).toThrow(/^--bus/);
+    }
+    expect(() => parseBusUrl("http://tether:hunter2@nats.example.org")).toThrow(/tether:\*\*\*@/);
+    expect(() => parseBusUrl("http://tether:hunter2@nats.example.org")).not.toThrow(/hunter2/);
+    expect(() => parseBusUrl("nats://u:%zz@host")).not.toThrow(/%zz/);
+  });
+
+  it("a store URL is shown without its password", () => {
+    expect(redactUrlPassword("postgres://tether:hunter2@db.example.org/tether")).toBe("postgres://tether:***@db.example.org/tether");
+    expect(redactUrlPassword("postgres://db.example.org/tether")).toBe("postgres://db.example.org/tether");
   });
 });

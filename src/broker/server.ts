@@ -5,7 +5,8 @@
 import { Store } from "./store.js";
 import { PgStore } from "./pg-store.js";
 import { ClusterNode } from "./cluster.js";
-import { connectBus } from "./bus.js";
+import { connectBus, type BusAddress } from "./bus.js";
+import { redactUrlPassword } from "../util/text.js";
 import { historyKey, readHistoryKeyFile } from "./history.js";
 import { buildBroker } from "./app.js";
 import { hashPassword, newPassword } from "../util/secrets.js";
@@ -26,7 +27,7 @@ export interface ServeOptions {
    * Cluster mode: PostgreSQL for the state (postgres://…) and NATS between the nodes (nats://…),
    * both or neither. Without them the store is <data>/tether.db and the broker is one process.
    */
-  cluster?: { store: string; bus: string; historyKeyFile?: string };
+  cluster?: { store: string; bus: BusAddress; busCa?: string; historyKeyFile?: string };
   publicUrl?: string;
   activationLimitPerMinute?: number;
   loginLimitPerMinute?: number;
@@ -97,7 +98,11 @@ function supportApp(file: string, dataDir: string, out: (line: string) => void, 
  * database): from --history-key-file, else <data>/history.key; the store refuses a node whose key
  * differs from the cluster's.
  */
-async function openCluster(c: { store: string; bus: string; historyKeyFile?: string }, dataDir: string, out: (line: string) => void) {
+async function openCluster(
+  c: { store: string; bus: BusAddress; busCa?: string; historyKeyFile?: string },
+  dataDir: string,
+  out: (line: string) => void,
+) {
   const key = c.historyKeyFile ? readHistoryKeyFile(c.historyKeyFile) : historyKey(dataDir, true)!;
   const log = {
     info: (_o: object, m: string) => out(m),
@@ -109,19 +114,24 @@ async function openCluster(c: { store: string; bus: string; historyKeyFile?: str
   } catch (err) {
     throw new CliError(`cannot open the cluster store ${redactUrlPassword(c.store)}: ${(err as Error).message}`);
   }
+  // What NATS carries (sign-in ends, signaling, where each app is) is the cluster's business only.
+  const open = [
+    ...(c.bus.user === undefined && c.bus.token === undefined ? ["no credentials"] : []),
+    ...(!c.bus.tls && !c.busCa ? ["no TLS unless the server requires it"] : []),
+  ];
+  if (open.length) {
+    out(
+      `warning: the NATS bus has ${open.join(" and ")}: whoever reaches it can read and send the nodes' messages (see the README, "Running a cluster")`,
+    );
+  }
   let bus;
   try {
-    bus = await connectBus(c.bus, "tether-broker", log);
+    bus = await connectBus(c.bus, "tether-broker", log, c.busCa);
   } catch (err) {
     await store.close();
-    throw new CliError(`cannot connect to NATS at ${c.bus}: ${(err as Error).message}`);
+    throw new CliError(`cannot connect to NATS at ${c.bus.shown}: ${(err as Error).message}`);
   }
   return { store, cluster: new ClusterNode(store, bus, log) };
-}
-
-/** A connection URL without its password, for messages. */
-function redactUrlPassword(url: string): string {
-  return url.replace(/\/\/([^:/@]+):[^@]*@/, "//$1:***@");
 }
 
 /** The longest a shutdown waits for open connections, ms. */

@@ -1,7 +1,9 @@
 import { Exit } from "../util/exit.js";
-import { cleanName, MAX_ORGANIZATION } from "../util/text.js";
+import { cleanName, MAX_ORGANIZATION, redactUrlPassword } from "../util/text.js";
 import { serveBroker } from "../broker/server.js";
-import { intOption, parse, UsageError } from "./args.js";
+import { parseBusUrl, type BusAddress } from "../broker/bus.js";
+import { readFileSync } from "node:fs";
+import { CliError, intOption, parse, UsageError } from "./args.js";
 import { isIP } from "node:net";
 
 export const brokerHelp = `Usage: tether broker [--host 127.0.0.1] [--port 8080] [--data ./data] [options]
@@ -47,8 +49,11 @@ Options:
 Cluster mode (any number of nodes behind a load balancer; see the README, "Running a cluster"):
   --store URL              PostgreSQL for the state, e.g. postgres://tether:PW@db.example.org/tether
                            (or TETHER_STORE); instead of <data>/tether.db
-  --bus URL                NATS between the nodes, e.g. nats://nats.example.org:4222 (or TETHER_BUS);
+  --bus URL                NATS between the nodes, e.g. nats://tether:PW@nats.example.org:4222, or
+                           tls://… for TLS (or TETHER_BUS); several servers comma-separated;
                            --store and --bus go together
+  --bus-ca FILE            the CA (PEM) that signed the NATS servers' certificates, when not one
+                           the system trusts (or TETHER_BUS_CA); implies TLS
   --history-key-file FILE  the history's key, the same file on every node (default <data>/history.key)`;
 
 export async function brokerCommand(args: string[]): Promise<number> {
@@ -78,6 +83,7 @@ export async function brokerCommand(args: string[]): Promise<number> {
       "trust-proxy": { type: "string" },
       store: { type: "string" },
       bus: { type: "string" },
+      "bus-ca": { type: "string" },
       "history-key-file": { type: "string" },
     },
     false,
@@ -87,14 +93,41 @@ export async function brokerCommand(args: string[]): Promise<number> {
   const store = values.store ?? process.env.TETHER_STORE ?? "";
   const bus = values.bus ?? process.env.TETHER_BUS ?? "";
   if (!store !== !bus) throw new UsageError("--store and --bus go together (cluster mode: PostgreSQL and NATS)");
-  if (store && !/^postgres(ql)?:\/\//.test(store)) throw new UsageError(`--store needs a postgres:// URL, not "${store}"`);
-  if (bus && !/^nats:\/\//.test(bus)) throw new UsageError(`--bus needs a nats:// URL, not "${bus}"`);
+  if (store && !/^postgres(ql)?:\/\//.test(store))
+    throw new UsageError(`--store needs a postgres:// URL, not "${redactUrlPassword(store)}"`);
+  let busAddress: BusAddress | undefined;
+  if (bus) {
+    try {
+      busAddress = parseBusUrl(bus);
+    } catch (err) {
+      throw new UsageError((err as Error).message);
+    }
+  }
+  const busCa = values["bus-ca"] ?? process.env.TETHER_BUS_CA;
+  if (busCa !== undefined && !busAddress) throw new UsageError("--bus-ca goes with --bus (cluster mode)");
+  if (busCa !== undefined) {
+    let pem: string;
+    try {
+      pem = readFileSync(busCa, "utf8");
+    } catch (err) {
+      throw new CliError(`cannot read the NATS CA ${busCa} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+    }
+    if (!pem.includes("-----BEGIN CERTIFICATE-----")) throw new CliError(`the NATS CA ${busCa} holds no PEM certificate`);
+  }
   const historyKeyFile = values["history-key-file"];
   const server = await serveBroker({
     host: values.host!,
     port: intOption(values.port, "--port", 8080),
     dataDir: values.data!,
-    ...(store && { cluster: { store, bus, ...(historyKeyFile !== undefined && { historyKeyFile }) } }),
+    ...(store &&
+      busAddress && {
+        cluster: {
+          store,
+          bus: busAddress,
+          ...(busCa !== undefined && { busCa }),
+          ...(historyKeyFile !== undefined && { historyKeyFile }),
+        },
+      }),
     ...(publicUrl !== undefined && { publicUrl }),
     activationLimitPerMinute: intOption(values["activation-limit"], "--activation-limit", 60, 1, 1_000_000),
     loginLimitPerMinute: intOption(values["login-limit"], "--login-limit", 10, 1, 1_000_000),

@@ -40,3 +40,8 @@ export const MAX_CHAT = 2000;
 export function cleanChat(s: string): string {
   return cleanName(s.replace(/[\r\n\t\u2028\u2029]+/g, " "), MAX_CHAT);
 }
+
+/** A connection URL (postgres://user:password@host/db) without its password, for messages. */
+export function redactUrlPassword(url: string): string {
+  return url.replace(/\/\/([^:/@]+):[^@]*@/, "//$1:***@");
+}

@@ -15,6 +15,7 @@ import { createConnection, createServer, type Server, type Socket } from "node:n
 import { dirname, join } from "node:path";
 import { tmpdir } from "node:os";
 import { freePort, Lines, spawnProc, startBroker, tempDir, type Broker, type Proc } from "./procs.js";
+import { makeCa } from "./certs.js";
 
 const PG_BIN = "/usr/lib/postgresql/15/bin";
 
@@ -147,8 +148,13 @@ function spawnPostgres(data: string, dir: string, port: number, user: { uid: num
   return { child, out, err, exited };
 }
 
-/** A nats-server of the test's own (or TETHER_TEST_NATS, which cannot restart). */
-export async function startNats(): Promise<OwnedServer> {
+/**
+ * A nats-server of the test's own (or TETHER_TEST_NATS, which cannot restart). `secure` (the
+ * default): as a cluster should run it, with a user and password and TLS only, its certificate
+ * from a CA of the test's (`caFile`, which the nodes get with --bus-ca); the URL carries the
+ * credentials.
+ */
+export async function startNats(o: { secure?: boolean } = {}): Promise<OwnedServer & { caFile?: string; password?: string }> {
   const existing = process.env.TETHER_TEST_NATS;
   if (existing) {
     const no = cannot("TETHER_TEST_NATS");
@@ -162,9 +168,15 @@ export async function startNats(): Promise<OwnedServer> {
     };
   }
   const port = await freePort();
+  const secure = o.secure ?? true;
+  const password = randomBytes(18).toString("base64url");
+  const ca = secure ? makeCa("Tether Test NATS CA") : null;
+  const served = ca?.issue("nats", ["localhost", "127.0.0.1"]);
+  const args = ["-a", "127.0.0.1", "-p", String(port)];
+  if (served) args.push("--user", "tether", "--pass", password, "--tls", "--tlscert", served.certFile, "--tlskey", served.keyFile);
   let proc: Proc | null = null;
   const start = async () => {
-    const p = spawnProc("nats-server", ["-a", "127.0.0.1", "-p", String(port)], { PATH: process.env.PATH });
+    const p = spawnProc("nats-server", args, { PATH: process.env.PATH });
     proc = p;
     await Promise.race([
       p.err.waitFor(/Server is ready/, 10_000),
@@ -181,7 +193,15 @@ export async function startNats(): Promise<OwnedServer> {
     p.child.kill("SIGTERM");
     await waitExit(p, 5000);
   };
-  return { url: `nats://127.0.0.1:${port}`, port, stop, down: stop, up: start, restart: async () => (await stop(), await start()) };
+  return {
+    url: ca ? `tls://tether:${password}@localhost:${port}` : `nats://127.0.0.1:${port}`,
+    port,
+    ...(ca && { caFile: ca.caFile, password }),
+    stop,
+    down: stop,
+    up: start,
+    restart: async () => (await stop(), await start()),
+  };
 }
 
 /** The key file every node of one cluster shares. */
@@ -192,8 +212,17 @@ export function sharedHistoryKey(): string {
 }
 
 /** Starts one broker node of the cluster (its own data folder). */
-export function startNode(pg: OwnedServer, nats: OwnedServer, keyFile: string, args: string[] = [], prefix?: string[]): Promise<Broker> {
-  return startBroker({ args: ["--store", pg.url, "--bus", nats.url, "--history-key-file", keyFile, ...args], ...(prefix && { prefix }) });
+export function startNode(
+  pg: OwnedServer,
+  nats: OwnedServer & { caFile?: string },
+  keyFile: string,
+  args: string[] = [],
+  prefix?: string[],
+): Promise<Broker> {
+  return startBroker({
+    args: ["--store", pg.url, "--bus", nats.url, ...(nats.caFile ? ["--bus-ca", nats.caFile] : []), "--history-key-file", keyFile, ...args],
+    ...(prefix && { prefix }),
+  });
 }
 
 /**
