@@ -17,7 +17,6 @@ import { newIdentity, openAgent, signedHello } from "./support/ws-peer.js";
 import { pb, type BrokerToConsole } from "../src/proto/wire.js";
 import { PgStore } from "../src/broker/pg-store.js";
 import { LEASE_MS } from "../src/broker/cluster.js";
-import { readHistoryKeyFile, verifyHistory } from "../src/broker/history.js";
 
 const W = 320;
 const H = 240;
@@ -179,13 +178,68 @@ describe("three nodes", () => {
     expect(history.map((e) => e.kind)).toEqual(
       expect.arrayContaining(["session.created", "session.bound", "app.connected", "access.granted", "access.denied", "session.closed"]),
     );
+    rx.close();
+  });
+
+  it("tether audit on the cluster's store: verify holds, names an edited entry, refuses another key; export gives a session's entries", async () => {
+    // Entries from every node (more than the page of 3 below).
+    for (const n of nodes) await api(n).createSession();
+    const s = await api(nodes[1]!).createSession();
+    const verify = (args: string[] = []) => cli(["audit", "verify", "--store", postgres.url, "--history-key-file", keyFile, ...args]);
+    const ok = await verify();
+    expect(ok.code, ok.stderr).toBe(0);
+    const m = /^The history holds: (\d+) entries, the last is #(\d+) with hash ([0-9a-f]{64})\.$/.exec(ok.stdout.trim());
+    expect(m, ok.stdout).not.toBeNull();
+    expect(Number(m![1])).toBeGreaterThanOrEqual(4);
+    // The store reads the chain a page at a time: small pages give the same entries in the same order.
     const store = await PgStore.open(postgres.url, null);
     try {
-      expect(verifyHistory(readHistoryKeyFile(keyFile), await store.allHistory())).toMatchObject({ ok: true });
+      const all: number[] = [];
+      const paged: number[] = [];
+      for await (const e of store.historyEntries()) all.push(e.seq);
+      for await (const e of store.historyEntries(undefined, 3)) paged.push(e.seq);
+      expect(paged).toEqual(all);
+      expect(all).toHaveLength(Number(m![1]));
     } finally {
       await store.close();
     }
-    rx.close();
+    const csv = await cli(["audit", "export", "--format", "csv", "--session", s.id, "--store", postgres.url]);
+    expect(csv.code, csv.stderr).toBe(0);
+    expect(csv.stdout.trim().split("\n")).toEqual([
+      "seq,at,session,kind,actor,data,hash",
+      expect.stringContaining(`,${s.id},session.created,`),
+    ]);
+
+    // One entry edited in PostgreSQL: named; put back: holds again, up to the head printed before.
+    const c = new pg.Client({ connectionString: postgres.url });
+    await c.connect();
+    try {
+      const row = (await c.query<{ seq: string; data: string }>("SELECT seq, data FROM history WHERE session_id = $1", [s.id])).rows[0]!;
+      await c.query("UPDATE history SET data = $1 WHERE seq = $2", [row.data.replace("}", ',"label":"edited"}'), row.seq]);
+      const bad = await verify();
+      expect(bad.code).toBe(1);
+      expect(bad.stderr.trim()).toMatch(
+        new RegExp(
+          `^The history does not hold: entry ${row.seq} \\(session\\.created of session ${s.id} at .+\\) was changed after it was written`,
+        ),
+      );
+      await c.query("UPDATE history SET data = $1 WHERE seq = $2", [row.data, row.seq]);
+    } finally {
+      await c.end();
+    }
+    const again = await verify(["--head", `${m![2]}:${m![3]}`]);
+    expect(again.code, again.stderr).toBe(0);
+
+    // Another key, or none: one line each, nothing verified.
+    const other = sharedHistoryKey();
+    const wrongKey = await cli(["audit", "verify", "--store", postgres.url, "--history-key-file", other]);
+    expect(wrongKey.code).toBe(1);
+    expect(wrongKey.stderr.trim()).toBe(
+      `tether audit: ${other} is not the key this cluster's history is written with: pass the file every node was given`,
+    );
+    const noKey = await cli(["audit", "verify", "--store", postgres.url]);
+    expect(noKey.code).toBe(1);
+    expect(noKey.stderr.trim()).toMatch(/^tether audit: a cluster's history is verified with its key: pass --history-key-file/);
   });
 
   it("50 machines racing for one code across the three nodes: exactly one binds", async () => {

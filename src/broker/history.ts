@@ -109,44 +109,44 @@ export type VerifyResult =
 
 /** Walks the chain (entries in `seq` order) and stops at the first entry that does not hold. */
 export function verifyHistory(key: Buffer, entries: Iterable<HistoryEntry>): VerifyResult {
-  let prev: HistoryEntry | null = null;
-  let count = 0;
-  const where = (e: HistoryEntry) => `entry ${e.seq} (${e.kind} of session ${e.sessionId} at ${new Date(e.at).toISOString()})`;
+  const v = new HistoryVerifier(key);
   for (const e of entries) {
-    const expectedPrev = prev ? prev.hash : GENESIS;
-    if (entryHash(key, e.prevHash, e) !== e.hash) {
-      return {
-        ok: false,
-        seq: e.seq,
-        sessionId: e.sessionId,
-        problem: "edited",
-        message: `${where(e)} was changed after it was written`,
-        checked: count,
-      };
-    }
-    if (e.prevHash !== expectedPrev) {
-      if (!prev) {
-        return {
-          ok: false,
-          seq: e.seq,
-          sessionId: e.sessionId,
-          problem: "missing-start",
-          message: `the history does not start at its beginning: entries before ${where(e)} were removed`,
-          checked: count,
-        };
-      }
-      const gap = e.seq !== prev.seq + 1 ? ` (entries ${prev.seq + 1}–${e.seq - 1} are missing)` : "";
-      return {
-        ok: false,
-        seq: e.seq,
-        sessionId: e.sessionId,
-        problem: "out-of-order",
-        message: `${where(e)} does not follow entry ${prev.seq}: an entry between them was removed, or entries were moved${gap}`,
-        checked: count,
-      };
-    }
-    prev = e;
-    count++;
+    const bad = v.add(e);
+    if (bad) return bad;
   }
-  return { ok: true, count, head: prev ? { seq: prev.seq, hash: prev.hash } : null };
+  return v.result();
+}
+
+/**
+ * The same walk, one entry at a time (entries read in pages from a database): `add` returns the
+ * failure at the first entry that does not hold, else null; `result` the outcome so far.
+ */
+export class HistoryVerifier {
+  private prev: HistoryEntry | null = null;
+  private count = 0;
+
+  constructor(private readonly key: Buffer) {}
+
+  add(e: HistoryEntry): (VerifyResult & { ok: false }) | null {
+    const prev = this.prev;
+    const where = (x: HistoryEntry) => `entry ${x.seq} (${x.kind} of session ${x.sessionId} at ${new Date(x.at).toISOString()})`;
+    const fail = (problem: "edited" | "out-of-order" | "missing-start", message: string) =>
+      ({ ok: false, seq: e.seq, sessionId: e.sessionId, problem, message, checked: this.count }) as const;
+    if (entryHash(this.key, e.prevHash, e) !== e.hash) return fail("edited", `${where(e)} was changed after it was written`);
+    if (e.prevHash !== (prev ? prev.hash : GENESIS)) {
+      if (!prev) return fail("missing-start", `the history does not start at its beginning: entries before ${where(e)} were removed`);
+      const gap = e.seq !== prev.seq + 1 ? ` (entries ${prev.seq + 1}–${e.seq - 1} are missing)` : "";
+      return fail(
+        "out-of-order",
+        `${where(e)} does not follow entry ${prev.seq}: an entry between them was removed, or entries were moved${gap}`,
+      );
+    }
+    this.prev = e;
+    this.count++;
+    return null;
+  }
+
+  result(): VerifyResult & { ok: true } {
+    return { ok: true, count: this.count, head: this.prev ? { seq: this.prev.seq, hash: this.prev.hash } : null };
+  }
 }

@@ -167,7 +167,7 @@ export class PgStore implements BrokerStore {
    * the database, which is what the chain protects against).
    */
   private async checkHistoryKey(): Promise<void> {
-    const check = createHmac("sha256", this.historyKey!).update("tether history key check").digest("hex");
+    const check = keyCheck(this.historyKey!);
     await this.pool.query("INSERT INTO cluster_meta (key, value) VALUES ('history_key_check', $1) ON CONFLICT DO NOTHING", [check]);
     const r = await this.pool.query<{ value: string }>("SELECT value FROM cluster_meta WHERE key = 'history_key_check'");
     if (r.rows[0]?.value !== check) {
@@ -175,6 +175,12 @@ export class PgStore implements BrokerStore {
         "this node's history key differs from the one the cluster's history is written with: give every node the same key file (--history-key-file)",
       );
     }
+  }
+
+  /** Whether `key` is the one the cluster's history is written with (null: no node has written the check yet). Reads only. */
+  async isHistoryKey(key: Buffer): Promise<boolean | null> {
+    const r = await this.one<{ value: string }>("SELECT value FROM cluster_meta WHERE key = 'history_key_check'");
+    return r ? r.value === keyCheck(key) : null;
   }
 
   /** One statement; a connection failure becomes TETHER_ERR_STORE_UNAVAILABLE. */
@@ -401,9 +407,21 @@ export class PgStore implements BrokerStore {
     return (await this.q<HistoryDbRow>("SELECT * FROM history WHERE session_id = $1 ORDER BY seq", [sessionId])).map(toHistory);
   }
 
-  /** Every entry in order (tether audit verify against a cluster). */
-  async allHistory(): Promise<HistoryEntry[]> {
-    return (await this.q<HistoryDbRow>("SELECT * FROM history ORDER BY seq")).map(toHistory);
+  /** Every entry (or one session's) in order, read a page at a time (tether audit against a cluster). */
+  async *historyEntries(sessionId?: string, pageSize = 1000): AsyncGenerator<HistoryEntry> {
+    for (let after = -1; ;) {
+      const rows =
+        sessionId === undefined
+          ? await this.q<HistoryDbRow>("SELECT * FROM history WHERE seq > $1 ORDER BY seq LIMIT $2", [after, pageSize])
+          : await this.q<HistoryDbRow>("SELECT * FROM history WHERE session_id = $1 AND seq > $2 ORDER BY seq LIMIT $3", [
+              sessionId,
+              after,
+              pageSize,
+            ]);
+      for (const r of rows) yield toHistory(r);
+      if (rows.length < pageSize) return;
+      after = Number(rows.at(-1)!.seq);
+    }
   }
 
   // ---- sessions -------------------------------------------------------------------------------
@@ -629,4 +647,9 @@ export class PgStore implements BrokerStore {
       now,
     );
   }
+}
+
+/** What the cluster keeps of its history key: an HMAC of a fixed text, which does not give the key away. */
+function keyCheck(key: Buffer): string {
+  return createHmac("sha256", key).update("tether history key check").digest("hex");
 }
