@@ -264,6 +264,70 @@ describe("three nodes", () => {
 });
 
 describe("failures", () => {
+  it("a node dies with its timers running: the others expire its pending request and end a grant whose app stayed away, with history entries and console events", async () => {
+    // K: the node that sets the timers and dies. W: a node whose grace period is 2 s (the other
+    // nodes' is 30 s), so that the grant's end comes within the test; every node sweeps.
+    const [K, W] = await Promise.all([
+      startNode(postgres, nats, keyFile, ["--consent-timeout", "5", "--grant-grace", "30", "--activation-limit", "1000"]),
+      startNode(postgres, nats, keyFile, ["--consent-timeout", "5", "--grant-grace", "2", "--activation-limit", "1000"]),
+    ]);
+    try {
+      const [X, Y] = nodes as [Broker, Broker];
+      const watcher = watchConsole(Y);
+      await watcher.opened;
+      // Session A: its app on X, a request made on K (K's timer would expire it in 5 s).
+      const sa = await api(X).createSession();
+      const aa = agent(via(sa.link, X));
+      await aa.out.waitFor(/^Connected\./, 15_000);
+      // Session B: its app on K, granted; then the app is killed (K's grace timer: 30 s).
+      const sb = await api(X).createSession();
+      const ab = agent(via(sb.link, K));
+      await ab.out.waitFor(/^Connected\./, 15_000);
+      const rb = await api(Y).requestAccess(sb.id, "view");
+      await ab.out.waitFor(/requests to view your screen/);
+      ab.child.stdin!.write("y\n");
+      await until(async () => (await api(Y).access(sb.id, rb.json.id)).status === "granted", 5000, "granted");
+      ab.child.kill("SIGKILL");
+      const left = Date.now();
+      await until(async () => !(await api(Y).session(sb.id)).online, 5000, "B offline");
+      const made = Date.now();
+      const ra = await api(K).requestAccess(sa.id, "control");
+      expect(ra.status).toBe(202);
+      await aa.out.waitFor(/requests to control your screen/);
+      K.proc.child.kill("SIGKILL");
+      await K.proc.exited;
+      const killed = Date.now();
+      const madeAgo = killed - made;
+
+      // A's request: expired by the survivors, the app's question closes. B's grant: ended by W
+      // once B was away 2 s. (Both watched at once, for the figures.)
+      const [expiredAfter, endedAfter] = await Promise.all([
+        aa.out.waitFor(/^The request from Jane Doe timed out without an answer\.$/, 9000).then(() => Date.now() - killed),
+        until(async () => (await api(Y).access(sb.id, rb.json.id)).status === "ended", 8000, "B's grant ended").then(
+          () => Date.now() - killed,
+        ),
+      ]);
+      const leftAgo = Date.now() - left;
+      console.log(
+        `after kill -9 of the node with the timers: the request expired ${expiredAfter} ms later (made ${madeAgo} ms before, 5 s timeout); the grant ended ${endedAfter} ms later (its app left ${leftAgo - (Date.now() - killed)} ms before the kill; 2 s grace)`,
+      );
+      const statusOf = (id: string) => watcher.events.filter((e) => e.accessRequest?.id === id).map((e) => e.accessRequest!.status);
+      await until(() => statusOf(ra.json.id).includes(pb.AccessStatus.ACCESS_STATUS_EXPIRED), 3000, "the console: expired");
+      await until(() => statusOf(rb.json.id).includes(pb.AccessStatus.ACCESS_STATUS_ENDED), 3000, "the console: ended");
+      const kinds = async (id: string, rid: string) =>
+        ((await api(Y).call("GET", `/api/sessions/${id}/history`)).json.entries as { kind: string; data: { request?: string } }[])
+          .filter((e) => e.data.request === rid)
+          .map((e) => e.kind);
+      expect(await kinds(sa.id, ra.json.id)).toEqual(["access.requested", "access.expired"]);
+      expect(await kinds(sb.id, rb.json.id)).toEqual(["access.requested", "access.granted", "access.ended"]);
+      watcher.ws.close();
+      aa.child.kill("SIGINT");
+      await aa.exited;
+    } finally {
+      await Promise.all([K.stop("SIGKILL"), W.stop()]);
+    }
+  });
+
   it("kill -9 of the node holding the app: the app is back within 10 s on another node, the grant ended, the console saw offline then online", async () => {
     const lb = await new Balancer(nodes.map((n) => n.port)).start();
     balancers.push(lb);

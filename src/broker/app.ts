@@ -162,6 +162,7 @@ export async function buildBroker(opts: BrokerOptions): Promise<{ app: FastifyIn
       (sessionId) => void service.agentLost(sessionId).catch((err: unknown) => app.log.warn({ err, sessionId }, "lost app not handled")),
       () => hub.heldAgents(),
     );
+    service.startSweep(opts.cluster.store);
   }
 
   app.decorateRequest("technician", null);

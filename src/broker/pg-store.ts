@@ -66,6 +66,9 @@ export const CLUSTER_MIGRATIONS: readonly string[] = [
      key TEXT PRIMARY KEY,
      value TEXT NOT NULL
    );`,
+  // What every node looks for once a second (ClusterNode's sweep): pending requests by expiry, live grants.
+  `CREATE INDEX access_pending_by_expiry ON access_requests(expires_at) WHERE status = 'pending';
+   CREATE INDEX access_live_grants ON access_requests(session_id) WHERE status = 'granted' AND ended_at IS NULL;`,
 ];
 
 /** Advisory lock ids (one namespace: "te" "th"). */
@@ -560,6 +563,33 @@ export class PgStore implements BrokerStore {
       "UPDATE access_requests SET ended_at = $1 WHERE session_id = $2 AND status = 'granted' AND ended_at IS NULL RETURNING *",
       now,
       sessionId,
+    );
+  }
+
+  /**
+   * Every pending request past its expiry, of any session, marked expired; each row goes to exactly
+   * one caller (the node whose UPDATE took it). The timers that expire a request run on the node
+   * that made it: this is what makes it happen when that node is gone.
+   */
+  expireDueAccessRequests(now: number) {
+    return this.accessRows("UPDATE access_requests SET status = 'expired' WHERE status = 'pending' AND expires_at <= $1 RETURNING *", now);
+  }
+
+  /**
+   * Live grants whose app has been away longer than `graceMs` (last seen before then, and no node
+   * with a live lease holds it) ended, each row to exactly one caller: the grace period's timer
+   * runs on the node the app left, and this ends them when that node is gone too.
+   */
+  endGrantsOfAbsentApps(now: number, graceMs: number) {
+    return this.accessRows(
+      `UPDATE access_requests a SET ended_at = $1::bigint FROM sessions s
+       WHERE a.session_id = s.id AND a.status = 'granted' AND a.ended_at IS NULL
+         AND s.last_seen_at IS NOT NULL AND s.last_seen_at <= $1::bigint - $2::bigint
+         AND NOT EXISTS (SELECT 1 FROM presence p JOIN nodes n ON n.node_id = p.node_id
+                         WHERE p.session_id = s.id AND n.lease_until > $1::bigint)
+       RETURNING a.*`,
+      now,
+      graceMs,
     );
   }
 

@@ -49,12 +49,16 @@ export const CHAT_PER_MINUTE = 60;
 /** How long the app has to confirm that it told the user about a recording (ms). */
 const RECORDING_ACK_MS = 5000;
 
+/** How often a cluster node looks for what a gone node's timers would have done (startSweep). */
+const SWEEP_MS = 1000;
+
 /** How often the history's head is logged. */
 const HISTORY_HEAD_LOG_MS = 3600_000;
 
 export class BrokerService {
   private readonly timers = new Set<NodeJS.Timeout>();
   private headTimer: NodeJS.Timeout | null = null;
+  private sweepTimer: NodeJS.Timeout | null = null;
   constructor(private readonly o: ServiceOptions) {}
 
   get store() {
@@ -79,6 +83,7 @@ export class BrokerService {
     for (const t of this.timers) clearTimeout(t);
     this.timers.clear();
     if (this.headTimer) clearInterval(this.headTimer);
+    if (this.sweepTimer) clearInterval(this.sweepTimer);
   }
 
   private later(ms: number, f: () => Promise<void>): void {
@@ -460,16 +465,54 @@ export class BrokerService {
 
   private scheduleExpiry(req: AccessRequestRow): void {
     this.later(Math.max(0, req.expiresAt - this.o.now()) + 5, async () => {
-      const expired = await this.o.store.expireAccessRequests(req.sessionId, this.o.now());
-      for (const r of expired) {
-        await this.record(r.sessionId, "access.expired", "broker", { request: r.id, why: "the user did not answer in time" });
-        this.o.hub.toAgent(
-          req.sessionId,
-          encodeToAgent({ accessRequestEnded: { id: r.id, reason: pb.AccessRequestEnded.Reason.REASON_EXPIRED } }),
-        );
-        await this.notifyAccess(r);
-      }
+      for (const r of await this.o.store.expireAccessRequests(req.sessionId, this.o.now())) await this.requestExpired(r);
     });
+  }
+
+  /**
+   * Cluster (a PostgreSQL store): once a second, whatever the timers of a node that is gone would
+   * have done. Requests past their expiry expire and grants whose app stayed away longer than the
+   * grace period end, with their history entries and events, on whichever node's UPDATE takes the
+   * row (the node that set the timer, if alive, usually does it first, to the millisecond).
+   */
+  startSweep(store: {
+    expireDueAccessRequests(now: number): Promise<AccessRequestRow[]>;
+    endGrantsOfAbsentApps(now: number, graceMs: number): Promise<AccessRequestRow[]>;
+  }): void {
+    let running = false;
+    let lastWarned = 0;
+    const sweep = async () => {
+      if (running) return;
+      running = true;
+      try {
+        for (const r of await store.expireDueAccessRequests(this.o.now())) await this.requestExpired(r);
+        for (const r of await store.endGrantsOfAbsentApps(this.o.now(), this.o.grantGraceMs)) {
+          this.o.log.info({ sessionId: r.sessionId, request: r.id }, "grant ended: the support app did not come back in time");
+          await this.record(r.sessionId, "access.ended", "broker", { request: r.id, why: "the support app did not come back in time" });
+          await this.notifyAccess(r);
+        }
+      } catch (err) {
+        // The store unreachable for a moment (said once by the store's own warning): the next
+        // sweep tries again. Anything else is a defect to see in the log, once a minute at most.
+        if (!(err instanceof TetherError) && Date.now() - lastWarned > 60_000) {
+          lastWarned = Date.now();
+          this.o.log.warn({ err: (err as Error).message }, "cluster sweep failed");
+        }
+      } finally {
+        running = false;
+      }
+    };
+    this.sweepTimer = setInterval(() => void sweep(), SWEEP_MS);
+    this.sweepTimer.unref();
+  }
+
+  private async requestExpired(r: AccessRequestRow): Promise<void> {
+    await this.record(r.sessionId, "access.expired", "broker", { request: r.id, why: "the user did not answer in time" });
+    this.o.hub.toAgent(
+      r.sessionId,
+      encodeToAgent({ accessRequestEnded: { id: r.id, reason: pb.AccessRequestEnded.Reason.REASON_EXPIRED } }),
+    );
+    await this.notifyAccess(r);
   }
 
   /** The session's app is gone (for `absentMs` already): its live grants end unless it is back within the grace period. */
@@ -533,7 +576,8 @@ export class BrokerService {
   /** The session's app connection closed; the app counts as gone for `absentMs` already (default 0). */
   async agentOffline(sessionId: string, absentMs = 0): Promise<void> {
     const s = await this.o.store.session(sessionId);
-    const touched = s && (await this.o.store.touchSession(s.id, s.machineName ?? "", s.machineOs ?? "", this.o.now()));
+    // Last seen when it was last heard (a dead connection is noticed only after its silence).
+    const touched = s && (await this.o.store.touchSession(s.id, s.machineName ?? "", s.machineOs ?? "", this.o.now() - absentMs));
     if (touched) {
       await this.record(s.id, "app.disconnected", "broker", absentMs > 0 ? { silentForMs: absentMs } : {});
       await this.notifySession(touched);
