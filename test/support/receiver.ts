@@ -96,7 +96,15 @@ export class Receiver {
     this.pc.ondatachannel = (e: { channel: DataChannel }) => {
       e.channel.binaryType = "arraybuffer";
       this.channels.set(e.channel.label, e.channel);
-      if (e.channel.label === "control") e.channel.onmessage = (ev) => this.control.push(pb.ControlMessage.decode(new Uint8Array(ev.data)));
+      if (e.channel.label === "control") {
+        e.channel.onmessage = (ev) => {
+          const m = pb.ControlMessage.decode(new Uint8Array(ev.data));
+          this.control.push(m);
+          // Sharing stopped (scope: none) or the viewer was opened elsewhere (notice): the app closes
+          // the connection 50 ms after this (src/agent/remote-access.ts, stop()).
+          if ((m.body === "scope" && !m.scope?.scope) || m.body === "notice") this.ending = true;
+        };
+      }
     };
     this.pc.ontrack = (e: { track: unknown; receiver?: { jitterBufferTarget?: number; playoutDelayHint?: number } }) => {
       try {
@@ -155,6 +163,21 @@ export class Receiver {
   }
 
   private chain: Promise<void> = Promise.resolve();
+  /** The app said it closes this connection (see the "control" channel's handler); nothing is sent after that. */
+  private ending = false;
+
+  /**
+   * Sends on a data channel, unless the app has said it closes the connection; throws then, as a
+   * send on a closed channel does. @roamhq/wrtc clears a channel on its signaling thread when the far
+   * end closes it, while a send() on the JavaScript thread may be between its state check and its use
+   * of the channel: a null dereference (SIGSEGV in RTCDataChannel::Send) that kills the test worker.
+   * The app's notice comes 50 ms before its close, so sends stop well before it.
+   */
+  private sendOn(ch: DataChannel, d: Uint8Array): void {
+    if (this.ending) throw new Error("the app closed this connection");
+    ch.send(d);
+  }
+
   /** The app's ICE candidates: how many arrived, were added, and the last failure (diagnostics). */
   readonly candidates = { received: 0, added: 0, failed: "" };
 
@@ -198,13 +221,13 @@ export class Receiver {
 
   async input(): Promise<(e: Parameters<typeof pb.InputEvent.encode>[0]) => void> {
     const ch = await until(() => this.channels.get("input"), 10_000, "input channel");
-    return (e) => ch.send(pb.InputEvent.encode(e).finish());
+    return (e) => this.sendOn(ch, pb.InputEvent.encode(e).finish());
   }
 
   /** Sends on the "control" channel (e.g. a monitor choice), once it is open. */
   async sendControl(m: Parameters<typeof pb.ControlMessage.encode>[0]): Promise<void> {
     const ch = await until(() => this.channels.get("control"), 10_000, "control channel");
-    ch.send(pb.ControlMessage.encode(m).finish());
+    this.sendOn(ch, pb.ControlMessage.encode(m).finish());
   }
 
   get connectionState(): string {
@@ -234,6 +257,7 @@ export class Receiver {
   }
 
   close(): void {
+    this.ending = true;
     // The sink stops with its track when the connection closes; only the callback is dropped here.
     if (this.sink) this.sink.onframe = null;
     this.pc.close();
