@@ -25,6 +25,11 @@ describe("readControlMessage", () => {
     expect(readControlMessage(encode({}), 2)).toBeNull();
   });
 
+  it("reads the viewer's closing, whatever the monitors", () => {
+    expect(readControlMessage(encode({ closing: {} }), 0)).toEqual({ kind: "closing" });
+    expect(readControlMessage(encode({ closing: {} }), 2)).toEqual({ kind: "closing" });
+  });
+
   it("reads undecodable bytes as nothing, without throwing", () => {
     expect(readControlMessage(Uint8Array.of(0x12, 0x05, 0x08), 2)).toBeNull(); // truncated SelectMonitor
     expect(readControlMessage(Uint8Array.of(0x0f), 2)).toBeNull(); // wire type 7

@@ -41,6 +41,7 @@ const controlMessage: fc.Arbitrary<Uint8Array> = fc
     fc.record({ notice: fc.record({ text: fc.string({ unit: "binary" }) }) }),
     fc.record({ clipboard: fc.record({ text: fc.string({ unit: "binary", maxLength: 64 }) }, { requiredKeys: [] }) }),
     fc.constant({ clipboardRequest: {} }),
+    fc.constant({ closing: {} }),
     fc.constant({}),
   )
   .map((m) => pb.ControlMessage.encode(m as never).finish());

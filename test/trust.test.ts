@@ -389,8 +389,12 @@ describe("a viewer on any live grant (16.11)", () => {
     const first = await receiver();
     first.watch(rid);
     await first.frame(W, H, (f) => shows(f, W / 2, H / 2, COLOUR));
-    first.close(); // a reload: the viewer goes away without ending the grant
+    // A reload: the console's viewer tells the app that it closes (ControlMessage.Closing) and
+    // closes 300 ms later. The app ends its side on that message alone, sending nothing more (the
+    // receiver here has not closed yet), and the grant stays.
+    await first.sendControl({ closing: {} });
     await a.out.waitFor(/viewer closed\. Jane Doe can connect again while you allow it/, 10_000);
+    first.close();
     expect((await tech.accessStatus(s.id, rid)).status).toBe("granted");
 
     const second = await receiver();

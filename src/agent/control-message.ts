@@ -5,7 +5,8 @@
 import { pb } from "../proto/wire.js";
 
 /** What the agent does with a control message: the choice of monitor, the technician's clipboard, a clipboard request. */
-export type ControlAction = { kind: "selectMonitor"; index: number } | { kind: "clipboard"; text: string } | { kind: "clipboardRequest" };
+export type ControlAction =
+  { kind: "selectMonitor"; index: number } | { kind: "clipboard"; text: string } | { kind: "clipboardRequest" } | { kind: "closing" };
 
 /** Clipboard text either way, in characters (UTF-16 code units). */
 export const MAX_CLIPBOARD_CHARS = 100_000;
@@ -13,7 +14,7 @@ export const MAX_CLIPBOARD_CHARS = 100_000;
 /**
  * Decodes one `ControlMessage`. Returns the monitor choice when it names one of the `monitorCount`
  * monitors (index 0 … monitorCount − 1), clipboard text of at most MAX_CLIPBOARD_CHARS, a clipboard
- * request, else null. Never throws.
+ * request, the viewer's closing, else null. Never throws.
  */
 export function readControlMessage(bytes: Uint8Array, monitorCount: number): ControlAction | null {
   let body: string | undefined;
@@ -28,6 +29,7 @@ export function readControlMessage(bytes: Uint8Array, monitorCount: number): Con
     return null;
   }
   if (body === "clipboardRequest") return { kind: "clipboardRequest" };
+  if (body === "closing") return { kind: "closing" };
   if (body === "clipboard") return typeof text === "string" && text.length <= MAX_CLIPBOARD_CHARS ? { kind: "clipboard", text } : null;
   if (body !== "selectMonitor") return null;
   const i = index ?? 0;

@@ -117,6 +117,8 @@ export class RemoteAccess {
   private watchingPath = false;
   private readonly silence = new SilenceWatch(SILENCE_MS);
   private silenceCheck = false;
+  /** The viewer said it closes its connection: nothing more is sent on the channels (see onControl). */
+  private farClosing = false;
   private files: FileEndpoint | null = null;
   private lastClipboardState = "";
 
@@ -173,7 +175,7 @@ export class RemoteAccess {
     ch.onbufferedamountlow = wakeAll;
     const channel: FileChannel = {
       send: (msg) => {
-        if (ch.readyState !== "open") return;
+        if (ch.readyState !== "open" || this.farClosing) return;
         try {
           ch.send(pb.FileMessage.encode(msg as tether.v1.IFileMessage).finish());
         } catch {
@@ -479,6 +481,15 @@ export class RemoteAccess {
   private onControl(bytes: Uint8Array): void {
     const action = readControlMessage(bytes, this.monitors.length);
     if (!action || this.stopped || !this.begun) return;
+    if (action.kind === "closing") {
+      // Nothing more goes to the viewer from now on: @roamhq/wrtc clears a data channel on its
+      // signaling thread when the far end closes it, and a send() caught between its check and its
+      // use of the channel dereferences null (SIGSEGV in RTCDataChannel::Send; seen killing a test
+      // process). The viewer says it closes first, and waits a moment before it does.
+      this.farClosing = true;
+      this.end("the technician's viewer closed");
+      return;
+    }
     const control = this.scopeNow === "control";
     if (action.kind === "clipboard") {
       // Not allowed now (view only, switched off, no clipboard): the viewer is told why instead.
@@ -512,7 +523,7 @@ export class RemoteAccess {
 
   private sendControl(msg: tether.v1.ControlMessage.$Properties): void {
     const ch: Channel | undefined = this.peer.channel("control");
-    if (ch && ch.readyState === "open") {
+    if (ch && ch.readyState === "open" && !this.farClosing) {
       try {
         ch.send(pb.ControlMessage.encode(msg).finish());
       } catch {

@@ -118,15 +118,23 @@ export class AnswerPeer {
       });
   }
 
-  /** Closes the connection. Safe to call twice. */
-  close(): void {
+  /**
+   * Closes the connection, `afterMs` later (its events are not heard from now on): the app, told
+   * first that the viewer closes (ControlMessage.Closing), ends its side before this side's close
+   * reaches it. Safe to call twice.
+   */
+  close(afterMs = 0): void {
     if (this.closed) return;
     this.closed = true;
     this.pc.onicecandidate = this.pc.ontrack = this.pc.ondatachannel = this.pc.onconnectionstatechange = null;
-    try {
-      this.pc.close();
-    } catch {
-      // already closed
-    }
+    const close = () => {
+      try {
+        this.pc.close();
+      } catch {
+        // already closed
+      }
+    };
+    if (afterMs > 0) setTimeout(close, afterMs);
+    else close();
   }
 }

@@ -48,6 +48,9 @@ export interface ViewerOptions {
   onClose(stopped: boolean): void;
 }
 
+/** How long the viewer keeps its connection after telling the app it closes (the app ends its side 50 ms after hearing it). */
+const CLOSE_AFTER_CLOSING_MS = 300;
+
 /** Chrome's Keyboard Lock API (not in TypeScript's DOM lib). */
 interface KeyboardLock {
   lock(codes?: string[]): Promise<void>;
@@ -317,11 +320,13 @@ export class Viewer {
     this.stopRecording();
     if (this.statsTimer) clearInterval(this.statsTimer);
     this.statsTimer = null;
+    // The app hears that the viewer closes before the connection does (ControlMessage.Closing).
+    const told = this.tellClosing();
     for (const ch of [this.input, this.control]) {
       if (ch) ch.onmessage = null;
     }
     this.input = this.control = null;
-    this.peer?.close();
+    this.peer?.close(told ? CLOSE_AFTER_CLOSING_MS : 0);
     this.peer = null;
     const stream = this.video.srcObject;
     if (stream instanceof MediaStream) for (const t of stream.getTracks()) t.stop();
@@ -329,6 +334,18 @@ export class Viewer {
     show(this.cursorCanvas, false);
     this.screen.classList.remove("remote-cursor");
     this.unlockKeyboard();
+  }
+
+  /** Tells the app that this viewer closes its connection now; true when it could be sent. */
+  private tellClosing(): boolean {
+    const ch = this.control;
+    if (!ch || ch.readyState !== "open") return false;
+    try {
+      ch.send(sendable(pb.ControlMessage.encode({ closing: {} }).finish()));
+      return true;
+    } catch {
+      return false;
+    }
   }
 
   private attachChannel(ch: RTCDataChannel): void {
@@ -508,6 +525,8 @@ export class Viewer {
         opt,
       );
     }
+    // The tab closes or reloads: the app hears it first (the connection goes with the page).
+    window.addEventListener("pagehide", () => this.tellClosing(), opt);
     // Not a form with a password field: a browser would offer to save the user's password as the
     // technician's own. Enter or the button types it.
     const typeText = () => {
