@@ -426,7 +426,19 @@ describe("the GTK window program's app window tools and file questions (21)", ()
     await hands.press(button);
     const opened = await until(() => treeOf(w).find(chooserWin), 5000, "the open-file dialog");
     expect(opened.title).toBe(SEND.title);
-    const x = await windowTitled(desk.display, SEND.title);
+    // The size of a usual dialog (GTK's own choice filled most of the 1280 x 800 screen), on the screen.
+    const x = await until(
+      async () => {
+        const g = await windowTitled(desk.display, SEND.title);
+        return g.width <= 760 && g.height <= 540 ? g : null;
+      },
+      5000,
+      "the dialog at its size",
+    );
+    expect(x.x).toBeGreaterThanOrEqual(0);
+    expect(x.y).toBeGreaterThanOrEqual(0);
+    expect(x.x + x.width).toBeLessThanOrEqual(desk.width);
+    expect(x.y + x.height).toBeLessThanOrEqual(desk.height);
     await until(() => chooserActive(w), 5000, "the dialog with the keyboard");
     expect(geometry(w).focused).toBe(true);
     expect(covered(geometry(w).rects, x)).toBe(true);

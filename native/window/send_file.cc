@@ -3,10 +3,39 @@
 // stays usable: Stop sharing, Quit) and never blocks the main loop (its answer comes by the
 // "response" signal), so the app's commands keep arriving while it is open. It is one of the
 // program's windows: in the geometry rectangles and "focused" while it has the keyboard (ui.cc).
+#include <algorithm>
+
 #include "ui.h"
 #include "widgets.h"
 
 namespace tether_window {
+
+namespace {
+
+// The open-file dialog at the usual size of a dialog, within the work area of its screen.
+gboolean SizeChooser(GtkWidget* w, GdkEvent*, gpointer) {
+  GdkRectangle area{0, 0, 1280, 800};
+  GdkMonitor* monitor =
+      gdk_display_get_monitor_at_window(gtk_widget_get_display(w), gtk_widget_get_window(w));
+  if (monitor) gdk_monitor_get_workarea(monitor, &area);
+  const int width = std::min(760, area.width * 9 / 10);
+  const int height = std::min(540, area.height * 8 / 10);
+  gtk_window_resize(GTK_WINDOW(w), width, height);
+  // Centred on the app window, and all of it on the screen.
+  if (GtkWindow* parent = gtk_window_get_transient_for(GTK_WINDOW(w))) {
+    int px = 0, py = 0, pw = 0, ph = 0;
+    gtk_window_get_position(parent, &px, &py);
+    gtk_window_get_size(parent, &pw, &ph);
+    const int x =
+        std::clamp(px + (pw - width) / 2, area.x, area.x + std::max(0, area.width - width));
+    const int y =
+        std::clamp(py + (ph - height) / 2, area.y, area.y + std::max(0, area.height - height));
+    gtk_window_move(GTK_WINDOW(w), x, y);
+  }
+  return FALSE;
+}
+
+}  // namespace
 
 void Ui::BuildSendFile(GtkWidget* box) {
   // In a row of its own, so that the button is as wide as its label, not as the window.
@@ -49,6 +78,10 @@ void Ui::OpenChooser() {
   gtk_dialog_set_default_response(GTK_DIALOG(chooser_), GTK_RESPONSE_ACCEPT);
   gtk_window_set_modal(GTK_WINDOW(chooser_), FALSE);
   gtk_window_set_destroy_with_parent(GTK_WINDOW(chooser_), TRUE);
+  // GTK sizes a first-time chooser from its widget's wish (1096 x 775 on a 1280 x 800 screen,
+  // nearly all of it) and applies it when the dialog is mapped: once it is, the usual size of a
+  // dialog, within the screen's work area, centred on the app window (SizeChooser).
+  g_signal_connect(chooser_, "map-event", G_CALLBACK(SizeChooser), nullptr);
   g_signal_connect(chooser_, "response", G_CALLBACK(OnChooserResponse), this);
   // Gone however it goes (our CloseChooser, the response, the app window's end): forgotten.
   g_signal_connect(chooser_, "destroy", G_CALLBACK(+[](GtkWidget* w, gpointer data) {
