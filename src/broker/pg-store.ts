@@ -66,7 +66,7 @@ export const CLUSTER_MIGRATIONS: readonly string[] = [
      key TEXT PRIMARY KEY,
      value TEXT NOT NULL
    );`,
-  // What every node looks for once a second (ClusterNode's sweep): pending requests by expiry, live grants.
+  // What every node looks for once a second (BrokerService.startSweep): pending requests by expiry, live grants.
   `CREATE INDEX access_pending_by_expiry ON access_requests(expires_at) WHERE status = 'pending';
    CREATE INDEX access_live_grants ON access_requests(session_id) WHERE status = 'granted' AND ended_at IS NULL;`,
 ];

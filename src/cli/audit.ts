@@ -31,7 +31,7 @@ interface HistorySource {
   /** False when the database has no history table yet (a broker from before it). */
   hasHistory: boolean;
   entries(sessionId?: string): AsyncIterable<HistoryEntry> | Iterable<HistoryEntry>;
-  /** The key, or a line saying why there is none (null: none, and none needed for an empty history). */
+  /** The key, or the line that says why there is none (an empty history needs none). */
   key(): Buffer | { missing: string };
   close(): Promise<void> | void;
 }
