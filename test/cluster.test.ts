@@ -240,6 +240,29 @@ describe("three nodes", () => {
     const noKey = await cli(["audit", "verify", "--store", postgres.url]);
     expect(noKey.code).toBe(1);
     expect(noKey.stderr.trim()).toMatch(/^tether audit: a cluster's history is verified with its key: pass --history-key-file/);
+
+    // The audit only reads: a database without a cluster is one line, and is left as it was.
+    const admin = new pg.Client({ connectionString: postgres.url });
+    await admin.connect();
+    try {
+      await admin.query("DROP DATABASE IF EXISTS tether_audit_empty");
+      await admin.query("CREATE DATABASE tether_audit_empty");
+      const emptyUrl = postgres.url.replace(/\/[^/?]+(\?|$)/, "/tether_audit_empty$1");
+      const empty = await cli(["audit", "verify", "--store", emptyUrl, "--history-key-file", keyFile]);
+      expect(empty.code).toBe(1);
+      expect(empty.stderr.trim()).toMatch(
+        /^tether audit: cannot open the cluster store .+: this database holds no Tether cluster \(no schema_version table\)$/,
+      );
+      const c2 = new pg.Client({ connectionString: emptyUrl });
+      await c2.connect();
+      try {
+        expect((await c2.query("SELECT count(*)::int AS n FROM pg_tables WHERE schemaname = 'public'")).rows[0].n).toBe(0);
+      } finally {
+        await c2.end();
+      }
+    } finally {
+      await admin.end();
+    }
   });
 
   it("50 machines racing for one code across the three nodes: exactly one binds", async () => {

@@ -135,6 +135,32 @@ export class PgStore implements BrokerStore {
     return store;
   }
 
+  /**
+   * Connects for reading only (tether audit): nothing is created or migrated. Refuses a database
+   * that holds no Tether cluster, or one whose schema is not this version's (older: its nodes
+   * migrate it when they start; newer: written by a newer Tether).
+   */
+  static async openForReading(url: string): Promise<PgStore> {
+    const store = new PgStore(url, null, () => {});
+    try {
+      const known = MIGRATIONS.length + CLUSTER_MIGRATIONS.length;
+      const exists = await store.one<{ t: string | null }>("SELECT to_regclass('schema_version')::text AS t");
+      if (!exists?.t) throw new Error("this database holds no Tether cluster (no schema_version table)");
+      const current = (await store.one<{ version: number }>("SELECT version FROM schema_version"))?.version ?? 0;
+      if (current < known) {
+        throw new Error(
+          `the database is at schema ${current} and this Tether reads ${known}: start a node of this version first (it migrates the database)`,
+        );
+      }
+      if (current > known) throw new Error(`the database was written by a newer Tether (schema ${current}, this version knows ${known})`);
+    } catch (err) {
+      await store.pool.end().catch(() => {});
+      await store.leasePool.end().catch(() => {});
+      throw err;
+    }
+    return store;
+  }
+
   private async migrate(): Promise<void> {
     const steps = [...MIGRATIONS.map((m) => m.postgres), ...CLUSTER_MIGRATIONS];
     const c = await this.pool.connect();

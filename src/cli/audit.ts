@@ -136,7 +136,7 @@ function sqliteSource(dataDir: string, keyFile: string | undefined): HistorySour
 async function clusterSource(url: string, keyFile: string | undefined): Promise<HistorySource> {
   let store: PgStore;
   try {
-    store = await PgStore.open(url, null);
+    store = await PgStore.openForReading(url);
   } catch (err) {
     throw new CliError(`cannot open the cluster store ${redactUrlPassword(url)}: ${(err as Error).message}`);
   }
