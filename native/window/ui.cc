@@ -164,6 +164,15 @@ void Ui::BuildMain() {
       G_CALLBACK(+[](GtkButton*, gpointer self) { OnMainDelete(nullptr, nullptr, self); }), this);
   g_signal_connect(main_, "delete-event", G_CALLBACK(OnMainDelete), this);
   g_signal_connect(main_, "configure-event", G_CALLBACK(OnConfigure), this);
+  // A row shown or hidden in a window that keeps its size is laid out without a configure event,
+  // and until it is laid out the accessibility tree leaves it out: the trace describes the window
+  // again once GTK has placed its widgets (a CI run's tree, taken 50 ms after a command under load,
+  // missed two rows for good).
+  g_signal_connect(main_, "size-allocate",
+                   G_CALLBACK(+[](GtkWidget*, GdkRectangle*, gpointer self) {
+                     static_cast<Ui*>(self)->ScheduleTree();
+                   }),
+                   this);
   g_signal_connect(main_, "focus-in-event", G_CALLBACK(OnFocus), this);
   g_signal_connect(main_, "focus-out-event", G_CALLBACK(OnFocus), this);
   // Which widget has the keyboard changes the tree (the chat entry, the buttons).
